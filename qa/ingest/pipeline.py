@@ -1,0 +1,221 @@
+"""Ingestion: files → documents → article chunks, as typed records."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from qa.chunk.chunker import CHUNKER_VERSION, find_parts, make_chunks
+from qa.chunk.paragraphs import to_paragraphs
+from qa.chunk.tokens import count_tokens
+from qa.config import Settings, load_settings
+from qa.ingest.documents import (
+    DATE_LINE,
+    ISSUER_END,
+    RawDocument,
+    cn_number,
+    doc_id_for,
+    iso_date,
+    parse_date_line,
+    region_of,
+    segment,
+)
+from qa.ingest.lines import compact, mark_noise, split_lines, tidy, to_simplified
+from qa.ingest.reader import FileReport, UnreadableFile, expand_paths, read_text
+from qa.models import Chunk, Document
+
+
+@dataclass
+class IngestResult:
+    documents: list[Document] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    reports: list[FileReport] = field(default_factory=list)
+    chunker_version: str = CHUNKER_VERSION
+
+
+_ISSUED = re.compile(r"《([^《》]{4,80})》")
+_PRINTED = re.compile(r"^关于(?:印发|公布|转发|下发)(.{4,80}?)的通知$")
+_EFFECTIVE = re.compile(r"自((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日起(?:施行|实施|执行|生效)")
+_EXPIRY = re.compile(r"有效期至((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
+_VALID_YEARS = re.compile(r"有效期([一二三四五六七八九十\d]{1,3})年")
+_FROM_PUBLISH = re.compile(r"自(?:公布|印发|发布)之日起(?:施行|实施|执行|生效)")
+
+
+def _issued_titles(raw: RawDocument, notice_title: str | None) -> list[str]:
+    """Titles of the documents a notice issues: from 《…》 or 印发…的通知."""
+    names: list[str] = []
+    if notice_title:
+        names += _ISSUED.findall(notice_title)
+        m = _PRINTED.match(notice_title)
+        if m and not names:
+            names.append(m.group(1))
+            names += [s for s in re.split(r"和|及", m.group(1)) if len(s) >= 6]
+    for ln in raw.body[:4]:
+        if re.search(r"印发|公布|发布|现将|已经", ln.key):
+            names += _ISSUED.findall(ln.simp.replace(" ", ""))
+    seen: list[str] = []
+    for n in names:
+        if n not in seen:
+            seen.append(n)
+    return seen
+
+
+def _add_years(d: str, years: int) -> str | None:
+    y, m, dd = (int(x) for x in d.split("-"))
+    try:
+        end = date(y + years, m, dd)
+    except ValueError:
+        end = date(y + years, m, 28)
+    return date.fromordinal(end.toordinal() - 1).isoformat()
+
+
+def build_document(raw: RawDocument, source_file: str, file_region: str | None, settings: Settings) -> tuple[Document, list[Chunk]]:
+    paras = to_paragraphs(raw.body)
+    header_title = raw.header_title
+    notice_title = None
+    is_notice = bool(header_title and re.search(r"(印发|公布|转发|下发).*(通知)$", header_title))
+    candidates = _issued_titles(raw, header_title)
+    parts = find_parts(paras, candidates) if candidates else []
+    if header_title and (is_notice or parts):
+        notice_title = (raw.issuer.replace(" ", "") if raw.issuer and header_title.startswith("关于") else "") + header_title
+    issued = [p for p in parts if p.issued]
+    if len(issued) == 1 and (is_notice or not header_title):
+        title = issued[0].title
+    elif header_title:
+        m = _PRINTED.match(header_title)
+        title = m.group(1).strip("《》") if (m and parts) else header_title
+    elif issued:
+        title = issued[0].title
+    else:
+        # no title anywhere: name it by number and its first sentence (after the addressee line)
+        body = [ln for ln in raw.body if not re.search(r"[：:]$", ln.key)] or raw.body
+        first = tidy(to_simplified(body[0].raw)).split("。")[0] if body else ""
+        title = (raw.number + " " if raw.number else "") + first[:24] + ("…" if len(first) > 24 else "")
+
+    # signature: the first date line of the body; issuer is the line just above it
+    date_iso = raw.header_date
+    issuer = raw.issuer
+    for n, ln in enumerate(raw.body):
+        d = parse_date_line(ln.key)
+        if d and not ln.key.startswith(("(", "（")):
+            date_iso = date_iso or d
+            if issuer is None and n > 0 and ISSUER_END.search(raw.body[n - 1].key) and len(raw.body[n - 1].key) < 40:
+                issuer = raw.body[n - 1].simp
+            break
+    if date_iso is None:  # 令 and others: any parenthesised date line
+        date_iso = next((parse_date_line(ln.key) for ln in raw.body if DATE_LINE.match(ln.key)), None)
+
+    whole = "".join(ln.key for ln in raw.lines)
+    effective = expiry = None
+    m = _EFFECTIVE.search(whole)
+    if m:
+        effective = iso_date(int(m[1]), int(m[2]), int(m[3]))
+    elif _FROM_PUBLISH.search(whole):
+        effective = date_iso
+    m = _EXPIRY.search(whole)
+    if m:
+        expiry = iso_date(int(m[1]), int(m[2]), int(m[3]))
+    else:
+        m = _VALID_YEARS.search(whole)
+        if m and (effective or date_iso):
+            expiry = _add_years(effective or date_iso or "", cn_number(m[1]))
+
+    lines = raw.lines
+    start = lines[0].start if lines else 0
+    end = lines[-1].end if lines else 0
+    doc = Document(
+        doc_id=doc_id_for(source_file, raw.number, title, start),
+        title=title,
+        source_file=source_file,
+        start=start,
+        end=end,
+        notice_title=notice_title,
+        number=raw.number,
+        issuer=issuer,
+        date=date_iso,
+        region=region_of(issuer, title, notice_title, raw.number) or file_region,
+        effective_date=effective,
+        expiry_date=expiry,
+        traditional=any(ln.traditional for ln in lines),
+    )
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for unit, piece, locator, path in make_chunks(
+        doc.doc_id, title, paras, parts, settings.chunk_max_tokens, settings.chunk_merge_below_tokens
+    ):
+        base = f"{doc.doc_id}:{(unit.part or '')[:0]}{locator}"
+        n = seen.get(base, 0) + 1
+        seen[base] = n
+        simp = tidy(to_simplified(piece.raw))
+        chunks.append(
+            Chunk(
+                chunk_id=base if n == 1 else f"{base}#{n}",
+                doc_id=doc.doc_id,
+                locator=locator,
+                heading_path=path,
+                text=piece.raw,
+                text_simplified=simp,
+                start=piece.start,
+                end=piece.end,
+                tokens=count_tokens(simp),
+                kind=unit.kind,
+            )
+        )
+    return doc, chunks
+
+
+def ingest_text(text: str, source_file: str, settings: Settings | None = None) -> tuple[list[Document], list[Chunk]]:
+    """Parse one decoded file."""
+    settings = settings or load_settings()
+    lines = split_lines(text)
+    mark_noise(lines)
+    raws = segment(lines)
+    file_region = None
+    regions = [region_of(r.issuer, r.header_title, r.number) for r in raws]
+    named = [r for r in regions if r]
+    if named:
+        file_region = max(set(named), key=named.count)
+    documents: list[Document] = []
+    chunks: list[Chunk] = []
+    for raw in raws:
+        if not raw.lines:
+            continue
+        doc, doc_chunks = build_document(raw, source_file, file_region, settings)
+        documents.append(doc)
+        chunks.extend(doc_chunks)
+    return documents, chunks
+
+
+def ingest_paths(paths: list[Path] | list[str], settings: Settings | None = None, root: Path | None = None) -> IngestResult:
+    """Read files and directories; an unreadable file is reported and skipped, never fatal."""
+    settings = settings or load_settings()
+    result = IngestResult()
+    for path in expand_paths([Path(p) for p in paths]):
+        name = _relative_name(path, root)
+        try:
+            text, encoding, warnings = read_text(path, settings.max_file_mb * 1024 * 1024)
+        except UnreadableFile as err:
+            result.reports.append(FileReport(path=name, ok=False, message=str(err)))
+            continue
+        try:
+            docs, chunks = ingest_text(text, name, settings)
+        except Exception as err:  # a parser bug must not take the rest of the corpus down
+            result.reports.append(FileReport(path=name, ok=False, encoding=encoding, message=f"解析失败 / parse error: {err!r}"))
+            continue
+        result.documents.extend(docs)
+        result.chunks.extend(chunks)
+        result.reports.append(
+            FileReport(path=name, ok=True, encoding=encoding, documents=len(docs), chunks=len(chunks), warnings=warnings)
+        )
+    return result
+
+
+def _relative_name(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return path.name

@@ -1,0 +1,169 @@
+"""The records that flow between pipeline stages.
+
+Every stage takes and returns these dataclasses, so a component can be tested
+and swapped on its own. `to_dict` gives the JSON shape used by `--json`, the
+REST API and the evaluation reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Document:
+    """One issued document inside a seed file (a notice, 办法, 意见, 方案 …)."""
+
+    doc_id: str
+    title: str  # the issued document's own title, e.g. 关于加快黄金深加工产业发展的扶持意见
+    source_file: str  # file name relative to the corpus root
+    start: int  # character offsets of the document in the decoded source file
+    end: int
+    notice_title: str | None = None  # covering notice, e.g. 招远市人民政府关于印发《…》的通知
+    number: str | None = None  # 发文字号, e.g. 招政发〔2022〕8号
+    issuer: str | None = None
+    date: str | None = None  # 成文/公布 date, ISO yyyy-mm-dd
+    region: str | None = None  # e.g. 临沂市兰山区
+    effective_date: str | None = None  # 自…起施行
+    expiry_date: str | None = None  # 有效期至…
+    traditional: bool = False  # some of its text was written in traditional characters
+
+    def label(self) -> str:
+        """Short human label: 《title》（number）."""
+        return f"《{self.title}》" + (f"（{self.number}）" if self.number else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Chunk:
+    """One article: the unit a person cites (第十四条, 三、（一）2., a table …)."""
+
+    chunk_id: str  # stable: derived from document and locator, not list position
+    doc_id: str
+    locator: str  # short human locator: 第十四条, 三、（一）2.
+    heading_path: list[str]  # document title > chapter > section > article
+    text: str  # original text, for display and quoting
+    text_simplified: str  # simplified-character text, for indexing
+    start: int  # offsets of the chunk in the decoded source file
+    end: int
+    tokens: int = 0  # cl100k token count of text_simplified
+    kind: str = "article"  # article | notice | preamble | table | text
+
+    def embed_text(self) -> str:
+        """What is embedded and indexed: the heading path gives the article its context."""
+        return " > ".join(self.heading_path) + "\n" + self.text_simplified
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Filters:
+    """Explicit restrictions a caller (or the question itself) puts on retrieval."""
+
+    regions: list[str] = field(default_factory=list)  # e.g. ["临沂市兰山区"]
+    doc_ids: list[str] = field(default_factory=list)
+    date_from: str | None = None  # ISO dates, inclusive
+    date_to: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.regions or self.doc_ids or self.date_from or self.date_to)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its document and scores."""
+
+    chunk: Chunk
+    document: Document
+    score: float
+    rank: int = 0
+    scores: dict[str, float] = field(default_factory=dict)  # per retriever: bm25, dense, rerank …
+    context: list[Chunk] = field(default_factory=list)  # adjacent articles it refers to
+
+    @property
+    def chunk_id(self) -> str:
+        return self.chunk.chunk_id
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.document
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "chunk_id": c.chunk_id,
+            "score": self.score,
+            "scores": self.scores,
+            "text": c.text,
+            "heading_path": c.heading_path,
+            "locator": c.locator,
+            "doc_id": d.doc_id,
+            "doc_title": d.title,
+            "doc_number": d.number,
+            "issuer": d.issuer,
+            "date": d.date,
+            "region": d.region,
+            "source_file": d.source_file,
+            "start": c.start,
+            "end": c.end,
+            "context": [{"chunk_id": x.chunk_id, "locator": x.locator, "text": x.text} for x in self.context],
+        }
+
+
+@dataclass
+class Citation:
+    """A numbered source behind a claim in the answer."""
+
+    marker: int  # the n of [n] in the answer text
+    chunk_id: str
+    doc_title: str
+    doc_number: str | None
+    locator: str
+    issuer: str | None
+    date: str | None
+    region: str | None
+    quote: str  # the sentence(s) the claim rests on, verbatim from the passage
+    passage: str  # the whole article text
+    source_file: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """What the assistant returns for one question."""
+
+    question: str
+    text: str  # answer with [n] markers
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False  # the documents do not cover the question
+    hits: list[Hit] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    mode: str = "extractive"  # extractive | llm
+    standalone_question: str = ""  # the question after follow-up rewriting
+    filters: Filters = field(default_factory=Filters)  # explicit and inferred filters used
+    notice: str | None = None  # e.g. "LLM unreachable, answered offline"
+    flagged: bool = False  # an LLM answer whose claims carry no valid citation
+
+    def to_dict(self, with_hits: bool = True) -> dict[str, Any]:
+        out = {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+            "refused": self.refused,
+            "mode": self.mode,
+            "notice": self.notice,
+            "flagged": self.flagged,
+            "filters": self.filters.to_dict(),
+            "timings": self.timings,
+        }
+        if with_hits:
+            out["hits"] = [h.to_dict() for h in self.hits]
+        return out

