@@ -39,6 +39,7 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    retrieval_mode: str = "hybrid"  # bm25 | dense | hybrid
     rerank: bool = True
     flat_index_max: int = 200_000  # above this chunk count an approximate (HNSW) index is built
 
