@@ -219,11 +219,21 @@ def _check_item(item: GoldItem, lineno: int, seeds_dir: Path) -> list[str]:
         norm = normalize_for_match(point)
         if not norm or norm not in seed:
             problems.append(f"{where}: key point not found in {name}: {point!r}")
+        elif not contains(item.answer, point):
+            # the reference answer must itself pass the key-point check it defines
+            problems.append(f"{where}: key point missing from the reference answer: {point!r}")
     return problems
 
 
 def check_gold(path: str | Path, seeds_dir: str | Path) -> list[str]:
-    """Human-readable problems with a gold file checked against the seed files; [] when valid."""
+    """Human-readable problems with a gold file checked against the seed files; [] when valid.
+
+    Checks: JSON and field shape (no extra fields), persona/type vocabularies, unique ids,
+    evidence spans of 15-80 characters found in the named seed file, key points found in
+    the seed file and in the reference answer, unanswerable items without evidence/source,
+    answerable items with evidence, and at least 10% unanswerable items. Matching uses
+    `normalize_for_match`, so traditional/simplified and width differences do not count.
+    """
     path, seeds_dir = Path(path), Path(seeds_dir)
     if not path.is_file():
         return [f"gold file not found: {path}"]
