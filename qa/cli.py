@@ -66,5 +66,78 @@ def ingest(
     typer.echo(f"total: {sum(r.ok for r in result.reports)} files, {len(result.documents)} documents, {len(result.chunks)} chunks")
 
 
+@app.command()
+def index(
+    paths: Optional[list[Path]] = typer.Argument(None, help="files or directories (default: seeds/)"),
+    index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="where the index lives (default: index/)"),
+) -> None:
+    """Build or update the search index (FAISS + BM25); unchanged chunks are not re-embedded."""
+    from qa.index.builder import IndexBuilder
+
+    settings = load_settings(index_dir=index_dir, cache_dir=(index_dir / "cache") if index_dir else None)
+    report = IndexBuilder(settings).run(_paths(paths), progress=True)
+    for r in report.reports:
+        if not r.ok:
+            typer.echo(f"跳过 / skipped {r.path}: {r.message}", err=True)
+    typer.echo(
+        f"index: {report.documents} documents, {report.chunks} chunks; embedded {report.embedded}, "
+        f"reused {report.reused} from cache; {report.seconds:.1f}s → {settings.index_dir}"
+    )
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="question or keywords"),
+    k: int = typer.Option(5, "-k", help="number of hits"),
+    as_json: bool = typer.Option(False, "--json", help="print full hit records as JSON"),
+    mode: str = typer.Option("hybrid", "--mode", help="bm25 | dense | hybrid"),
+    region: Optional[str] = typer.Option(None, "--region", help="restrict to a region, e.g. 兰山区"),
+    doc: Optional[str] = typer.Option(None, "--doc", help="restrict to a document (number or title)"),
+) -> None:
+    """Show the ranked passages retrieval finds for a question."""
+    from qa.retrieve.cli import search_command
+
+    search_command(query, k=k, as_json=as_json, mode=mode, region=region, doc=doc)
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="问题, e.g. 我家狗要办证吗？"),
+    as_json: bool = typer.Option(False, "--json", help="print the full answer record as JSON"),
+    llm: Optional[str] = typer.Option(None, "--llm", help="OpenAI-compatible endpoint as URL/model, e.g. http://127.0.0.1:8080/v1/qwen2.5"),
+    region: Optional[str] = typer.Option(None, "--region", help="restrict to a region"),
+) -> None:
+    """Answer a question with cited sources."""
+    from qa.answer.pipeline import Assistant
+    from qa.models import Filters
+
+    overrides: dict[str, object] = {}
+    if llm:
+        base, _, model = llm.rpartition("/")
+        if not base.startswith("http"):
+            base, model = llm, ""
+        overrides.update(llm_base_url=base, llm_model=model)
+    try:
+        assistant = Assistant(load_settings(**overrides))
+    except Exception as err:  # a missing or broken index: say what to do
+        typer.echo(f"错误 / error: {err}", err=True)
+        raise typer.Exit(2) from None
+    filters = Filters(regions=[region]) if region else None
+    answer = assistant.ask(question, filters=filters)
+    if as_json:
+        json.dump(answer.to_dict(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    typer.echo(answer.text)
+    if answer.notice:
+        typer.echo(f"\n（{answer.notice}）")
+    if answer.citations:
+        typer.echo("\n来源：")
+        for c in answer.citations:
+            meta = "，".join(x for x in (c.issuer, c.date, c.region) if x)
+            typer.echo(f"[{c.marker}] 《{c.doc_title}》{('（' + c.doc_number + '）') if c.doc_number else ''} {c.locator}  {meta}")
+            typer.echo(f"    “{c.quote.strip()}”")
+
+
 if __name__ == "__main__":
     app()

@@ -54,8 +54,12 @@ def parse_markers(text: str) -> list[int]:
 
 
 def strip_markers(text: str) -> str:
-    """The text with every citation marker removed."""
-    return _GROUP.sub("", text)
+    """The text with every citation marker removed (to a fixed point: "[[1]2]" leaves nothing)."""
+    while True:
+        stripped = _GROUP.sub("", text)
+        if stripped == text:
+            return text
+        text = stripped
 
 
 def _drop_invalid(text: str, valid: range) -> str:
@@ -171,36 +175,48 @@ def _overlap(claim: str, sentence: str) -> tuple[int, int]:
     return len(cb & sb), len(set(claim) & set(sentence))
 
 
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for m in _PASSAGE_SENTENCE.finditer(text):
+        seg = m.group(0)
+        start = m.start() + len(seg) - len(seg.lstrip())
+        end = m.end() - (len(seg) - len(seg.rstrip()))
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
 def passage_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _PASSAGE_SENTENCE.findall(text) if s.strip()]
+    return [text[a:b] for a, b in _sentence_spans(text)]
 
 
 def best_quote(passage: str, claims: Sequence[str], traditional: bool = False) -> str:
     """The passage sentence(s) that best support the claims, verbatim.
 
-    One best sentence per claim (maximal overlap); adjacent picks are joined
-    as they stand, gaps are shown as ……. No claim text: the first sentence.
+    One best sentence per claim (maximal overlap); adjacent picks are quoted as
+    one stretch of the passage, gaps are shown as ……. No claim text: the first sentence.
     """
-    sentences = passage_sentences(passage)
-    if not sentences:
+    spans = _sentence_spans(passage)
+    if not spans:
         return passage.strip()
-    normal = [_normal(s, traditional) for s in sentences]
+    normal = [_normal(passage[a:b], traditional) for a, b in spans]
     picked: set[int] = set()
     for claim in claims:
         c = _normal(claim, False)
         if not c:
             continue
         scores = [_overlap(c, s) for s in normal]
-        best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+        best = max(range(len(spans)), key=lambda i: (scores[i], -i))
         if scores[best] > (0, 0):
             picked.add(best)
-    if not picked:
-        picked = {0}
-    order = sorted(picked)
-    quote = sentences[order[0]]
-    for prev, i in zip(order, order[1:]):
-        quote += sentences[i] if i == prev + 1 else "……" + sentences[i]
-    return quote
+    order = sorted(picked or {0})
+    runs: list[list[int]] = [[order[0]]]
+    for i in order[1:]:
+        if i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return "……".join(passage[spans[r[0]][0] : spans[r[-1]][1]] for r in runs)
 
 
 def _citation(marker: int, hit: Hit, claims: Sequence[str]) -> Citation:

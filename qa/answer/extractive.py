@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.ingest.lines import tidy, to_simplified
+from qa.ingest.lines import compact, tidy, to_simplified
 from qa.models import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。；！？!?;\n]+(?:[。；！？!?;]+[”’」』）)]*)?")
@@ -72,8 +72,11 @@ class ExtractiveAnswerer:
             head = " ".join(hit.chunk.heading_path[1:])
             art_cov = len(q & content_grams(article + head)) / max(len(q), 1)
             rank_w = 1.0 / (1.0 + 0.35 * i)
+            headings = {compact(h) for h in hit.chunk.heading_path} | {compact(hit.document.title)}
             for s in sentences(hit.chunk.text):
                 simp = to_simplified(s)
+                if compact(simp).rstrip("。") in headings or (len(simp) < 30 and not re.search(r"[。；！？，,]", simp)):
+                    continue  # a title or heading line, not a statement
                 g = content_grams(simp)
                 overlap = len(q & g) / max(len(q), 1)
                 score = 0.6 * overlap + 0.4 * art_cov
@@ -115,12 +118,24 @@ class ExtractiveAnswerer:
         regions = {hits[i].document.region for i in by_hit}
         parts: list[str] = []
         citations: list[Citation] = []
+        # articles of one document are listed together under one mention of the document
+        order = sorted(by_hit, key=lambda i: (min(j for j in by_hit if hits[j].document.doc_id == hits[i].document.doc_id), i))
+        by_hit = {i: by_hit[i] for i in order}
+        last_doc = None
         for n, (i, group) in enumerate(by_hit.items(), start=1):
             hit = hits[i]
             d = hit.document
             where = f"{d.region}" if len(regions) > 1 and d.region else ""
-            intro = f"{where}《{d.title}》" + (f"（{d.number}）" if d.number else "") + f"{hit.chunk.locator}规定："
+            if d.doc_id == last_doc:
+                intro = f"{hit.chunk.locator}规定："
+                parts[-1] = parts[-1] + "；"
+            else:
+                intro = f"{where}《{d.title}》" + (f"（{d.number}）" if d.number else "") + f"{hit.chunk.locator}规定："
+            last_doc = d.doc_id
             quote = "".join(_ensure_end(tidy(p.sentence)) for p in group)
+            label = hit.chunk.locator
+            if label.startswith("第") and quote.startswith(label):
+                quote = quote[len(label) :].lstrip(" ，,")  # "第六条规定：第六条…" reads twice
             parts.append(f"{intro}{quote}[{n}]")
             citations.append(
                 Citation(
@@ -137,7 +152,10 @@ class ExtractiveAnswerer:
                     source_file=d.source_file,
                 )
             )
-        return "\n".join(parts), citations
+        text = ""
+        for part in parts:
+            text += part if (not text or text.endswith("；")) else "\n" + part
+        return text, citations
 
 
 def _ensure_end(s: str) -> str:

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from qa.answer.citations import map_citations
 from qa.answer.prompts import (
@@ -48,17 +48,30 @@ class LLMGenerator:
         max_tokens: int = 512,
         temperature: float = 0.1,
         max_retries: int = 1,
+        system_as_user: bool = False,
     ) -> None:
-        if not base_url:
-            raise ValueError("LLMGenerator 需要 base_url（例如 http://127.0.0.1:8080/v1）")
+        try:
+            parts = urlsplit(base_url or "")
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            ok = False
+        if not ok:
+            # LLMUnavailable, not ValueError: a misconfigured endpoint also means "answer offline".
+            shown = _strip_userinfo(base_url or "")[:120]
+            raise LLMUnavailable(f"LLM 地址无效: {shown!r}（应形如 http://127.0.0.1:8080/v1）")
         self.base_url = base_url.rstrip("/")
         self.model = model or "default"
         self.timeout = timeout
         self.prompts = prompts or PromptLibrary()
         self.context_tokens = context_tokens
         self.max_tokens = max_tokens
+        # Some chat templates (Gemma's) silently drop the system role: send the rules in the user turn.
+        self.system_as_user = system_as_user
         self._secrets = [s for s in (api_key, urlsplit(base_url).password) if s]
-        self._llm = self._client(api_key, temperature, max_retries)
+        try:
+            self._llm = self._client(api_key, temperature, max_retries)
+        except Exception as exc:  # e.g. httpx rejects the port
+            raise LLMUnavailable(f"LLM 地址无效: {self._safe_url()} ({type(exc).__name__})") from None
 
     def _client(self, api_key: str, temperature: float, max_retries: int) -> Any:
         from langchain_openai import ChatOpenAI
@@ -86,6 +99,8 @@ class LLMGenerator:
         user = self.prompts.render(
             "answer", passages=block, history=format_history(history), question=question.strip()
         )
+        if self.system_as_user:
+            return [("human", f"{system}\n\n{user}")], included
         return [("system", system), ("human", user)], included
 
     # --- generation -----------------------------------------------------------------------
@@ -147,18 +162,19 @@ class LLMGenerator:
         except LLMUnavailable:
             raise
         except Exception as exc:  # any client/transport/parse failure means "no LLM answer"
+            if not got_any and isinstance(exc, ValueError) and "No generation chunks" in str(exc):
+                raise LLMUnavailable(self._empty()) from None  # langchain's word for an empty stream
             raise LLMUnavailable(self._describe(exc)) from None
         if not got_any:
-            raise LLMUnavailable(f"LLM 服务 {self._safe_url()} 返回了空回答（或不是流式回答）")
+            raise LLMUnavailable(self._empty())
+
+    def _empty(self) -> str:
+        return f"LLM 服务 {self._safe_url()} 不可用: 返回了空回答（或不是流式回答）"
 
     # --- errors ---------------------------------------------------------------------------
 
     def _safe_url(self) -> str:
-        parts = urlsplit(self.base_url)
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return _strip_userinfo(self.base_url).split("?")[0]
 
     def _describe(self, exc: BaseException) -> str:
         import openai
@@ -175,6 +191,11 @@ class LLMGenerator:
         detail = _redact(str(exc), self._secrets)
         detail = re.sub(r"\s+", " ", detail)[:300]
         return f"LLM 服务 {url} 不可用: {kind} ({type(exc).__name__}: {detail})"
+
+
+def _strip_userinfo(url: str) -> str:
+    """http://user:password@host/v1 -> http://host/v1"""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1", url)
 
 
 def _redact(text: str, secrets: Sequence[str]) -> str:

@@ -26,7 +26,7 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, retriever: object | None = None, generator: object | None = None) -> None:
         self.settings = settings or load_settings()
         if retriever is None:
-            from qa.retrieve import Retriever
+            from qa.retrieve.hybrid import Retriever
 
             retriever = Retriever.load(self.settings)
         self.retriever = retriever

