@@ -49,6 +49,8 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 60.0
+    llm_max_tokens: int = 512
+    llm_system_as_user: bool = False  # for chat templates that drop system messages (e.g. Gemma)
     refusal_threshold: float = 0.0  # calibrated on the gold set; see docs/BENCHMARKS.md
 
     # service

@@ -32,23 +32,30 @@ class Assistant:
         self.retriever = retriever
         self.extractive = ExtractiveAnswerer()
         self.refusal = RefusalPolicy()
+        self.startup_notice: str | None = None
         self.generator = generator if generator is not None else self._make_generator()
 
     def _make_generator(self) -> object | None:
         s = self.settings
         if not s.llm_base_url:
             return None
-        from qa.answer.llm import LLMGenerator
+        from qa.answer.llm import LLMGenerator, LLMUnavailable
         from qa.answer.prompts import PromptLibrary
 
-        return LLMGenerator(
-            base_url=s.llm_base_url,
-            model=s.llm_model,
-            api_key=s.llm_api_key,
-            timeout=s.llm_timeout,
-            prompts=PromptLibrary(s.prompts_dir),
-            context_tokens=s.context_tokens,
-        )
+        try:
+            return LLMGenerator(
+                base_url=s.llm_base_url,
+                model=s.llm_model,
+                api_key=s.llm_api_key,
+                timeout=s.llm_timeout,
+                prompts=PromptLibrary(s.prompts_dir),
+                context_tokens=s.context_tokens,
+                max_tokens=s.llm_max_tokens,
+                system_as_user=s.llm_system_as_user,
+            )
+        except LLMUnavailable as err:  # a malformed endpoint must not stop the offline answers
+            self.startup_notice = f"大模型配置无效，已使用离线摘录模式（{err}）"
+            return None
 
     # --- what the assistant knows --------------------------------------------------------
 
@@ -61,6 +68,11 @@ class Assistant:
             return "离线摘录模式（不使用大模型，答案逐句摘自文件原文）"
         g = self.generator
         return f"大模型模式：{getattr(g, 'model', '')} @ {g._safe_url() if hasattr(g, '_safe_url') else ''}（不可用时自动改用离线摘录）"
+
+    @cached_property
+    def corpus_text(self) -> str:
+        """All indexed text, to check whether a place a question names occurs at all."""
+        return "".join(c.text_simplified for c in self.retriever.store.chunks)
 
     @property
     def documents(self) -> list[Document]:
@@ -107,12 +119,14 @@ class Assistant:
 
         t = time.perf_counter()
         picks = self.extractive.score_sentences(standalone, hits)
-        refused = self.refusal.run(picks)
+        decision = self.refusal.run(standalone, hits, picks, self.corpus_text)
+        refused = decision.refuse
         timings["decide"] = time.perf_counter() - t
+        notice = notice or self.startup_notice
         base = dict(question=question, hits=hits, standalone_question=standalone, filters=result.filters, notice=notice)
 
         if refused:
-            text = self.refusal_message(standalone, hits, result.filters)
+            text = self.refusal_message(standalone, hits, result.filters, decision.reason)
             yield text
             timings["total"] = time.perf_counter() - t0
             yield Answer(text=text, refused=True, timings=timings, mode=self.mode, **base)
@@ -177,12 +191,14 @@ class Assistant:
         text, citations, flagged = map_citations(raw, included)
         return Answer(question=question, text=text, citations=citations, flagged=flagged, hits=list(included), mode="llm")
 
-    def refusal_message(self, question: str, hits: list[Hit], filters: Filters) -> str:
+    def refusal_message(self, question: str, hits: list[Hit], filters: Filters, reason: str = "") -> str:
         """Say what was searched and point to the nearest documents found."""
         scope = ""
         if filters.regions:
             scope = f"（范围：{'、'.join(filters.regions)}）"
         msg = f"抱歉，已收录的文件中没有找到能回答“{question}”的规定{scope}。"
+        if reason:
+            msg += reason + "。"
         near: list[str] = []
         for h in hits:
             label = f"《{h.document.title}》{h.chunk.locator}"

@@ -1,27 +1,52 @@
-"""Decide whether the retrieved evidence supports an answer at all."""
+"""Decide whether the retrieved evidence supports an answer at all.
+
+A logistic score over four signals of the evidence — the best dense similarity, the best
+BM25 score, and how well the best sentence and article cover the question — plus a hard
+rule for questions about places the corpus does not contain. The weights are fitted on the
+gold set by eval/calibrate_refusal.py (figures in docs/BENCHMARKS.md).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from qa.answer.extractive import Pick
+from qa.answer.places import unknown_places
+from qa.models import Hit
+
+
+@dataclass
+class Decision:
+    refuse: bool
+    score: float  # the logistic score; above `threshold` means decline
+    reason: str = ""  # e.g. 已收录文件不包含 历下 的政策
+    unknown_places: list[str] = field(default_factory=list)
+
+
+def features(hits: list[Hit], picks: list[Pick]) -> list[float]:
+    dense = max((h.scores.get("dense", 0.0) for h in hits), default=0.0)
+    bm25 = max((h.scores.get("bm25", 0.0) for h in hits), default=0.0)
+    best = max((p.score for p in picks), default=0.0)
+    cov = max((p.coverage for p in picks), default=0.0)
+    return [(dense - 0.9) * 20, math.log1p(max(bm25, 0.0)), best, cov]
 
 
 @dataclass
 class RefusalPolicy:
-    """Decline when the best evidence covers too little of the question.
+    weights: tuple[float, ...] = (-1.725, -1.614, -0.679, -0.276)
+    bias: float = 3.007
+    threshold: float = -1.25
 
-    Thresholds are calibrated on the gold set's unanswerable questions
-    (eval/calibrate_refusal.py; figures in docs/BENCHMARKS.md).
-    """
+    def score(self, hits: list[Hit], picks: list[Pick]) -> float:
+        x = features(hits, picks)
+        return sum(w * v for w, v in zip(self.weights, x)) + self.bias
 
-    min_coverage: float = 0.34  # share of the question's content bigrams found in the best article
-    min_score: float = 0.30  # best sentence score
-
-    def run(self, picks: list[Pick]) -> bool:
-        """True when the assistant should decline."""
-        if not picks:
-            return True
-        best = max(picks, key=lambda p: p.score)
-        cov = max(p.coverage for p in picks)
-        return cov < self.min_coverage or best.score < self.min_score
+    def run(self, question: str, hits: list[Hit], picks: list[Pick], corpus_text: str = "") -> Decision:
+        if not hits or not picks:
+            return Decision(True, math.inf, "没有检索到相关条文")
+        places = unknown_places(question, corpus_text) if corpus_text else []
+        s = self.score(hits, picks)
+        if places:
+            return Decision(True, s, f"已收录的文件不包含{'、'.join(places)}的政策", places)
+        return Decision(s > self.threshold, s)

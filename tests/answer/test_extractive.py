@@ -48,8 +48,10 @@ def test_refusal_policy_declines_unrelated_evidence(corpus):
     unrelated = ans.score_sentences("北京市出租车起步价是多少钱？", hits)
     related = ans.score_sentences("在禁止活禽交易的区域卖活禽罚多少？", hits)
     policy = RefusalPolicy()
-    assert policy.run(unrelated) is True
-    assert policy.run(related) is False
+    assert policy.score(hits, unrelated) > policy.score(hits, related)
+    assert policy.run("北京市出租车起步价是多少钱？", hits, unrelated, "青岛市活禽交易").refuse
+    decision = policy.run("济南市历下区禁止卖活禽吗？", hits, related, "青岛市活禽交易")
+    assert decision.refuse and "历下" in decision.reason
 
 
 @pytest.mark.parametrize("q", ["我家狗要办证吗？", "請問活禽交易罰款多少", "ＡＢＣ１２３"])
