@@ -139,5 +139,19 @@ def ask(
             typer.echo(f"    “{c.quote.strip()}”")
 
 
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="bind address (default 127.0.0.1; QA_HOST)"),
+    port: Optional[int] = typer.Option(None, help="port (default 7860; QA_PORT)"),
+    auth: Optional[str] = typer.Option(None, help='chat password "user:password" (QA_AUTH)'),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="key for /api and /v1 (prefer QA_API_KEY)"),
+    no_build: bool = typer.Option(False, "--no-build", help="fail instead of building a missing index"),
+) -> None:
+    """Serve the chat page (/) and the HTTP API (/api, /v1, docs at /docs); builds the index first if needed."""
+    from qa.app.server import serve_command
+
+    serve_command(host=host, port=port, build_index_if_missing=not no_build, auth=auth, api_key=api_key)
+
+
 if __name__ == "__main__":
     app()

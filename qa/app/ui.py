@@ -1,0 +1,338 @@
+"""The Gradio chat a citizen uses: ask in Chinese, read an answer whose every sentence cites a document.
+
+Gradio API (for `gradio_client`): ``/ask`` with (question, region, document, date_from, date_to,
+history_json) → (answer text with [n] markers, JSON list of citation dicts). The UI's own events
+are private.
+"""
+
+# No `from __future__ import annotations` here: gr.api reads real type hints of `ask`.
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from qa.app.render import (
+    DOCUMENT_COLUMNS,
+    answer_html,
+    document_rows,
+    error_html,
+    pending_html,
+    scope_html,
+    user_html,
+)
+from qa.app.service import SharedAssistant, clean_history, make_filters
+from qa.models import Answer, Filters
+
+log = logging.getLogger("qa.app")
+
+ALL_REGIONS = "全部地区"
+
+# Checked against seeds/ (see tests/app/test_render.py::test_examples_are_in_the_corpus).
+CITIZEN_EXAMPLES = [
+    "我家狗要办证吗？",
+    "青岛哪些地方不能卖活禽？",
+    "养犬登记要交多少钱？",
+    "在禁止区域卖活禽会被罚多少钱？",
+]
+BUSINESS_EXAMPLES = [
+    "新上黄金深加工项目，设备投资能补多少？",
+    "兰山区政府投资项目变更要走什么程序？",
+    "招远市对新引进的生物医药企业有什么扶持？",
+]
+
+WELCOME = (
+    '<div class="qa-welcome"><div class="qa-welcome-title">您好，请问有什么可以帮您？</div>'
+    "<div>我会在已收录的山东省各地政府文件中查找答案，每句话都注明出自哪份文件、哪一条。</div>"
+    "<div class=\"qa-welcome-hint\">可以在下方输入问题，也可以点击右侧的常见问题。</div></div>"
+)
+
+FONT = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Source Han Sans SC", "sans-serif"]
+
+CSS = """
+.gradio-container { max-width: 1200px !important; width: 100% !important; margin: 0 auto !important; }
+#qa-doc-table td, #qa-doc-table th, #qa-doc-table td *, #qa-doc-table th * { font-family: var(--font) !important; }
+footer { display: none !important; }
+.qa-header { display:flex; align-items:center; justify-content:space-between; gap:16px; padding:18px 22px;
+  border-radius:14px; background:linear-gradient(120deg,#8f1d1d 0%,#b3261e 55%,#c9402f 100%); color:#fff; }
+.qa-brand { display:flex; align-items:center; gap:14px; }
+.qa-logo { width:48px; height:48px; border-radius:12px; background:#fff; color:#b3261e; font-weight:800;
+  font-size:26px; display:flex; align-items:center; justify-content:center; }
+.qa-header h1 { margin:0 !important; font-size:26px !important; color:#fff !important; letter-spacing:2px; }
+.qa-header p { margin:4px 0 0 0 !important; opacity:.92; font-size:15px; color:#fff !important; }
+.qa-stats { text-align:right; font-size:13px; opacity:.95; line-height:1.7; }
+.qa-stats b { font-size:18px; }
+.qa-side-title { font-weight:700; font-size:15px; margin:2px 0 6px 0; color:#7a1f1f; }
+.qa-side-sub { font-size:13px; color:#666; margin:8px 0 4px 0; }
+.qa-example button, button.qa-example { justify-content:flex-start !important; text-align:left !important;
+  white-space:normal !important; font-weight:400 !important; }
+.qa-mode { font-size:12.5px; color:#555; background:#f6f6f4; border-radius:8px; padding:8px 10px; line-height:1.6; }
+.qa-mode b { color:#333; }
+.qa-user { white-space:normal; }
+.qa-answer { line-height:1.85; font-size:15.5px; }
+.qa-pending { color:#444; }
+.qa-dots { color:#888; }
+.qa-caret { color:#b3261e; animation: qa-blink 1s steps(1) infinite; }
+@keyframes qa-blink { 50% { opacity:0; } }
+.qa-cite { display:inline-block; min-width:1.35em; padding:0 .3em; margin:0 1px; border-radius:9px; background:#b3261e;
+  color:#fff !important; font-size:11px; line-height:1.5; text-align:center; vertical-align:super; font-weight:600; }
+.qa-sources { margin-top:12px; border-top:1px dashed #d9c7c3; padding-top:8px; }
+.qa-sources-title { font-size:13px; font-weight:700; color:#7a1f1f; margin-bottom:6px; }
+.qa-src { border:1px solid #ece3e1; border-left:3px solid #b3261e; background:#fffdfc; border-radius:8px;
+  padding:8px 11px; margin:7px 0; font-size:13.5px; }
+.qa-src-near { border-left-color:#9a9a9a; }
+.qa-src-head { display:flex; align-items:baseline; gap:7px; }
+.qa-src-n { flex:none; display:inline-block; min-width:1.5em; border-radius:9px; background:#b3261e; color:#fff;
+  font-size:11px; text-align:center; font-weight:600; line-height:1.6; }
+.qa-src-title { font-weight:700; color:#222; }
+.qa-src-meta { color:#666; font-size:12.5px; margin:3px 0 4px 0; }
+.qa-sep { margin:0 5px; color:#bbb; }
+.qa-meta-loc { color:#8f1d1d; font-weight:600; }
+.qa-src-quote { margin:5px 0 !important; padding:5px 9px !important; border-left:none !important; background:#f7f5f2;
+  border-radius:6px; color:#333; font-size:13.5px; }
+.qa-src mark, .qa-src-quote mark { background:#ffe58a; color:#222; padding:0 1px; border-radius:2px; }
+.qa-src-full summary { cursor:pointer; color:#8f1d1d; font-size:12.5px; margin-top:2px; }
+.qa-src-passage { margin-top:6px; padding:8px 10px; background:#fafafa; border-radius:6px; color:#333;
+  font-size:13.5px; line-height:1.8; max-height:320px; overflow:auto; }
+.qa-understood { font-size:12.5px; color:#1f5fa8; margin-bottom:4px; }
+.qa-refused-title { font-weight:700; color:#8a5a00; margin-bottom:3px; }
+.qa-refused { background:#fff8e6; border:1px solid #f3dfa8; border-radius:8px; padding:9px 12px; }
+.qa-note { margin-top:8px; font-size:12.5px; color:#7a5b00; background:#fff8e6; border-radius:6px; padding:5px 9px; }
+.qa-warn { color:#8a1f11; background:#fdecea; }
+.qa-scope { margin-top:8px; font-size:12.5px; color:#555; }
+.qa-scope-item { display:inline-block; background:#f2f4f7; border-radius:6px; padding:1px 7px; margin:2px 4px 2px 0; }
+.qa-tag-guess { color:#1f5fa8; font-size:11.5px; }
+.qa-tag-set { color:#2c7a3f; font-size:11.5px; }
+.qa-welcome { padding:10px 6px; color:#444; line-height:1.9; text-align:center; }
+.qa-welcome-title { font-size:19px; font-weight:700; color:#7a1f1f; margin-bottom:4px; }
+.qa-welcome-hint { color:#888; font-size:13.5px; }
+.qa-disclaimer { font-size:12px; color:#888; text-align:center; margin-top:4px; }
+#qa-chat { border-radius:12px; }
+.qa-examples { gap:6px !important; }
+.qa-examples .qa-side-sub { margin-top:6px; }
+"""
+
+
+def _theme() -> gr.themes.Base:
+    # Plain font names only: a GoogleFont would make every browser fetch from the internet.
+    return gr.themes.Soft(primary_hue="red", neutral_hue="stone", font=FONT, font_mono=FONT).set(
+        button_primary_background_fill="#b3261e",
+        button_primary_background_fill_hover="#8f1d1d",
+        button_primary_text_color="#ffffff",
+        block_title_background_fill="transparent",
+        block_title_text_color="*neutral_700",
+        block_title_padding="0",
+        block_label_background_fill="transparent",
+        block_label_text_color="*neutral_700",
+    )
+
+
+def _header_html(assistant: SharedAssistant) -> str:
+    docs = assistant.document_list()
+    years = sorted(d.date[:4] for d in docs if d.date)
+    span = f"{years[0]}–{years[-1]} 年" if years else ""
+    regions = assistant.regions()
+    return (
+        '<div class="qa-header"><div class="qa-brand"><div class="qa-logo">政</div><div>'
+        "<h1>政策问答</h1><p>根据已收录的政府文件回答，每句都注明出处</p></div></div>"
+        f'<div class="qa-stats">已收录 <b>{len(docs)}</b> 份文件 · <b>{assistant.chunk_total()}</b> 条条文<br>'
+        f"{'、'.join(regions[:4])}{'等' if len(regions) > 4 else ''} · {span}</div></div>"
+    )
+
+
+def _mode_html(assistant: SharedAssistant) -> str:
+    import html
+
+    return (
+        f'<div class="qa-mode"><b>回答方式</b>：{html.escape(assistant.describe_mode())}<br>'
+        "回答仅依据已收录文件，不代表官方解释；办事请以文件原文和主管部门答复为准。</div>"
+    )
+
+
+def _parse_filters(region: str | None, doc_id: str | None, date_from: Any, date_to: Any) -> tuple[Filters | None, list[str]]:
+    """UI inputs → Filters, plus warnings for inputs that were ignored."""
+    warnings: list[str] = []
+    regions = [region] if region and region != ALL_REGIONS else []
+    doc_ids = [doc_id] if doc_id else []
+    try:
+        return make_filters(regions, doc_ids, date_from, date_to), warnings
+    except ValueError as exc:
+        warnings.append(f"日期筛选未生效：{exc}")
+        return make_filters(regions, doc_ids), warnings
+
+
+def build_ui(assistant: SharedAssistant) -> gr.Blocks:
+    """The chat page, the document list and (when installed) the evaluation tab."""
+    titles = assistant.titles()
+    documents = assistant.document_list()
+    doc_choices = [("全部文件", "")] + [
+        (f"{d.label()} · {d.region or ''}", d.doc_id)
+        for d in sorted(documents, key=lambda d: (d.region or "", d.date or ""), reverse=True)
+    ]
+
+    def respond(
+        question: str, chat: list[dict], history: list[dict], region: str, doc_id: str, date_from: Any, date_to: Any
+    ) -> Iterator[tuple[str, list[dict], list[dict]]]:
+        question = (question or "").strip()
+        chat = list(chat or [])
+        history = list(history or [])
+        if not question:
+            gr.Warning("请先输入问题。")
+            yield "", chat, history
+            return
+        filters, warnings = _parse_filters(region, doc_id, date_from, date_to)
+        for w in warnings:
+            gr.Warning(w)
+        chat = chat + [{"role": "user", "content": user_html(question)}, {"role": "assistant", "content": pending_html()}]
+        yield "", chat, history
+        text = ""
+        answer: Answer | None = None
+        try:
+            for item in assistant.stream(question, history=clean_history(history) or None, filters=filters):
+                if isinstance(item, Answer):
+                    answer = item
+                elif item:
+                    text += item
+                    chat[-1] = {"role": "assistant", "content": pending_html(text)}
+                    yield "", chat, history
+        except Exception:
+            log.exception("answering failed")
+            chat[-1] = {"role": "assistant", "content": error_html("抱歉，系统暂时无法回答，请稍后再试。")}
+            yield "", chat, history
+            return
+        if answer is None:
+            chat[-1] = {"role": "assistant", "content": error_html("抱歉，没有得到回答，请换个问法再试。")}
+            yield "", chat, history
+            return
+        scope = scope_html(answer.filters, filters, titles)
+        chat[-1] = {"role": "assistant", "content": answer_html(answer, scope)}
+        history = history + [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        yield "", chat, history
+
+    def reset() -> tuple[str, list[dict], list[dict]]:
+        return "", [], []
+
+    def ask(
+        question: str,
+        region: str = "",
+        document: str = "",
+        date_from: str = "",
+        date_to: str = "",
+        history_json: str = "",
+    ) -> tuple[str, str]:
+        """Answer a question from the indexed documents.
+
+        Returns the answer text (with [n] markers) and a JSON list of its citations
+        (marker, doc_title, doc_number, locator, issuer, date, region, quote, passage …).
+        `document` is a doc_id or an exact title; `history_json` a JSON list of {role, content}.
+        """
+        if not (question or "").strip():
+            raise gr.Error("问题不能为空 / question must not be empty")
+        doc_id = document if document in titles else next((k for k, v in titles.items() if v == document), "")
+        if document and not doc_id:
+            raise gr.Error(f"未知的文件 / unknown document: {document}")
+        try:
+            history = clean_history(json.loads(history_json)) if history_json else []
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise gr.Error(f"history_json 不是消息列表 / not a JSON list of messages: {exc}") from exc
+        try:
+            filters = make_filters([region] if region else [], [doc_id] if doc_id else [], date_from, date_to)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from exc
+        answer = assistant.ask(question.strip(), history=history or None, filters=filters)
+        return answer.text, json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
+
+    with gr.Blocks(title="政策问答 · 根据政府文件回答", analytics_enabled=False) as demo:
+        gr.HTML(_header_html(assistant))
+        with gr.Tabs():
+            with gr.Tab("咨询问答", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=7):
+                        chatbot = gr.Chatbot(
+                            elem_id="qa-chat",
+                            show_label=False,
+                            height=600,
+                            placeholder=WELCOME,
+                            latex_delimiters=[],
+                            feedback_options=None,
+                            buttons=[],
+                            layout="bubble",
+                            group_consecutive_messages=False,
+                        )
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(
+                                elem_id="qa-question",
+                                show_label=False,
+                                placeholder="请输入您的问题，例如：我家狗要办证吗？（按回车发送）",
+                                lines=1,
+                                max_lines=4,
+                                scale=8,
+                                autofocus=True,
+                            )
+                            send = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="qa-send")
+                        with gr.Row():
+                            restart = gr.Button("重新开始", size="sm", variant="secondary", elem_id="qa-restart", scale=0, min_width=110)
+                            gr.HTML('<div class="qa-disclaimer">回答由系统根据文件原文自动生成，仅供参考。</div>')
+                    with gr.Column(scale=3, min_width=260):
+                        gr.HTML('<div class="qa-side-title">常见问题</div>')
+                        with gr.Column(elem_classes=["qa-examples"]):
+                            gr.HTML('<div class="qa-side-sub">市民办事</div>')
+                            citizen_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in CITIZEN_EXAMPLES]
+                            gr.HTML('<div class="qa-side-sub">企业政策</div>')
+                            business_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in BUSINESS_EXAMPLES]
+                        with gr.Accordion("筛选范围（可选）", open=False, elem_id="qa-filters"):
+                            region = gr.Dropdown(
+                                choices=[ALL_REGIONS] + assistant.regions(), value=ALL_REGIONS, label="地区", elem_id="qa-region"
+                            )
+                            document = gr.Dropdown(choices=doc_choices, value="", label="文件", filterable=True, elem_id="qa-document")
+                            with gr.Row():
+                                date_from = gr.DateTime(include_time=False, type="string", label="发布日期 从", value=None)
+                                date_to = gr.DateTime(include_time=False, type="string", label="至", value=None)
+                            gr.HTML('<div class="qa-side-sub">不设置时，系统会根据问题中的地名自动缩小范围。</div>')
+                        gr.HTML(_mode_html(assistant))
+            with gr.Tab("已收录文件", id="documents"):
+                gr.HTML(
+                    f'<div class="qa-side-sub">共 {len(documents)} 份文件。可点击表头排序；'
+                    "在“咨询问答”的“筛选范围”中可只在某一份文件里查找。</div>"
+                )
+                gr.Dataframe(
+                    value=document_rows(documents, assistant.chunk_counts),
+                    headers=DOCUMENT_COLUMNS,
+                    datatype=["str", "str", "str", "str", "str", "number"],
+                    interactive=False,
+                    wrap=True,
+                    column_widths=["34%", "17%", "12%", "12%", "17%", "8%"],
+                    elem_id="qa-doc-table",
+                    max_height=640,
+                )
+            _maybe_evaluator_tab(assistant)
+
+        history = gr.State([])
+        inputs = [question, chatbot, history, region, document, date_from, date_to]
+        outputs = [question, chatbot, history]
+        question.submit(respond, inputs, outputs, api_visibility="private")
+        send.click(respond, inputs, outputs, api_visibility="private")
+        restart.click(reset, None, outputs, api_visibility="private")
+        chatbot.clear(lambda: [], None, history, api_visibility="private")  # the chat's own 🗑 forgets the history too
+        for b in citizen_buttons + business_buttons:
+            # the button's own label is the question
+            b.click(respond, [b, chatbot, history, region, document, date_from, date_to], outputs, api_visibility="private")
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+def _maybe_evaluator_tab(assistant: SharedAssistant) -> None:
+    """The 评测 tab, when qa/app/evaluator.py (written separately) is present."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("qa.app.evaluator") is None:
+        return
+    with gr.Tab("评测", id="evaluate"):
+        try:
+            importlib.import_module("qa.app.evaluator").build_evaluator_tab(assistant)
+        except Exception as exc:  # a broken optional tab must not take the chat down
+            log.exception("evaluator tab failed")
+            gr.Markdown(f"评测页面加载失败：{exc}")
