@@ -72,10 +72,15 @@ def index(
     index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="where the index lives (default: index/)"),
 ) -> None:
     """Build or update the search index (FAISS + BM25); unchanged chunks are not re-embedded."""
+    from qa.index import IndexStoreError
     from qa.index.builder import IndexBuilder
 
     settings = load_settings(index_dir=index_dir, cache_dir=(index_dir / "cache") if index_dir else None)
-    report = IndexBuilder(settings).run(_paths(paths), progress=True)
+    try:
+        report = IndexBuilder(settings).run(_paths(paths), progress=True)
+    except (IndexStoreError, OSError) as err:
+        typer.echo(f"错误 / error: {err}", err=True)
+        raise typer.Exit(2) from None
     for r in report.reports:
         if not r.ok:
             typer.echo(f"跳过 / skipped {r.path}: {r.message}", err=True)

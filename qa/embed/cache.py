@@ -50,9 +50,9 @@ class EmbeddingCache:
                     f"SELECT key, dim, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
                 ).fetchall()
                 for key, dim, blob in rows:
-                    vec = np.frombuffer(blob, dtype=np.float32)
-                    if vec.shape == (dim,):  # a damaged row is a miss, not a wrong vector
-                        found[key] = vec
+                    # a damaged row is a miss (recomputed), never a wrong vector
+                    if isinstance(blob, bytes) and len(blob) == 4 * dim:
+                        found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:

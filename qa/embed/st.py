@@ -85,7 +85,8 @@ class SentenceTransformerEmbedder(Embedder):
                     f"无法加载模型 / cannot load sentence-transformers model {source!r} "
                     f"(offline: give a local model directory): {exc}"
                 ) from exc
-            self._dim = int(model.get_sentence_embedding_dimension() or 0)
+            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            self._dim = int(get_dim() or 0)
             if self._query_prefix is None or self._passage_prefix is None:
                 q, p = self._detect_prefixes(model)
                 self._query_prefix = q if self._query_prefix is None else self._query_prefix

@@ -91,8 +91,10 @@ def build_document(raw: RawDocument, source_file: str, file_region: str | None, 
     else:
         # no title anywhere: name it by number and its first sentence (after the addressee line)
         body = [ln for ln in raw.body if not re.search(r"[：:]$", ln.key)] or raw.body
-        first = tidy(to_simplified(body[0].raw)).split("。")[0] if body else ""
+        sentences = tidy(to_simplified(body[0].raw)).split("。") if body else []
+        first = next((s.strip() for s in sentences if s.strip()), "")
         title = (raw.number + " " if raw.number else "") + first[:24] + ("…" if len(first) > 24 else "")
+        title = title.strip() or source_file  # never an empty title: citations show 《title》
 
     # signature: the first date line of the body; issuer is the line just above it
     date_iso = raw.header_date
@@ -183,9 +185,27 @@ def ingest_text(text: str, source_file: str, settings: Settings | None = None) -
         if not raw.lines:
             continue
         doc, doc_chunks = build_document(raw, source_file, file_region, settings)
+        _dedupe_doc_id(doc, doc_chunks, {d.doc_id for d in documents})
         documents.append(doc)
         chunks.extend(doc_chunks)
     return documents, chunks
+
+
+def _dedupe_doc_id(doc: Document, chunks: list[Chunk], used: set[str]) -> None:
+    """A file holding the same document twice (same 发文字号, or same title without one) would
+    give both the same doc id, hence the same chunk ids, and `qa index` refuses duplicate chunk
+    ids for the whole corpus: number the repeats instead (-2, -3 … in file order, so stable)."""
+    if doc.doc_id not in used:
+        return
+    old = doc.doc_id
+    n = 2
+    while f"{old}-{n}" in used:
+        n += 1
+    doc.doc_id = f"{old}-{n}"
+    for c in chunks:
+        c.doc_id = doc.doc_id
+        if c.chunk_id.startswith(old + ":"):
+            c.chunk_id = doc.doc_id + c.chunk_id[len(old) :]
 
 
 def ingest_paths(paths: list[Path] | list[str], settings: Settings | None = None, root: Path | None = None) -> IngestResult:
@@ -204,6 +224,11 @@ def ingest_paths(paths: list[Path] | list[str], settings: Settings | None = None
         except Exception as err:  # a parser bug must not take the rest of the corpus down
             result.reports.append(FileReport(path=name, ok=False, encoding=encoding, message=f"解析失败 / parse error: {err!r}"))
             continue
+        used = {d.doc_id for d in result.documents}
+        if any(d.doc_id in used for d in docs):  # e.g. the same file copied into two folders
+            for d in docs:
+                _dedupe_doc_id(d, [c for c in chunks if c.doc_id == d.doc_id], used)
+                used.add(d.doc_id)
         result.documents.extend(docs)
         result.chunks.extend(chunks)
         result.reports.append(

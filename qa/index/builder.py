@@ -1,0 +1,205 @@
+"""Build (or refresh) the persisted index from corpus files: what `qa index` runs.
+
+Every run re-ingests the given files and rebuilds the dense and BM25 indexes
+from all chunks; embeddings come from the embedding cache, so only chunks
+whose embedded text is new are sent to the model. Adding, editing or removing
+a document is therefore just another run. The new index replaces the old one
+atomically (see qa.index.store).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.config import Settings
+from qa.embed.base import Embedder, make_embedder
+from qa.embed.cache import EmbeddingCache, embed_with_cache
+from qa.index.dense import DenseIndex
+from qa.index.lexical import BM25Index
+from qa.index.store import (
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    IndexStore,
+    IndexStoreError,
+    current_chunker_version,
+)
+
+
+class NothingToIndex(IndexStoreError):
+    """The given paths produced no chunks; the previous index is left as it was."""
+
+
+@dataclass
+class BuildReport:
+    files: int  # files read successfully
+    documents: int
+    chunks: int
+    embedded: int  # chunk texts sent to the embedding model this run
+    reused: int  # chunks whose vectors came from the cache
+    seconds: float
+    index_dir: Path
+    generation: Path | None = None  # the generation dir written
+    reports: list[Any] = field(default_factory=list)  # qa.ingest.FileReport per input file
+    rebuilt: bool = False  # no compatible previous index (none, corrupt, other embedder/chunker/format)
+    reason: str = ""  # why it was rebuilt
+    embedder_id: str = ""
+    chunker_version: str = ""
+    dense_kind: str = "flat"
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    @property
+    def failed_files(self) -> list[Any]:
+        return [r for r in self.reports if not getattr(r, "ok", True)]
+
+    def summary(self) -> str:
+        """One line for the CLI."""
+        failed = len(self.failed_files)
+        return (
+            f"索引完成 / indexed {self.files} files, {self.documents} documents, {self.chunks} chunks "
+            f"(embedded {self.embedded}, from cache {self.reused}) in {self.seconds:.1f}s → {self.index_dir}"
+            + (f"; {failed} file(s) skipped" if failed else "")
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["index_dir"] = str(self.index_dir)
+        d["generation"] = str(self.generation) if self.generation else None
+        d["reports"] = [asdict(r) if hasattr(r, "__dataclass_fields__") else r for r in self.reports]
+        return d
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class IndexBuilder:
+    """Ingest → embed (cached) → dense + BM25 → atomic save."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        chunker_version: str | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self.chunker_version = chunker_version
+        self.log = log or _stderr
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings.embedder)
+        return self._embedder
+
+    def run(self, paths: list[Path] | None = None, progress: bool = True) -> BuildReport:
+        from qa.ingest import ingest_paths
+
+        s = self.settings
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        embedder = self.embedder
+        paths = [Path(p) for p in paths] if paths else [s.seeds_dir]
+
+        t = time.perf_counter()
+        result = ingest_paths(paths, s)
+        timings["ingest"] = time.perf_counter() - t
+        chunker_version = self.chunker_version or getattr(result, "chunker_version", None) or current_chunker_version()
+        chunks = result.chunks
+        if not chunks:
+            raise NothingToIndex(
+                "没有可索引的内容 / nothing to index in "
+                + ", ".join(str(p) for p in paths)
+                + (": " + "; ".join(f"{r.path}: {r.message}" for r in result.reports if not r.ok) if result.reports else "")
+            )
+        dups = sorted(cid for cid, n in Counter(c.chunk_id for c in chunks).items() if n > 1)
+        if dups:  # rows are addressed by chunk id downstream; duplicates would make citations ambiguous
+            raise IndexStoreError(f"重复的分块编号 / duplicate chunk ids from ingestion: {dups[:3]}")
+
+        self._check_writable()  # before minutes of embedding, not after
+        rebuilt, reason = self._previous_state(embedder.id, chunker_version)
+        if rebuilt and reason:
+            self.log(reason)
+
+        t = time.perf_counter()
+        texts = [c.embed_text() for c in chunks]
+        with EmbeddingCache(s.cache_dir) as cache:
+            vectors, computed = embed_with_cache(embedder, texts, cache, progress=progress, batch_size=s.embed_batch)
+        timings["embed"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        dense = DenseIndex(hnsw_threshold=s.flat_index_max).index(vectors)
+        timings["dense"] = time.perf_counter() - t
+        t = time.perf_counter()
+        bm25 = BM25Index().index(texts)
+        timings["bm25"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        store = IndexStore(
+            documents=result.documents,
+            chunks=chunks,
+            dense=dense,
+            bm25=bm25,
+            embedder_id=embedder.id,
+            chunker_version=chunker_version,
+        )
+        extra = {
+            "inputs": [str(p) for p in paths],
+            "files": [{"path": r.path, "ok": r.ok, "documents": r.documents, "chunks": r.chunks} for r in result.reports],
+        }
+        generation = store.save(s.index_dir, extra=extra)
+        timings["save"] = time.perf_counter() - t
+
+        return BuildReport(
+            files=sum(1 for r in result.reports if r.ok),
+            documents=len(result.documents),
+            chunks=len(chunks),
+            embedded=computed,
+            reused=len(chunks) - computed,
+            seconds=time.perf_counter() - t0,
+            index_dir=Path(s.index_dir),
+            generation=generation,
+            reports=list(result.reports),
+            rebuilt=rebuilt,
+            reason=reason,
+            embedder_id=embedder.id,
+            chunker_version=chunker_version,
+            dense_kind=dense.kind,
+            timings=timings,
+        )
+
+    def _check_writable(self) -> None:
+        """Raise IndexStoreError (a clear message, not an OSError trace) if the index or cache dir cannot be written."""
+        for d in (Path(self.settings.index_dir), Path(self.settings.cache_dir)):
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+                probe = d / f".write-test-{os.getpid()}"
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError as exc:
+                raise IndexStoreError(
+                    f"索引目录不可写 / cannot write the index directory {d}: {exc.strerror or exc}"
+                    " (set QA_INDEX_DIR or --index-dir to a writable directory)"
+                ) from None
+
+    def _previous_state(self, embedder_id: str, chunker_version: str) -> tuple[bool, str]:
+        """(rebuilt from scratch?, message): is there a compatible index to replace?"""
+        try:
+            manifest = IndexStore.read_manifest(self.settings.index_dir)
+            IndexStore.check_manifest(manifest, embedder_id, chunker_version)
+        except IndexMissing:
+            return True, ""
+        except IndexMismatch as exc:
+            return True, f"已有索引不兼容，将重建 / existing index is incompatible, rebuilding: {exc}"
+        except IndexCorrupt as exc:
+            return True, f"已有索引损坏，将重建 / existing index is damaged, rebuilding: {exc}"
+        return False, ""
