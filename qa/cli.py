@@ -118,9 +118,9 @@ def ask(
 
     overrides: dict[str, object] = {}
     if llm:
-        base, _, model = llm.rpartition("/")
-        if not base.startswith("http"):
-            base, model = llm, ""
+        from qa.evaluate.runner import parse_llm
+
+        base, model = parse_llm(llm)
         overrides.update(llm_base_url=base, llm_model=model)
     try:
         assistant = Assistant(load_settings(**overrides))
@@ -156,6 +156,37 @@ def serve(
     from qa.app.server import serve_command
 
     serve_command(host=host, port=port, build_index_if_missing=not no_build, auth=auth, api_key=api_key)
+
+
+@app.command("eval")
+def eval_(
+    gold: Optional[Path] = typer.Option(None, "--gold", help="gold question file to score the system on, e.g. eval/gold.jsonl"),
+    out: Optional[Path] = typer.Option(None, "--out", help="report directory (default: eval/reports/<timestamp>)"),
+    config: Optional[list[str]] = typer.Option(None, "--config", help="hybrid | bm25 | dense, optionally with Settings overrides, e.g. hybrid:rerank=false; repeatable (default: hybrid)"),
+    llm: Optional[str] = typer.Option(None, "--llm", help="answer with an OpenAI-compatible LLM: URL/v1/MODEL, MODEL@URL or URL"),
+    check: Optional[Path] = typer.Option(None, "--check", help="validate a gold file against seeds/ and list its problems"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="only the first N questions, taken round-robin over question types"),
+) -> None:
+    """Score the assistant on a gold question set (retrieval, answers, refusals, latency) and write reports."""
+    from qa.evaluate.cli import eval_command
+
+    raise typer.Exit(eval_command(gold, out, config, llm, check, limit))
+
+
+@app.command()
+def bench(
+    out: Optional[Path] = typer.Option(None, "--out", help="markdown file whose '## System benchmarks' section is replaced, e.g. docs/BENCHMARKS.md"),
+    scale: Optional[list[int]] = typer.Option(None, "--scale", help="synthetic corpus sizes for the scaling test; repeatable (default: 10000 100000 1000000; 0 = skip)"),
+    duration: float = typer.Option(10.0, "--duration", help="seconds per concurrency level of the HTTP load test"),
+    no_serve: bool = typer.Option(False, "--no-serve", help="skip the HTTP throughput test against `qa serve`"),
+    hnsw_max: Optional[int] = typer.Option(100_000, "--hnsw-max", help="largest synthetic size that also gets an HNSW index"),
+    eval_metrics: Optional[Path] = typer.Option(None, "--eval-metrics", help="metrics.json of a `qa eval` run to quote in the section"),
+) -> None:
+    """Measure index build time, latency, throughput, memory and scaling; print a markdown table."""
+    from qa.evaluate.bench import bench_command
+
+    sizes = [s for s in scale if s > 0] if scale else None  # --scale 0 alone: skip the scaling test
+    raise typer.Exit(bench_command(out, sizes, duration=duration, serve=not no_serve, hnsw_max=hnsw_max, eval_metrics=eval_metrics))
 
 
 if __name__ == "__main__":

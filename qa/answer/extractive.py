@@ -134,7 +134,7 @@ class ExtractiveAnswerer:
             last_doc = d.doc_id
             quote = "".join(_ensure_end(tidy(p.sentence)) for p in group)
             label = hit.chunk.locator
-            if label.startswith("第") and quote.startswith(label):
+            if label.startswith("第") and to_simplified(quote).startswith(label):
                 quote = quote[len(label) :].lstrip(" ，,")  # "第六条规定：第六条…" reads twice
             parts.append(f"{intro}{quote}[{n}]")
             citations.append(
@@ -147,7 +147,7 @@ class ExtractiveAnswerer:
                     issuer=d.issuer,
                     date=d.date,
                     region=d.region,
-                    quote="".join(p.sentence for p in group),
+                    quote=verbatim_quote(hit.chunk.text, [p.sentence for p in group]),
                     passage=hit.chunk.text,
                     source_file=d.source_file,
                 )
@@ -156,6 +156,19 @@ class ExtractiveAnswerer:
         for part in parts:
             text += part if (not text or text.endswith("；")) else "\n" + part
         return text, citations
+
+
+def verbatim_quote(passage: str, picked: list[str]) -> str:
+    """The picked sentences as they stand in the passage: neighbours as one stretch (with the
+    line breaks between them), gaps shown as …… — the convention of LLM citations (best_quote)."""
+    spans = sorted((i, i + len(s)) for s in picked if (i := passage.find(s)) >= 0)
+    runs: list[list[int]] = []
+    for a, b in spans:
+        if runs and not passage[runs[-1][1] : a].strip():
+            runs[-1][1] = max(runs[-1][1], b)
+        else:
+            runs.append([a, b])
+    return "……".join(passage[a:b] for a, b in runs)
 
 
 def _ensure_end(s: str) -> str:

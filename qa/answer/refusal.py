@@ -24,9 +24,19 @@ class Decision:
     unknown_places: list[str] = field(default_factory=list)
 
 
+# Typical values on answerable gold questions: stand in for a signal a single-retriever
+# mode (bm25 or dense alone) does not produce, so the decision rests on the others.
+_NEUTRAL = {"dense": 0.925, "bm25": 14.0}
+
+
+def _best(hits: list[Hit], key: str) -> float:
+    values = [h.scores[key] for h in hits if key in h.scores]
+    return max(values) if values else _NEUTRAL[key]
+
+
 def features(hits: list[Hit], picks: list[Pick]) -> list[float]:
-    dense = max((h.scores.get("dense", 0.0) for h in hits), default=0.0)
-    bm25 = max((h.scores.get("bm25", 0.0) for h in hits), default=0.0)
+    dense = _best(hits, "dense")
+    bm25 = _best(hits, "bm25")
     best = max((p.score for p in picks), default=0.0)
     cov = max((p.coverage for p in picks), default=0.0)
     return [(dense - 0.9) * 20, math.log1p(max(bm25, 0.0)), best, cov]
