@@ -14,6 +14,7 @@ from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.refusal import RefusalPolicy
 from qa.config import Settings, load_settings
+from qa.retrieve.synonyms import expand
 from qa.models import Answer, Document, Filters, Hit
 
 EMPTY_QUESTION = "请输入您想咨询的问题，例如：“我家狗要办证吗？” / Please type a question."
@@ -113,12 +114,13 @@ class Assistant:
         timings["rewrite"] = time.perf_counter() - t0
 
         t = time.perf_counter()
-        result = self.retriever.run(standalone, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
+        query = expand(standalone)
+        result = self.retriever.run(query, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
         hits: list[Hit] = result.hits
         timings["retrieve"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        picks = self.extractive.score_sentences(standalone, hits)
+        picks = self.extractive.score_sentences(query, hits)
         decision = self.refusal.run(standalone, hits, picks, self.corpus_text)
         refused = decision.refuse
         timings["decide"] = time.perf_counter() - t
@@ -154,7 +156,7 @@ class Assistant:
                 return
 
         t = time.perf_counter()
-        text, citations = self.extractive.run(standalone, hits)
+        text, citations = self.extractive.run(query, hits)
         timings["generate"] = time.perf_counter() - t
         for line in text.splitlines(keepends=True):
             yield line
@@ -196,7 +198,7 @@ class Assistant:
         scope = ""
         if filters.regions:
             scope = f"（范围：{'、'.join(filters.regions)}）"
-        msg = f"抱歉，已收录的文件中没有找到能回答“{question}”的规定{scope}。"
+        msg = f"抱歉，已收录的文件中没有找到能回答“{_echo(question)}”的规定{scope}。"
         if reason:
             msg += reason + "。"
         near: list[str] = []
@@ -209,3 +211,12 @@ class Assistant:
         if near:
             msg += "最接近的内容：" + "；".join(near) + "，供参考。"
         return msg
+
+
+def _echo(question: str, limit: int = 80) -> str:
+    """The question as repeated in a message: without citation markers (a question typed as
+    "[1] 《…》" must not look like a cited claim of the answer) and not 2,000 characters long."""
+    from qa.answer.citations import strip_markers
+
+    shown = " ".join(strip_markers(question).split())
+    return shown if len(shown) <= limit else shown[:limit] + "…"

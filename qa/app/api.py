@@ -64,6 +64,9 @@ log = logging.getLogger("qa.app")
 MODEL_ID = "policy-qa"
 MAX_HISTORY_MESSAGES = 40
 MAX_MESSAGE_CHARS = 20_000
+# The largest valid request (41 messages of 20,000 characters, as UTF-8 JSON) is ~2.5 MB; anything
+# bigger is refused with 413 before it is read into memory, however it is sent.
+MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -94,6 +97,38 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return "请求参数有误 / invalid request — " + "; ".join(parts[:5]), first
 
 
+_TOO_LARGE = f"请求体过大（上限 {MAX_BODY_BYTES // (1024 * 1024)} MB）/ request body too large (limit {MAX_BODY_BYTES} bytes)"
+
+
+class BodySizeLimit:
+    """ASGI middleware: 413 for /api and /v1 request bodies over `max_bytes` (declared or streamed)."""
+
+    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES, prefixes: tuple[str, ...] = ("/api/", "/v1/")) -> None:
+        self.app, self.max_bytes, self.prefixes = app, max_bytes, prefixes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            response = JSONResponse(_error_body(_TOO_LARGE, "request_too_large"), status_code=413)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:  # chunked bodies have no length: count as they arrive
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise StarletteHTTPException(413, _TOO_LARGE)
+            return message
+
+        await self.app(scope, limited, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def _api_error(_: Request, exc: APIError) -> JSONResponse:
@@ -106,7 +141,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
+            exc.status_code, "http_error"
+        )
         return JSONResponse(_error_body(str(exc.detail), code), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
@@ -265,6 +302,7 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
     require_key = _auth_dependency(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute)
     known_docs = {d.doc_id for d in assistant.documents}

@@ -97,6 +97,37 @@ def load_items(upload: str | None, path: str | None) -> tuple[list[GoldItem], st
     return items, f"已载入 {len(items)} 个问题（其中 {unans} 个应拒答）/ loaded {len(items)} questions from {Path(source).name}"
 
 
+_ROOT = Path(__file__).resolve().parents[2]
+REFUSED_SOURCE = (
+    "出于安全考虑，网页上只能读取上传的评测集或 eval/ 目录下的文件 / "
+    "for safety the web page only reads an uploaded gold file or one under eval/"
+)
+
+
+def web_source_problem(upload: str | None, path: str | None) -> str | None:
+    """Why the page must not read this gold source (None: fine).
+
+    The tab is reachable by anyone who can open the chat, so a typed path or a crafted
+    upload reference must not make the server read arbitrary files: an upload must lie in
+    Gradio's upload folder, a typed path under eval/ (of the project or the working dir).
+    """
+    if upload:
+        from gradio.utils import get_upload_folder
+
+        allowed = [Path(get_upload_folder()).resolve()]
+        candidate = Path(upload)
+    else:
+        allowed = [(_ROOT / "eval").resolve(), (Path.cwd() / "eval").resolve()]
+        candidate = Path((path or "").strip() or str(DEFAULT_GOLD))
+    try:
+        real = candidate.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return REFUSED_SOURCE
+    if not any(real == a or a in real.parents for a in allowed):
+        return REFUSED_SOURCE
+    return None
+
+
 def evaluate_item(assistant: Any, item: GoldItem) -> EvalRow:
     """Ask the assistant the question text only, and score the answer."""
     row = EvalRow(
@@ -259,6 +290,9 @@ def build_evaluator_tab(assistant: Any) -> None:
         json_file = gr.File(label="JSON", interactive=False)
 
     def _run(upload_path, path_text, n, progress=gr.Progress()):  # noqa: ANN001, ANN202
+        problem = web_source_problem(upload_path, path_text)
+        if problem:
+            return [], [], problem, gr.update(choices=[], value=None), ""
         items, msg = load_items(upload_path, path_text)
         if not items:
             return [], [], msg, gr.update(choices=[], value=None), ""
@@ -291,8 +325,10 @@ def build_evaluator_tab(assistant: Any) -> None:
         c, j = export(rows)
         return str(c), str(j), f"已导出 {len(rows)} 题 / exported"
 
-    run_btn.click(_run, [upload, path, limit], [rows_state, table, status, qid, detail])
-    table.select(_select, [rows_state], [qid])
-    qid.change(_show, [rows_state, qid], [detail, verdict, comment])
-    save_btn.click(_save, [rows_state, qid, verdict, comment], [rows_state, table, status])
-    export_btn.click(_export, [rows_state], [csv_file, json_file, status])
+    # UI wiring, not a public API (like the chat's own events)
+    private = {"api_visibility": "private"}
+    run_btn.click(_run, [upload, path, limit], [rows_state, table, status, qid, detail], **private)
+    table.select(_select, [rows_state], [qid], **private)
+    qid.change(_show, [rows_state, qid], [detail, verdict, comment], **private)
+    save_btn.click(_save, [rows_state, qid, verdict, comment], [rows_state, table, status], **private)
+    export_btn.click(_export, [rows_state], [csv_file, json_file, status], **private)

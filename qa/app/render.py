@@ -84,7 +84,7 @@ def _answer_text_html(text: str, markers: set[int]) -> str:
 
 def _clauses(text: str) -> list[str]:
     """A quote's sentences/clauses, without their closing punctuation."""
-    parts = re.split(r"[。；！？;!?：:\n]+", text)
+    parts = re.split(r"[。；！？;!?：:\n…]+", text)  # "……" joins non-adjacent sentences
     return [p.strip(" \t，,、") for p in parts if len(p.strip(" \t，,、")) >= 4]
 
 

@@ -79,7 +79,7 @@ def create_app(assistant: Any, settings: Settings) -> Any:
     # SharedAssistant lock keeps the pipeline itself one-at-a-time per step.
     demo.queue(default_concurrency_limit=2, max_size=64)
     auth = parse_auth(settings.auth)
-    return gr.mount_gradio_app(
+    mounted = gr.mount_gradio_app(
         app,
         demo,
         path="/",
@@ -90,11 +90,18 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         auth=auth,
         auth_message="政策问答：请输入账号和密码" if auth else None,
         show_error=False,  # errors are shown in the chat as friendly messages, not as traces
+        max_file_size="10mb",  # uploads (the evaluator's gold file) are small; unlimited would let anyone fill the disk
         ssr_mode=False,
         mcp_server=False,
         theme=_theme(),
         css=CSS,
     )
+    # mount_gradio_app never marks the Blocks as launched, and until then Gradio skips its check
+    # that a file input refers to a file uploaded through /gradio_api/upload: a request could name
+    # any path on the server and Gradio would copy it into its public cache. Turn the check on, as
+    # demo.launch() does (tests/app/test_security.py::test_evaluator_tab_reads_no_arbitrary_file).
+    demo.has_launched = True
+    return mounted
 
 
 def _warn_exposed(settings: Settings) -> None:

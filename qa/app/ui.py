@@ -34,7 +34,7 @@ ALL_REGIONS = "全部地区"
 CITIZEN_EXAMPLES = [
     "我家狗要办证吗？",
     "青岛哪些地方不能卖活禽？",
-    "养犬登记要交多少钱？",
+    "养的狗没打狂犬疫苗找哪个部门？",
     "在禁止区域卖活禽会被罚多少钱？",
 ]
 BUSINESS_EXAMPLES = [
@@ -228,19 +228,20 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
         (marker, doc_title, doc_number, locator, issuer, date, region, quote, passage …).
         `document` is a doc_id or an exact title; `history_json` a JSON list of {role, content}.
         """
+        # bad input is the caller's mistake: a clear message, no traceback in the server log
         if not (question or "").strip():
-            raise gr.Error("问题不能为空 / question must not be empty")
+            raise gr.Error("问题不能为空 / question must not be empty", print_exception=False)
         doc_id = document if document in titles else next((k for k, v in titles.items() if v == document), "")
         if document and not doc_id:
-            raise gr.Error(f"未知的文件 / unknown document: {document}")
+            raise gr.Error(f"未知的文件 / unknown document: {document}", print_exception=False)
         try:
             history = clean_history(json.loads(history_json)) if history_json else []
         except (ValueError, AttributeError, TypeError) as exc:
-            raise gr.Error(f"history_json 不是消息列表 / not a JSON list of messages: {exc}") from exc
+            raise gr.Error(f"history_json 不是消息列表 / not a JSON list of messages: {exc}", print_exception=False) from exc
         try:
             filters = make_filters([region] if region else [], [doc_id] if doc_id else [], date_from, date_to)
         except ValueError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(str(exc), print_exception=False) from exc
         answer = assistant.ask(question.strip(), history=history or None, filters=filters)
         return answer.text, json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
 

@@ -143,6 +143,7 @@ def test_sigkill_qa_index_at_random_points_keeps_a_working_index(live: Live) -> 
         assert len(store.chunks) in counts, (i, delay, len(store.chunks))
         assert store.manifest["corpus_hash"] and store.manifest["chunk_count"] == len(store.chunks)
         assert_answers(live.index_dir, live.question)
+    print(f"qa index killed {killed} of {KILLS} times (seed {SEED}, warm run {live.seconds:.1f}s)")
     assert killed >= KILLS - 2, f"only {killed} of {KILLS} runs were killed before they finished"
 
     # the next complete run cleans up whatever the killed runs left behind
@@ -255,6 +256,16 @@ def test_unwritable_index_dir_is_a_clear_error(live: Live, tmp_path: Path, e5) -
     with pytest.raises(IndexStoreError, match="不可写 / cannot write the index directory"):
         IndexBuilder(settings, embedder=e5, log=lambda m: None).run([live.small], progress=False)
     assert blocker.read_text(encoding="utf-8") == "not a directory"
+
+    from qa.cli import app
+
+    out = CliRunner().invoke(app, ["index", str(live.small), "--index-dir", str(blocker / "index")])
+    assert out.exit_code == 2 and isinstance(out.exception, SystemExit), out.output
+    assert "cannot write the index directory" in out.output and "Traceback" not in out.output
+    empty = tmp_path / "empty-corpus"
+    empty.mkdir()
+    out = CliRunner().invoke(app, ["index", str(empty), "--index-dir", str(tmp_path / "idx")])
+    assert out.exit_code == 2 and "nothing to index" in out.output, out.output
 
 
 def test_unwritable_cache_keeps_the_previous_index(live: Live, healthy: Path, e5) -> None:  # noqa: ANN001

@@ -1,0 +1,96 @@
+"""`qa search`: ranked articles for a question, for people (table) or programs (--json)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import typer
+
+from qa.models import Filters, Hit
+
+
+_ISO_DATE = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+
+def _snippet(text: str, width: int = 70) -> str:
+    one = re.sub(r"\s+", " ", text).strip()
+    return one if len(one) <= width else one[: width - 1] + "…"
+
+
+def format_hit(hit: Hit) -> str:
+    d = hit.document
+    head = f"{hit.rank:>2}. {hit.score:.4f}  {d.label()}  {hit.chunk.locator}  [{d.region or '-'}]"
+    lines = [head, f"    {_snippet(hit.chunk.text)}"]
+    for c in hit.context:
+        lines.append(f"    ↳ 引用 / refers to {c.locator}: {_snippet(c.text, 50)}")
+    return "\n".join(lines)
+
+
+def search_command(
+    query: str,
+    k: int = 8,
+    as_json: bool = False,
+    mode: str = "hybrid",
+    region: str | None = None,
+    doc: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> None:
+    """Print the ranked hits for `query`; exits 1 with a clear message on bad input or a missing index."""
+    from qa.config import load_settings
+    from qa.embed import EmbedderError
+    from qa.index import IndexStoreError
+    from qa.retrieve.hybrid import MODES, RetrievalError, Retriever
+
+    def fail(msg: str) -> None:
+        typer.echo(msg, err=True)
+        raise typer.Exit(1)
+
+    if (mode or "").lower() not in MODES:
+        fail(f"未知的检索模式 / unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+    for label, value in (("--from", date_from), ("--to", date_to)):
+        if value and not _ISO_DATE.match(value):
+            fail(f"日期格式应为 YYYY-MM-DD / {label} expects a date like 2022-01-31, got {value!r}")
+    settings = load_settings()
+    try:
+        retriever = Retriever.load(settings)
+    except (IndexStoreError, EmbedderError) as exc:
+        fail(str(exc))
+    filters = Filters(date_from=date_from or None, date_to=date_to or None)
+    if region:
+        regions = retriever.resolve_region(region)
+        if not regions:
+            known = "、".join(retriever.analyzer.regions) or "-"
+            fail(f"未找到地区 / unknown region {region!r}; 索引中的地区 / regions in the index: {known}")
+        filters.regions = regions
+    if doc:
+        ids = retriever.resolve_doc(doc)
+        if not ids:
+            fail(f"未找到文件 / no indexed document matches {doc!r} (发文字号, title or doc id)")
+        filters.doc_ids = ids
+    try:
+        result = retriever.run(query, k=k, filters=filters, mode=mode)
+    except RetrievalError as exc:
+        fail(str(exc))
+    if as_json:
+        out = {"query": query, **result.to_dict()}
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    applied = result.filters
+    parts = []
+    if applied.regions:
+        parts.append("地区 " + "、".join(applied.regions))
+    if applied.doc_ids:
+        parts.append("文件 " + "、".join(retriever.store.doc_by_id[i].label() for i in applied.doc_ids if i in retriever.store.doc_by_id))
+    if applied.date_from or applied.date_to:
+        parts.append(f"日期 {applied.date_from or '…'} – {applied.date_to or '…'}")
+    ms = result.timings.get("total", 0.0) * 1000
+    typer.echo(f"{mode}: {len(result.hits)} hits in {ms:.0f} ms" + (f"  (筛选 / filters: {'; '.join(parts)})" if parts else ""))
+    if not result.hits:
+        typer.echo("没有找到相关条文 / no matching articles.")
+        return
+    for hit in result.hits:
+        typer.echo(format_hit(hit))

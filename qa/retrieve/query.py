@@ -1,0 +1,339 @@
+"""Read a question: normalise it and infer filters and boosts from the corpus metadata.
+
+Everything here is derived from the indexed documents (their regions, issuers,
+numbers and titles) when the analyzer is built, so a new corpus brings its own
+alias table; nothing is tied to particular questions.
+
+- A named region (兰山 / 兰山区 / 临沂 → 临沂市兰山区) is a hard filter, but only
+  when that region exists in the corpus: a question about 济南 must not be
+  silently answered from 青岛 documents, and neither must it be filtered to
+  nothing. A place that is *not* in the corpus is reported in `other_places`,
+  so the answer stage can refuse.
+- A 发文字号 (招政发〔2022〕8号, 招政发[2022]8号, 招政发2022 8号 …) restricts to
+  that document.
+- A title (《…》 or a distinctive part of it) is a boost, not a filter: title
+  matching is fuzzy and a wrong hard filter would hide the right answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from qa.models import Document, Filters
+
+_cc: Any = None
+
+
+def to_simplified(text: str) -> str:
+    global _cc
+    if _cc is None:
+        import opencc
+
+        _cc = opencc.OpenCC("t2s")
+    return _cc.convert(text)
+
+
+# Colloquial openings and closings that carry no content (longest first).
+_FILLER = [
+    "我想咨询一下", "我想了解一下", "想咨询一下", "想了解一下", "麻烦问一下", "请问一下", "我想问一下",
+    "想问一下", "我想问下", "想问下", "我想问", "问一下", "请问", "你好", "您好", "麻烦", "谢谢", "多谢", "急急急", "急",
+]
+_FILLER_RE = re.compile(r"^(?:" + "|".join(map(re.escape, _FILLER)) + r")[，,。！!、\s]*")
+_TAIL_RE = re.compile(r"[，,。\s]*(?:谢谢|多谢|谢谢了|感谢)[！!。\s]*$")
+# Spoken forms → written ones, only where the meaning is unambiguous.
+_COLLOQUIAL = [("啥时候", "什么时候"), ("咋办", "怎么办"), ("咋样", "怎么样"), ("咋", "怎么"), ("啥", "什么"), ("俺", "我")]
+
+# 发文字号: prefix 〔year〕 n 号, with any (or no) bracket style; 令: …人民政府令第n号.
+_NUMBER_RE = re.compile(
+    r"(?P<pre>[\u4e00-\u9fff]{1,14}?)\s*[〔\[［【(（]?\s*(?P<year>(?:19|20)\d{2})\s*[〕\]］】)）]?\s*年?\s*第?\s*(?P<n>\d{1,4})\s*号"
+)
+_ORDER_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{2,20}?令)\s*第?\s*(?P<n>\d{1,4})\s*号")
+_QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
+
+# Prefecture-level cities of Shandong and other large places: a question that names one of
+# these that is not in the corpus is about somewhere else.
+_KNOWN_PLACES = (
+    "济南 青岛 淄博 枣庄 东营 烟台 潍坊 济宁 泰安 威海 日照 临沂 德州 聊城 滨州 菏泽 "
+    "北京 上海 天津 重庆 广州 深圳 杭州 南京 苏州 武汉 成都 西安 郑州 沈阳 大连 厦门"
+).split()
+_ADMIN_SUFFIX = re.compile(r"^市?([\u4e00-\u9fff]{1,3}?(?:区|县|市))")
+_DISTRICT_NOT = ("社区", "园区", "学区", "城区", "景区", "片区", "小区", "市区", "辖区", "示范区", "开发区", "试验区", "全区", "本区", "该区")
+
+# Words every title has; they say nothing about which document is meant.
+_TITLE_STOP = re.compile(
+    r"关于|印发|转发|公布|下发|的|通知|实施|意见|方案|办法|规划|工作|年度|暂行|试行|修订版|进一步|加快|推进|加强|建立|完善|"
+    r"人民政府|办公室|办公厅|全市|全区|我市|我区|\d{4}年?|[（(][^）)]*[）)]|[“”\"《》〈〉、，,·\s—\-]"
+)
+
+
+def normalize_question(text: str) -> str:
+    """Traditional → simplified, full-width → half-width, spoken filler removed."""
+    t = unicodedata.normalize("NFKC", text or "")
+    t = to_simplified(t)
+    t = re.sub(r"\s+", " ", t).strip()
+    prev = None
+    while prev != t:  # "你好，请问…" has two openings
+        prev = t
+        t = _FILLER_RE.sub("", t)
+    t = _TAIL_RE.sub("", t)
+    for spoken, written in _COLLOQUIAL:
+        t = t.replace(spoken, written)
+    return t.strip() or (text or "").strip()
+
+
+def number_key(number: str) -> tuple[str, str, str] | None:
+    """招政发〔2022〕8号 → ("招政发", "2022", "8"); 青岛市人民政府令第279号 → ("青岛市人民政府令", "", "279")."""
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", number or ""))
+    s = to_simplified(s)
+    m = re.fullmatch(r"([\u4e00-\u9fff]{1,14})[〔\[［【(（]?((?:19|20)\d{2})[〕\]］】)）]?年?第?(\d{1,4})号", s)
+    if m:
+        return m[1], m[2], str(int(m[3]))
+    m = re.fullmatch(r"([\u4e00-\u9fff]{2,20}令)第?(\d{1,4})号", s)
+    if m:
+        return m[1], "", str(int(m[2]))
+    return None
+
+
+@dataclass
+class QueryAnalysis:
+    """What the question itself says about where the answer is."""
+
+    question: str  # as asked
+    text: str  # normalised: what the retrievers see
+    filters: Filters = field(default_factory=Filters)  # hard restrictions inferred from the question
+    boosts: dict[str, float] = field(default_factory=dict)  # doc_id → title-match strength in (0, 1]
+    regions: list[str] = field(default_factory=list)  # corpus regions named
+    numbers: list[str] = field(default_factory=list)  # corpus document numbers named
+    unknown_numbers: list[str] = field(default_factory=list)  # numbers named that no indexed document has
+    other_places: list[str] = field(default_factory=list)  # places named that the corpus does not cover
+    titles: list[str] = field(default_factory=list)  # titles of boosted documents, best first
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _region_aliases(region: str) -> list[tuple[str, str]]:
+    """(alias, level) pairs for one region name; level is "full", "local" or "parent"."""
+    out = [(region, "full")]
+    m = re.fullmatch(r"(.{2,}?[市州盟])(.{2,}?[区县市旗])", region)
+    if m:
+        parent, local = m[1], m[2]
+        out += [(local, "local"), (local[:-1], "local"), (parent, "parent"), (parent[:-1], "parent")]
+    elif len(region) >= 3 and region[-1] in "市区县":
+        out.append((region[:-1], "local"))
+    return [(a, lvl) for a, lvl in out if len(a) >= 2]
+
+
+def _town_aliases(issuer: str | None, title: str | None = None) -> list[str]:
+    """Towns and streets that issue documents or that a title is about (义堂镇人民政府 → 义堂镇, 义堂;
+    关于枣园镇大桥社区村庄规划的批复 → 枣园镇, 枣园)."""
+    towns = []
+    if issuer:
+        m = re.match(r"^([\u4e00-\u9fff]{2,4}?(?:镇|乡|街道))(?:人民政府|办事处|党委)", issuer)
+        if m:
+            towns.append(m[1])
+    if title:
+        m = re.match(r"^(?:关于)?([\u4e00-\u9fff]{2,3}?(?:镇|乡|街道))", title)
+        if m:
+            towns.append(m[1])
+    out: list[str] = []
+    for town in towns:
+        stem = re.sub(r"(镇|乡|街道)$", "", town)
+        out += [town] + ([stem] if len(stem) >= 2 else [])
+    return out
+
+
+def _bigrams(s: str) -> list[str]:
+    return [s[i : i + 2] for i in range(len(s) - 1)]
+
+
+class QueryAnalyzer:
+    """Builds alias, number and title tables from the documents once; `analyze` is cheap."""
+
+    def __init__(
+        self,
+        documents: Iterable[Document],
+        title_boost_min: float = 0.55,  # share of a title's distinctive bigrams the question must contain
+        quoted_title_min: float = 0.5,
+        max_title_boosts: int = 3,
+    ) -> None:
+        self.documents = list(documents)
+        self.title_boost_min = title_boost_min
+        self.quoted_title_min = quoted_title_min
+        self.max_title_boosts = max_title_boosts
+        self.regions = sorted({d.region for d in self.documents if d.region})
+        self._build_regions()
+        self._by_number: dict[tuple[str, str, str], list[str]] = {}
+        for d in self.documents:
+            key = number_key(d.number or "")
+            if key:
+                self._by_number.setdefault(key, []).append(d.doc_id)
+        self._build_titles()
+
+    # ---- tables ---------------------------------------------------------------------------
+    def _build_regions(self) -> None:
+        rank = {"full": 0, "local": 1, "town": 2, "parent": 3}
+        table: dict[str, tuple[int, set[str]]] = {}
+        for region in self.regions:
+            for alias, level in _region_aliases(region):
+                self._add_alias(table, alias, rank[level], region)
+        for d in self.documents:
+            if d.region:
+                for alias in _town_aliases(d.issuer, d.title):
+                    self._add_alias(table, alias, rank["town"], d.region)
+        # a parent name covers every region under it (临沂 → 临沂市兰山区 and 临沂市 if both exist)
+        self._alias: dict[str, tuple[int, list[str]]] = {a: (lvl, sorted(r)) for a, (lvl, r) in table.items()}
+        self._alias_re = (
+            re.compile("|".join(map(re.escape, sorted(self._alias, key=len, reverse=True)))) if self._alias else None
+        )
+
+    @staticmethod
+    def _add_alias(table: dict[str, tuple[int, set[str]]], alias: str, level: int, region: str) -> None:
+        old = table.get(alias)
+        if old is None or level < old[0]:
+            table[alias] = (level, {region})
+        elif level == old[0]:
+            old[1].add(region)
+
+    def _build_titles(self) -> None:
+        # the region's own names are no help in telling its documents apart
+        region_words = sorted({a for a in self._alias}, key=len, reverse=True)
+        region_re = re.compile("|".join(map(re.escape, region_words))) if region_words else None
+        self._title_cores: list[tuple[Document, str, set[str]]] = []
+        df: Counter[str] = Counter()
+        for d in self.documents:
+            names = [d.title] + _QUOTED_TITLE.findall(d.notice_title or "")
+            core = ""
+            for name in names:
+                c = _TITLE_STOP.sub("", to_simplified(unicodedata.normalize("NFKC", name)))
+                if region_re is not None:
+                    c = region_re.sub("", c)
+                core = core if len(core) >= len(c) else c
+            grams = set(_bigrams(core))
+            self._title_cores.append((d, core, grams))
+            df.update(grams)
+        n = max(1, len(self.documents))
+        self._idf = {g: math.log(1 + n / c) for g, c in df.items()}
+
+    # ---- analysis -------------------------------------------------------------------------
+    def analyze(self, question: str) -> QueryAnalysis:
+        text = normalize_question(question)
+        out = QueryAnalysis(question=question, text=text)
+        self._find_numbers(text, out)
+        self._find_regions(text, out)
+        self._find_titles(text, out)
+        # a named document decides the region; an unrelated region filter would only empty the list
+        if out.filters.doc_ids:
+            out.filters.regions = []
+        return out
+
+    def _find_numbers(self, text: str, out: QueryAnalysis) -> None:
+        compacted = re.sub(r"\s+", "", text)
+        found: list[str] = []
+        for rx, has_year in ((_NUMBER_RE, True), (_ORDER_RE, False)):
+            for m in rx.finditer(compacted):
+                pre = m["pre"]
+                year = m["year"] if has_year else ""
+                n = str(int(m["n"]))
+                hits = [
+                    (k, ids) for k, ids in self._by_number.items() if k[1] == year and k[2] == n and pre.endswith(k[0])
+                ]
+                if hits:
+                    for k, ids in hits:
+                        for doc_id in ids:
+                            if doc_id not in out.filters.doc_ids:
+                                out.filters.doc_ids.append(doc_id)
+                        label = f"{k[0]}〔{k[1]}〕{k[2]}号" if k[1] else f"{k[0]}第{k[2]}号"
+                        if label not in found:
+                            found.append(label)
+                elif has_year:
+                    out.unknown_numbers.append(m.group(0))
+        out.numbers = found
+
+    def _find_regions(self, text: str, out: QueryAnalysis) -> None:
+        if self._alias_re is None:
+            self._find_other_places(text, out, set())
+            return
+        # document numbers (临兰政办发…) and quoted titles name regions too, but as part of the name
+        scrub = _NUMBER_RE.sub(lambda m: " " * len(m.group(0)), text)
+        covered: set[int] = set()
+        for m in self._alias_re.finditer(scrub):
+            alias = m.group(0)
+            level, regions = self._alias[alias]
+            tail = scrub[m.end() : m.end() + 5]
+            if level == 3:  # a parent city name: "淄博张店区" is another district of that city
+                t = _ADMIN_SUFFIX.match(tail)
+                if t and not t.group(1).endswith(_DISTRICT_NOT) and not any(t.group(1) in r for r in regions):
+                    out.other_places.append(alias + t.group(1))
+                    covered.update(range(m.start(), m.end() + len(t.group(0))))
+                    continue
+            covered.update(range(m.start(), m.end()))
+            for r in regions:
+                if r not in out.regions:
+                    out.regions.append(r)
+        out.filters.regions = list(out.regions)
+        # a place inside a quoted title (《烟台市养犬管理条例》) names the law, not where the asker is
+        unquoted = _QUOTED_TITLE.sub(lambda m: " " * len(m.group(0)), scrub)
+        self._find_other_places(unquoted, out, covered)
+
+    def _find_other_places(self, text: str, out: QueryAnalysis, covered: set[int]) -> None:
+        for place in _KNOWN_PLACES:
+            for m in re.finditer(place, text):
+                if m.start() in covered:
+                    continue
+                t = _ADMIN_SUFFIX.match(text[m.end() : m.end() + 5])
+                name = place + (t.group(0) if t and not t.group(1).endswith(_DISTRICT_NOT) else "")
+                if name not in out.other_places:
+                    out.other_places.append(name)
+
+    def _find_titles(self, text: str, out: QueryAnalysis) -> None:
+        q = re.sub(r"\s+", "", text)
+        quoted = [_TITLE_STOP.sub("", t) for t in _QUOTED_TITLE.findall(q)]
+        scored: list[tuple[float, Document]] = []
+        for d, core, grams in self._title_cores:
+            if len(grams) < 2:
+                continue
+            total = sum(self._idf[g] for g in grams)
+            best = 0.0
+            # 《…》: the quoted name against the title (either may contain the other)
+            for name in quoted:
+                if name and (name in core or core in name):
+                    best = 1.0
+                elif name:
+                    qg = set(_bigrams(name))
+                    inter = sum(self._idf[g] for g in grams & qg)
+                    union = total + sum(self._idf.get(g, 1.0) for g in qg - grams)
+                    if union and inter / union >= self.quoted_title_min:
+                        best = max(best, inter / union)
+            # no quotes: share of the title's distinctive bigrams that the question contains
+            cover = sum(self._idf[g] for g in grams if g in q) / total if total else 0.0
+            if cover >= self.title_boost_min:
+                best = max(best, cover)
+            if best > 0:
+                scored.append((best, d))
+        scored.sort(key=lambda x: -x[0])
+        for s, d in scored[: self.max_title_boosts]:
+            out.boosts[d.doc_id] = round(min(1.0, s), 3)
+            out.titles.append(d.title)
+
+
+def merge_filters(explicit: Filters | None, inferred: Filters) -> Filters:
+    """Explicit filters win; inferred ones fill in what the caller left open."""
+    if explicit is None or explicit.is_empty():
+        return Filters(
+            regions=list(inferred.regions),
+            doc_ids=list(inferred.doc_ids),
+            date_from=inferred.date_from,
+            date_to=inferred.date_to,
+        )
+    return Filters(
+        regions=list(explicit.regions) or ([] if explicit.doc_ids else list(inferred.regions)),
+        doc_ids=list(explicit.doc_ids) or list(inferred.doc_ids),
+        date_from=explicit.date_from or inferred.date_from,
+        date_to=explicit.date_to or inferred.date_to,
+    )

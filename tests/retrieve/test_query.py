@@ -1,0 +1,106 @@
+"""QueryAnalyzer on the real corpus metadata: regions, document numbers, titles, normalisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.models import Filters
+from qa.retrieve.query import QueryAnalyzer, merge_filters, normalize_question, number_key
+
+
+@pytest.fixture(scope="module")
+def analyzer(corpus) -> QueryAnalyzer:
+    return QueryAnalyzer(corpus.documents)
+
+
+@pytest.fixture(scope="module")
+def doc_by_number(corpus):
+    return {d.number: d for d in corpus.documents if d.number}
+
+
+@pytest.mark.parametrize(
+    "question, region",
+    [
+        ("兰山区的小学几岁能报名？", "临沂市兰山区"),
+        ("在兰山开饭店房租能减免吗", "临沂市兰山区"),
+        ("临沂这边防汛应急响应谁启动", "临沂市兰山区"),
+        ("周村老旧小区改造什么时候完工", "淄博市周村区"),
+        ("招远养狗要登记吗", "招远市"),
+        ("青岛活禽交易市场休市", "青岛市"),
+        ("义堂镇飞线整治谁负责", "临沂市兰山区"),
+    ],
+)
+def test_named_region_becomes_a_hard_filter(analyzer, question, region):
+    a = analyzer.analyze(question)
+    assert a.filters.regions == [region]
+    assert region in analyzer.regions  # derived from the documents, not invented
+
+
+def test_region_aliases_come_from_the_corpus(analyzer, corpus):
+    assert set(analyzer.regions) == {d.region for d in corpus.documents if d.region}
+    # a city outside the corpus is reported, not filtered to nothing or mapped to another city
+    a = analyzer.analyze("济南市历下区对高校毕业生有租房补贴吗？")
+    assert a.filters.regions == []
+    assert any(p.startswith("济南") for p in a.other_places)
+    # "淄博张店区" is another district of 淄博, not 周村
+    b = analyzer.analyze("淄博张店区老旧小区加装电梯补多少")
+    assert b.filters.regions == []
+    assert "淄博张店区" in b.other_places
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["招政发〔2022〕8号", "招政发[2022]8号", "招政发 2022 8号", "招政发（2022）8号", "招政发【2022】第8号", "招政发2022年8号"],
+)
+def test_document_number_variants_restrict_to_that_document(analyzer, doc_by_number, written):
+    a = analyzer.analyze(f"{written}里研发投入怎么补贴？")
+    assert a.filters.doc_ids == [doc_by_number["招政发〔2022〕8号"].doc_id]
+    assert a.filters.regions == []  # the document decides; no competing region filter
+    assert a.numbers == ["招政发〔2022〕8号"]
+
+
+def test_order_number_and_unknown_number(analyzer, doc_by_number):
+    a = analyzer.analyze("青岛市人民政府令第279号从哪天施行")
+    assert a.filters.doc_ids == [doc_by_number["青岛市人民政府令第279号"].doc_id]
+    b = analyzer.analyze("国发〔2017〕46号文件是什么")
+    assert b.filters.doc_ids == []
+    assert b.unknown_numbers
+
+
+def test_number_key_normalises_brackets_and_width():
+    assert number_key("招政发〔2022〕8号") == number_key("招政发[２０２２]８号") == ("招政发", "2022", "8")
+    assert number_key("青岛市人民政府令第279号") == ("青岛市人民政府令", "", "279")
+    assert number_key("没有文号") is None
+
+
+def test_title_is_a_boost_not_a_filter(analyzer, doc_by_number):
+    target = doc_by_number["临兰政办发〔2022〕11号"]  # 兰山区政府投资项目变更管理办法
+    a = analyzer.analyze("兰山区政府投资项目变更管理办法什么时候施行？")
+    assert target.doc_id in a.boosts
+    assert target.doc_id not in a.filters.doc_ids
+    quoted = analyzer.analyze("《烟台市养犬管理条例》在招远怎么落实")
+    dog = doc_by_number["招政办字〔2022〕2号"]
+    assert quoted.boosts.get(dog.doc_id) == 1.0
+    assert not any(p.startswith("烟台") for p in quoted.other_places)  # inside a quoted title
+
+
+def test_unrelated_question_has_no_boost(analyzer):
+    a = analyzer.analyze("今天天气怎么样")
+    assert a.boosts == {} and a.filters.is_empty()
+
+
+def test_normalize_question():
+    assert normalize_question("請問，臨沂蘭山區的補貼是多少？") == "临沂兰山区的补贴是多少?"
+    assert normalize_question("你好，我想问一下啥时候开始施行，谢谢") == "什么时候开始施行"
+    assert normalize_question("补贴１２３万元") == "补贴123万元"
+    assert normalize_question("请问") == "请问"  # nothing left: keep the original rather than an empty query
+
+
+def test_merge_filters_explicit_wins():
+    inferred = Filters(regions=["青岛市"])
+    assert merge_filters(None, inferred).regions == ["青岛市"]
+    explicit = Filters(regions=["招远市"], date_from="2022-01-01")
+    merged = merge_filters(explicit, inferred)
+    assert merged.regions == ["招远市"] and merged.date_from == "2022-01-01"
+    # an explicit document makes an inferred region irrelevant
+    assert merge_filters(Filters(doc_ids=["x"]), inferred).regions == []
