@@ -98,11 +98,13 @@ def search(
     mode: str = typer.Option("hybrid", "--mode", help="bm25 | dense | hybrid"),
     region: Optional[str] = typer.Option(None, "--region", help="restrict to a region, e.g. 兰山区"),
     doc: Optional[str] = typer.Option(None, "--doc", help="restrict to a document (number or title)"),
+    date_from: Optional[str] = typer.Option(None, "--from", help="documents dated on/after YYYY-MM-DD"),
+    date_to: Optional[str] = typer.Option(None, "--to", help="documents dated on/before YYYY-MM-DD"),
 ) -> None:
     """Show the ranked passages retrieval finds for a question."""
     from qa.retrieve.cli import search_command
 
-    search_command(query, k=k, as_json=as_json, mode=mode, region=region, doc=doc)
+    search_command(query, k=k, as_json=as_json, mode=mode, region=region, doc=doc, date_from=date_from, date_to=date_to)
 
 
 @app.command()

@@ -40,7 +40,7 @@ class Settings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     retrieval_mode: str = "hybrid"  # bm25 | dense | hybrid
-    rerank: bool = True
+    rerank: bool = False  # second stage measured no reliable gain (docs/BENCHMARKS.md)
     flat_index_max: int = 200_000  # above this chunk count an approximate (HNSW) index is built
 
     # answering

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qa.answer.citations import _GROUP as _MARKER_GROUP
 from qa.ingest.lines import compact, tidy, to_simplified
 from qa.models import Citation, Hit
 
@@ -132,11 +133,11 @@ class ExtractiveAnswerer:
             else:
                 intro = f"{where}《{d.title}》" + (f"（{d.number}）" if d.number else "") + f"{hit.chunk.locator}规定："
             last_doc = d.doc_id
-            quote = "".join(_ensure_end(tidy(p.sentence)) for p in group)
+            quote = _defuse_markers("".join(_ensure_end(tidy(p.sentence)) for p in group))
             label = hit.chunk.locator
             if label.startswith("第") and to_simplified(quote).startswith(label):
                 quote = quote[len(label) :].lstrip(" ，,")  # "第六条规定：第六条…" reads twice
-            parts.append(f"{intro}{quote}[{n}]")
+            parts.append(f"{_defuse_markers(intro)}{quote}[{n}]")
             citations.append(
                 Citation(
                     marker=n,
@@ -169,6 +170,13 @@ def verbatim_quote(passage: str, picked: list[str]) -> str:
         else:
             runs.append([a, b])
     return "……".join(passage[a:b] for a, b in runs)
+
+
+def _defuse_markers(text: str) -> str:
+    """Source text that looks like a citation marker — 发文字号 written with ASCII brackets,
+    (鲁文艺[2018]4号), footnotes [1] — is shown with 〔〕 in the answer, so every [n] in an
+    answer is one of its citations (the Citation's quote keeps the verbatim text)."""
+    return _MARKER_GROUP.sub(lambda m: "〔" + m.group(0)[1:-1].strip() + "〕", text)
 
 
 def _ensure_end(s: str) -> str:

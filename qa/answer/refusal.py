@@ -2,8 +2,10 @@
 
 A logistic score over four signals of the evidence — the best dense similarity, the best
 BM25 score, and how well the best sentence and article cover the question — plus a hard
-rule for questions about places the corpus does not contain. The weights are fitted on the
-gold set by eval/calibrate_refusal.py (figures in docs/BENCHMARKS.md).
+rule for questions about places the corpus does not contain. The weights were fitted once by
+logistic regression on these features of the gold set's questions (hybrid retrieval), and the
+threshold chosen from a sweep (docs/BENCHMARKS.md, "Answers and refusal"); re-fit them when
+retrieval or the gold set changes.
 """
 
 from __future__ import annotations

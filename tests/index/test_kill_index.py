@@ -126,14 +126,21 @@ def assert_answers(index_dir: Path, question: str) -> None:
 def test_sigkill_qa_index_at_random_points_keeps_a_working_index(live: Live) -> None:
     rng = random.Random(SEED)
     counts = set(live.chunks.values())
-    killed = 0
+    killed = in_save = 0
     for i in range(KILLS):
         corpus = live.large if i % 2 == 0 else live.small  # alternate, so every swap changes the index
-        # half the kills anywhere in the run, half in its last moments (save + swap happen at the end)
-        delay = rng.uniform(0.05, live.seconds) if i % 2 == 0 else max(0.0, live.seconds - rng.uniform(0.0, 0.8))
         proc = subprocess.Popen(qa_index_cmd(corpus, live.index_dir), env=_env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-        time.sleep(delay)
+        if i % 2 == 0:  # anywhere: imports, model load, ingest, embedding, save
+            time.sleep(rng.uniform(0.05, 0.8) * live.seconds)
+        else:  # inside the save/swap: as soon as the new generation's temp dir appears, plus 0–60 ms
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and time.monotonic() < deadline:
+                if any(p.name.startswith(".tmp-gen-") for p in live.index_dir.iterdir()):
+                    time.sleep(rng.uniform(0.0, 0.06))
+                    in_save += proc.poll() is None
+                    break
+                time.sleep(0.002)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
@@ -143,7 +150,7 @@ def test_sigkill_qa_index_at_random_points_keeps_a_working_index(live: Live) -> 
         assert len(store.chunks) in counts, (i, delay, len(store.chunks))
         assert store.manifest["corpus_hash"] and store.manifest["chunk_count"] == len(store.chunks)
         assert_answers(live.index_dir, live.question)
-    print(f"qa index killed {killed} of {KILLS} times (seed {SEED}, warm run {live.seconds:.1f}s)")
+    print(f"qa index killed {killed} of {KILLS} times, {in_save} inside the save (seed {SEED}, warm run {live.seconds:.1f}s)")
     assert killed >= KILLS - 2, f"only {killed} of {KILLS} runs were killed before they finished"
 
     # the next complete run cleans up whatever the killed runs left behind

@@ -127,3 +127,15 @@ def test_extractive_citations_point_to_hits_and_quote_verbatim(corpus, data) -> 
         assert (c.doc_title, c.doc_number, c.locator) == (hit.document.title, hit.document.number, hit.chunk.locator)
     if not hits:
         assert text == "" and citations == []
+
+
+def test_marker_like_source_text_is_not_a_marker(corpus) -> None:  # noqa: ANN001
+    """发文字号 written with ASCII brackets (鲁文艺[2018]4号) in a quoted article must not read as citation [2018]."""
+    docs = {d.doc_id: d for d in corpus.documents}
+    chunks = [c for c in corpus.chunks if parse_markers(c.text)]
+    assert chunks, "the seeds contain 发文字号 like 鲁文艺[2018]4号"
+    for c in chunks:
+        hits = [Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1)]
+        text, citations = ExtractiveAnswerer().run(c.text_simplified[:60], hits)
+        assert citations and sorted(parse_markers(text)) == [x.marker for x in citations], text
+        assert any(parse_markers(x.quote) for x in citations)  # the citation's quote stays verbatim
