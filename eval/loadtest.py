@@ -95,6 +95,7 @@ def baseline(url: str, questions: list[tuple[str, str | None]], headers: dict[st
 @dataclass
 class Sample:
     channel: str  # api | gradio
+    client: int
     seconds: float
     ok: bool
     error: str = ""
@@ -114,6 +115,7 @@ class LoadResult:
     error_examples: list[str]
     mixup_examples: list[str]
     per_channel: dict[str, int]
+    min_per_client: int  # answers of the least served client (0: a client never got through)
     questions: int
     baseline_cites_gold: int  # baseline answers citing their gold document (retrieval quality, for reference)
     rss_mb: dict[str, float] = field(default_factory=dict)
@@ -177,8 +179,12 @@ def run_load(
     questions = list(expected)
     samples: list[Sample] = []
     lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
     stop_at = [0.0]
+
+    def start_clock() -> None:  # runs once, before any thread is released: no client sees stop_at unset
+        stop_at[0] = time.monotonic() + seconds
+
+    start = threading.Barrier(clients + 1, action=start_clock)
 
     def record(s: Sample) -> None:
         with lock:
@@ -196,12 +202,12 @@ def run_load(
                     r = client.post("/api/ask", json={"question": q, "with_hits": False})
                     dt = time.perf_counter() - t
                     if r.status_code != 200:
-                        record(Sample("api", dt, False, error=f"HTTP {r.status_code}: {r.text[:200]}"))
+                        record(Sample("api", i, dt, False, error=f"HTTP {r.status_code}: {r.text[:200]}"))
                         continue
                     bad = _check_api(r.json(), expected[q])
-                    record(Sample("api", dt, not bad, mixup=bad))
+                    record(Sample("api", i, dt, not bad, mixup=bad))
                 except Exception as exc:  # noqa: BLE001 - every failure is a counted error
-                    record(Sample("api", time.perf_counter() - t, False, error=f"{type(exc).__name__}: {exc}"[:200]))
+                    record(Sample("api", i, time.perf_counter() - t, False, error=f"{type(exc).__name__}: {exc}"[:200]))
 
     def gradio_worker(i: int) -> None:
         from gradio_client import Client
@@ -210,7 +216,7 @@ def run_load(
         try:
             client = Client(url + "/", verbose=False, analytics_enabled=False, headers=headers, download_files=False)
         except Exception as exc:  # noqa: BLE001
-            record(Sample("gradio", 0.0, False, error=f"connect: {type(exc).__name__}: {exc}"[:200]))
+            record(Sample("gradio", i, 0.0, False, error=f"connect: {type(exc).__name__}: {exc}"[:200]))
             start.wait()
             return
         start.wait()
@@ -227,9 +233,9 @@ def run_load(
                     bad = f"gradio answer to {q!r} differs from its baseline"
                 elif ids != want.chunk_ids:
                     bad = f"gradio citations for {q!r} differ from its baseline"
-                record(Sample("gradio", dt, not bad, mixup=bad))
+                record(Sample("gradio", i, dt, not bad, mixup=bad))
             except Exception as exc:  # noqa: BLE001
-                record(Sample("gradio", time.perf_counter() - t, False, error=f"{type(exc).__name__}: {exc}"[:200]))
+                record(Sample("gradio", i, time.perf_counter() - t, False, error=f"{type(exc).__name__}: {exc}"[:200]))
         client.close()
 
     threads = [
@@ -238,9 +244,8 @@ def run_load(
     ]
     for t in threads:
         t.start()
-    start.wait()  # every client is connected: start the clock together
-    t0 = time.monotonic()
-    stop_at[0] = t0 + seconds
+    start.wait()  # every client is connected: the clock starts for all of them together
+    t0 = stop_at[0] - seconds
     while any(t.is_alive() for t in threads):
         time.sleep(1.0)
         if on_progress:
@@ -251,7 +256,7 @@ def run_load(
     wall = time.monotonic() - t0
     hung = sum(t.is_alive() for t in threads)
 
-    errors = [s for s in samples if s.error] + [Sample("?", 0, False, error="request still running 180 s after the end")] * hung
+    errors = [s for s in samples if s.error] + [Sample("?", -1, 0, False, error="request still running 180 s after the end")] * hung
     mixups = [s for s in samples if s.mixup]
     lat: dict[str, dict[str, float]] = {"all": _stats([s.seconds for s in samples if not s.error])}
     per: dict[str, int] = {}
@@ -272,6 +277,7 @@ def run_load(
         error_examples=sorted({e.error for e in errors})[:10],
         mixup_examples=sorted({m.mixup for m in mixups})[:10],
         per_channel=per,
+        min_per_client=min(sum(1 for s in samples if s.client == i and not s.error) for i in range(clients)),
         questions=len(questions),
         baseline_cites_gold=sum(1 for e in expected.values() if e.cites_gold),
     )
@@ -383,7 +389,7 @@ def markdown(result: LoadResult, rss: dict[str, Any], command: str) -> str:
     lines += [
         "",
         f"- throughput: **{result.throughput_rps:.2f} answers/s**",
-        f"- errors: **{result.errors}**, mix-ups: **{result.mixups}**",
+        f"- errors: **{result.errors}**, mix-ups: **{result.mixups}**; least served client: {result.min_per_client} answers",
         f"- server RSS: {rss.get('before', {}).get('rss', '?')} MB after warm-up → "
         f"{rss.get('after', {}).get('rss', '?')} MB after the load (peak {rss.get('after', {}).get('peak', '?')} MB); "
         f"growth {rss.get('growth_mb', '?')} MB (bound {rss.get('bound_mb', '?')} MB)",

@@ -22,7 +22,7 @@ from qa.config import Settings
 from qa.embed.base import Embedder, make_embedder
 from qa.embed.cache import EmbeddingCache, embed_with_cache
 from qa.index.dense import DenseIndex
-from qa.index.lexical import BM25Index
+from qa.index.lexical import BM25Index, TokenCache
 from qa.index.store import (
     IndexCorrupt,
     IndexMismatch,
@@ -140,7 +140,11 @@ class IndexBuilder:
         dense = DenseIndex(hnsw_threshold=s.flat_index_max).index(vectors)
         timings["dense"] = time.perf_counter() - t
         t = time.perf_counter()
-        bm25 = BM25Index().index(texts)
+        token_cache = TokenCache(s.cache_dir)
+        try:
+            bm25 = BM25Index().index_tokens(token_cache.tokenize_all(texts))
+        finally:
+            token_cache.close()
         timings["bm25"] = time.perf_counter() - t
 
         t = time.perf_counter()

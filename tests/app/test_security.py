@@ -389,4 +389,5 @@ def test_short_load_no_errors_no_mixups(server) -> None:  # noqa: ANN001
     assert result.errors == 0, result.error_examples
     assert result.mixups == 0, result.mixup_examples
     assert result.per_channel["api"] >= 12 and result.per_channel["gradio"] >= 2, result
+    assert 9 <= result.seconds < 60 and result.min_per_client >= 1  # every client ran, nothing hung
     assert httpx.get(server.url + "/api/health", timeout=10).status_code == 200

@@ -98,3 +98,18 @@ def test_save_load_roundtrip(corpus, tmp_path: Path) -> None:  # noqa: ANN001
 def test_empty_index() -> None:
     bm25 = BM25Index().index([])
     assert bm25.size == 0 and bm25.retrieve("任何", k=3)[0].size == 0
+
+
+def test_token_cache_reuses_terms(tmp_path):
+    from qa.index.lexical import TokenCache, tokenize_zh
+
+    texts = ["第十四条 在禁止从事活禽交易的区域内从事活禽交易的，责令改正。", "犬只登记实行集中办理。", "犬只登记实行集中办理。"]
+    cache = TokenCache(tmp_path)
+    first = cache.tokenize_all(texts)
+    assert first == [tokenize_zh(t) for t in texts]
+    rows = cache._db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0]
+    assert rows == 2  # one row per distinct text
+    cache.close()
+    again = TokenCache(tmp_path)  # a later build: terms come from disk
+    assert again.tokenize_all(texts[:2]) == first[:2]
+    again.close()
