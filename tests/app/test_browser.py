@@ -23,8 +23,14 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Only loopback traffic: every host but 127.0.0.1 fails to resolve. This is
+    # done in the browser, not with Playwright's request interception (ctx.route): intercepted
+    # requests can have their streamed responses held back, and the chat then waits forever for
+    # Gradio's server-sent events (seen once in CI).
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 TIMEOUT_MS = 90_000
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +48,6 @@ def page(server, tmp_path_factory):
             viewport={"width": 1280, "height": 900},
             locale="zh-CN",
         )
-        # Only loopback traffic: abort anything else the page might try to load.
-        ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else route.abort())
         pg = ctx.new_page()
         errors: list[str] = []
         pg.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -51,6 +55,7 @@ def page(server, tmp_path_factory):
         pg.goto(server.url + "/")
         pg.wait_for_selector("#qa-question textarea")
         pg.page_errors = errors  # type: ignore[attr-defined]
+        pg.qa_server = server  # type: ignore[attr-defined]
         yield pg
         ctx.close()
 
@@ -70,9 +75,22 @@ def _ask(page, question: str) -> None:
     box = page.locator("#qa-question textarea")
     box.fill(question)
     box.press("Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#qa-chat .qa-msg').length > n", arg=before, timeout=TIMEOUT_MS
-    )
+    try:
+        page.wait_for_function(
+            "n => document.querySelectorAll('#qa-chat .qa-msg').length > n", arg=before, timeout=TIMEOUT_MS
+        )
+    except Exception:
+        _dump(page, "ui-timeout")
+        raise
+
+
+def _dump(page, name: str) -> None:
+    """On a timeout, keep what the page showed for the person reading the CI log."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    chat = page.locator("#qa-chat").inner_text(timeout=5_000)
+    print(f"--- chat when the answer did not arrive ---\n{chat[-2000:]}\n--- page errors: {page.page_errors}")
+    print(f"--- server log (tail) ---\n{page.qa_server.output()[-3000:]}")
 
 
 def test_home_page(page, artifacts):
