@@ -71,6 +71,40 @@ def _add_years(d: str, years: int) -> str | None:
     return date.fromordinal(end.toordinal() - 1).isoformat()
 
 
+# A document printed without its title line usually says what it is in its opening paragraph:
+# "…决定联合举办X。现将有关事项通知如下" / "开展X，特制定本实施方案" / "…X。具体情况如下".
+_OPENING_TITLES = (
+    (re.compile(r"决定([^。；]{4,80}?)。\s*现将有关事项通知如下"), "关于{0}的通知"),
+    (
+        re.compile(r"(开展|实施|推进|做好|加强)([^。；:：,，]{2,50}?)[,，]\s*(?:特)?制[定订]本(实施方案|工作方案|方案|办法|细则|意见|计划)"),
+        "关于{0}{1}的{2}",
+    ),
+    (re.compile(r"([^。；:：,，]{4,40})。\s*(?:具体|有关)(?:情况|事项)(?:报告|通知)?如下"), "关于{0}"),
+)
+
+
+def _opening_text(raw: RawDocument, lines: int = 4) -> str:
+    return tidy(to_simplified("".join(ln.raw.strip() for ln in raw.body[:lines])))
+
+
+def _title_from_opening(raw: RawDocument) -> str | None:
+    text = _opening_text(raw)
+    for pattern, template in _OPENING_TITLES:
+        m = pattern.search(text)
+        if m:
+            return template.format(*(g.strip() for g in m.groups()))
+    return None
+
+
+def _title_from_first_sentence(raw: RawDocument) -> str:
+    """Last resort: number + first sentence (after the addressee line), shortened."""
+    body = [ln for ln in raw.body if not re.search(r"[：:]$", ln.key)] or raw.body
+    sentences = tidy(to_simplified(body[0].raw)).split("。") if body else []
+    first = next((s.strip() for s in sentences if s.strip()), "")
+    title = (raw.number + " " if raw.number else "") + first[:24] + ("…" if len(first) > 24 else "")
+    return title.strip()
+
+
 def build_document(raw: RawDocument, source_file: str, file_region: str | None, settings: Settings) -> tuple[Document, list[Chunk]]:
     paras = to_paragraphs(raw.body)
     header_title = raw.header_title
@@ -81,6 +115,7 @@ def build_document(raw: RawDocument, source_file: str, file_region: str | None, 
     if header_title and (is_notice or parts):
         notice_title = (raw.issuer.replace(" ", "") if raw.issuer and header_title.startswith("关于") else "") + header_title
     issued = [p for p in parts if p.issued]
+    named_by_us = False  # a title made from the text says nothing about the issuing region
     if len(issued) == 1 and (is_notice or not header_title):
         title = issued[0].title
     elif header_title:
@@ -89,12 +124,8 @@ def build_document(raw: RawDocument, source_file: str, file_region: str | None, 
     elif issued:
         title = issued[0].title
     else:
-        # no title anywhere: name it by number and its first sentence (after the addressee line)
-        body = [ln for ln in raw.body if not re.search(r"[：:]$", ln.key)] or raw.body
-        sentences = tidy(to_simplified(body[0].raw)).split("。") if body else []
-        first = next((s.strip() for s in sentences if s.strip()), "")
-        title = (raw.number + " " if raw.number else "") + first[:24] + ("…" if len(first) > 24 else "")
-        title = title.strip() or source_file  # never an empty title: citations show 《title》
+        title = _title_from_opening(raw) or _title_from_first_sentence(raw) or source_file
+        named_by_us = True
 
     # signature: the first date line of the body; issuer is the line just above it
     date_iso = raw.header_date
@@ -137,7 +168,7 @@ def build_document(raw: RawDocument, source_file: str, file_region: str | None, 
         number=raw.number,
         issuer=issuer,
         date=date_iso,
-        region=region_of(issuer, title, notice_title, raw.number) or file_region,
+        region=region_of(issuer, None if named_by_us else title, notice_title, raw.number) or file_region,
         effective_date=effective,
         expiry_date=expiry,
         traditional=any(ln.traditional for ln in lines),

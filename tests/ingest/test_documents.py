@@ -55,6 +55,19 @@ def test_metadata_samples(corpus, number, title, issuer, date, region):
     assert d.region == region
 
 
+@pytest.mark.parametrize(
+    "number, title",
+    [
+        # printed without a title line: named from what the opening paragraph says the document is
+        ("兰人社发〔2022〕10号", "关于联合举办全区第一届“劳动之星”职业技能竞赛暨临沂市第十五届“劳动之星”职业技能竞赛选拔赛的通知"),
+        ("义政发〔2022〕30号", "关于开展“飞线”专项整治行动的实施方案"),
+        ("汪政发〔2022〕61号", "关于汪沟镇计划增设村卫生室一处"),
+    ],
+)
+def test_untitled_documents_are_named_from_their_opening(corpus, number, title):
+    assert _doc(corpus, number).title == title
+
+
 def test_notice_keeps_relation_to_issued_document(corpus):
     d = _doc(corpus, "招政发〔2022〕8号")
     assert d.notice_title == "招远市人民政府关于印发《关于加快黄金深加工产业发展的扶持意见》的通知"
