@@ -27,6 +27,7 @@ _Q_WHO = re.compile(r"谁|哪个部门|什么部门|哪个单位|负责|牵头|�
 _Q_LIST = re.compile(r"哪些|哪几|包括|有什么|都有|条件|材料|范围|内容")
 _A_TIME = re.compile(r"\d{4}年|\d+月|之日起|有效期|期限|以前|之前|前完成|个工作日|日内|年内")
 _A_WHO = re.compile(r"负责|牵头|部门|局|委员会|办公室|管委|政府")
+REST_WEIGHT = 0.7  # share of a sentence's overlap counted on the question words its headings lack
 _A_RULE = re.compile(r"应当|必须|不得|禁止|须|可以|给予|补助|奖励|补贴|罚款|处\d|收取")
 
 
@@ -74,12 +75,17 @@ class ExtractiveAnswerer:
             art_cov = len(q & content_grams(article + head)) / max(len(q), 1)
             rank_w = 1.0 / (1.0 + 0.35 * i)
             headings = {compact(h) for h in hit.chunk.heading_path} | {compact(hit.document.title)}
+            # question words that name the document or heading ("黄金深加工扶持意见") are
+            # answered by where the sentence stands; the rest ("解释") must be in the sentence
+            rest = q - content_grams(" ".join([hit.document.title, *hit.chunk.heading_path]))
             for s in sentences(hit.chunk.text):
                 simp = to_simplified(s)
                 if compact(simp).rstrip("。") in headings or (len(simp) < 30 and not re.search(r"[。；！？，,]", simp)):
                     continue  # a title or heading line, not a statement
                 g = content_grams(simp)
                 overlap = len(q & g) / max(len(q), 1)
+                if rest and rest != q:
+                    overlap = (1 - REST_WEIGHT) * overlap + REST_WEIGHT * len(rest & g) / len(rest)
                 score = 0.6 * overlap + 0.4 * art_cov
                 if want_number and _NUMERIC.search(simp):
                     score += 0.15
