@@ -51,7 +51,11 @@ class Settings:
     llm_timeout: float = 60.0
     llm_max_tokens: int = 512
     llm_system_as_user: bool = False  # for chat templates that drop system messages (e.g. Gemma)
-    refusal_threshold: float = 0.0  # calibrated on the gold set; see docs/BENCHMARKS.md
+    # refusal: weights/bias/threshold fitted by eval/calibrate_refusal.py (defaults: on seeds/ and
+    # eval/gold.jsonl); a JSON file it wrote (--write) replaces them, a threshold overrides the
+    # threshold alone (lower declines more)
+    refusal_calibration: str = ""
+    refusal_threshold: float | None = None
 
     # service
     host: str = "127.0.0.1"
@@ -67,6 +71,8 @@ class Settings:
 
 def _coerce(value: str, typ: object) -> object:
     t = str(typ)
+    if "None" in t and not value.strip():
+        return None
     if "Path" in t:
         return Path(value)
     if "bool" in t:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.followup import History, is_followup, rewrite_followup
@@ -16,6 +17,9 @@ from qa.answer.refusal import RefusalPolicy
 from qa.config import Settings, load_settings
 from qa.retrieve.synonyms import expand
 from qa.models import Answer, Document, Filters, Hit
+
+if TYPE_CHECKING:
+    from qa.retrieve.hybrid import RetrievalResult
 
 EMPTY_QUESTION = "请输入您想咨询的问题，例如：“我家狗要办证吗？” / Please type a question."
 NOT_CHINESE_HINT = "本助手根据中文政府文件作答，请尽量用中文提问。"
@@ -32,7 +36,7 @@ class Assistant:
             retriever = Retriever.load(self.settings)
         self.retriever = retriever
         self.extractive = ExtractiveAnswerer()
-        self.refusal = RefusalPolicy()
+        self.refusal = RefusalPolicy.from_settings(self.settings)
         self.startup_notice: str | None = None
         self.generator = generator if generator is not None else self._make_generator()
 
@@ -114,14 +118,13 @@ class Assistant:
         timings["rewrite"] = time.perf_counter() - t0
 
         t = time.perf_counter()
-        query = expand(standalone)
-        result = self.retriever.run(query, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
+        query, result = self.retrieve(standalone, filters)
         hits: list[Hit] = result.hits
         timings["retrieve"] = time.perf_counter() - t
 
         t = time.perf_counter()
         picks = self.extractive.score_sentences(query, hits)
-        decision = self.refusal.run(standalone, hits, picks, self.corpus_text)
+        decision = self.refusal.run(standalone, hits, picks, self.corpus_text, bool(result.inferred.doc_ids))
         refused = decision.refuse
         timings["decide"] = time.perf_counter() - t
         notice = notice or self.startup_notice
@@ -162,6 +165,11 @@ class Assistant:
             yield line
         timings["total"] = time.perf_counter() - t0
         yield Answer(text=text, citations=citations, timings=timings, mode="extractive", **base)
+
+    def retrieve(self, standalone: str, filters: Filters | None = None) -> tuple[str, RetrievalResult]:
+        """The expanded query and what it retrieves (also used to calibrate the refusal)."""
+        query = expand(standalone)
+        return query, self.retriever.run(query, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
 
     def _standalone(self, question: str, history: History | None) -> str:
         if self.generator is not None and is_followup(question, history):
