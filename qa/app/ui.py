@@ -211,8 +211,8 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
         history = history + [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
         yield "", chat, history
 
-    def reset() -> tuple[str, list[dict], list[dict]]:
-        return "", [], []
+    def reset() -> tuple[list[dict], list[dict]]:
+        return [], []
 
     def ask(
         question: str,
@@ -315,11 +315,13 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
         outputs = [question, chatbot, history]
         question.submit(respond, inputs, outputs, api_visibility="private")
         send.click(respond, inputs, outputs, api_visibility="private")
-        restart.click(reset, None, outputs, api_visibility="private")
-        chatbot.clear(lambda: [], None, history, api_visibility="private")  # the chat's own 🗑 forgets the history too
         for b in citizen_buttons + business_buttons:
             # the button's own label is the question
             b.click(respond, [b, chatbot, history, region, document, date_from, date_to], outputs, api_visibility="private")
+        # 重新开始 clears the conversation and leaves the question box alone: what the person is
+        # already typing is theirs (a late reset used to empty a question typed right after it).
+        restart.click(reset, None, [chatbot, history], api_visibility="private")
+        chatbot.clear(lambda: [], None, history, api_visibility="private")  # the chat's own 🗑 forgets the history too
         gr.api(ask, api_name="ask")
     return demo
 

@@ -70,12 +70,17 @@ def _restart(page) -> None:
 
 
 def _ask(page, question: str) -> None:
-    """Type a question, press Enter, wait for the finished answer (its .qa-msg block)."""
+    """Type a question, press Enter, see it in the chat, wait for the finished answer (its .qa-msg block)."""
     before = _bot_messages(page).count()
+    asked = page.locator("#qa-chat .qa-user").count()
     box = page.locator("#qa-question textarea")
     box.fill(question)
     box.press("Enter")
     try:
+        # the question shows at once (a lost Enter fails here, not after the answer's timeout)
+        page.wait_for_function(
+            "n => document.querySelectorAll('#qa-chat .qa-user').length > n", arg=asked, timeout=20_000
+        )
         page.wait_for_function(
             "n => document.querySelectorAll('#qa-chat .qa-msg').length > n", arg=before, timeout=TIMEOUT_MS
         )
