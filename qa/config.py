@@ -44,6 +44,12 @@ class Settings:
     flat_index_max: int = 200_000  # above this chunk count an approximate (HNSW) index is built
 
     # answering
+    answerer: str = "extractive"  # extractive | quote-top2 (baseline: the two best articles, whole)
+    # the answer stage's fitted models (article selection, coverage): qa/data/answer_model.json,
+    # written by `python eval/calibrate_answer.py --write`; a file here replaces them
+    answer_model: str = ""
+    answer_hits: int = 8  # retrieved articles scored as possible answers
+    partial_below: float | None = None  # P(answerable) under which an answer is marked partial
     context_tokens: int = 1800  # passage block budget for the LLM
     llm_base_url: str = ""  # empty: offline extractive answers
     llm_model: str = ""

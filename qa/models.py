@@ -142,7 +142,7 @@ class Answer:
     question: str
     text: str  # answer with [n] markers
     citations: list[Citation] = field(default_factory=list)
-    refused: bool = False  # the documents do not cover the question
+    coverage: str = "full"  # full | partial (the topic is covered, the detail asked is not) | none (declined)
     hits: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     mode: str = "extractive"  # extractive | llm
@@ -150,6 +150,12 @@ class Answer:
     filters: Filters = field(default_factory=Filters)  # explicit and inferred filters used
     notice: str | None = None  # e.g. "LLM unreachable, answered offline"
     flagged: bool = False  # an LLM answer whose claims carry no valid citation
+    intent: str = ""  # what the question asks for (qa.answer.intent), e.g. amount, list, by-doc
+
+    @property
+    def refused(self) -> bool:
+        """Declined: exactly when the documents do not cover the question at all."""
+        return self.coverage == "none"
 
     def to_dict(self, with_hits: bool = True) -> dict[str, Any]:
         out = {
@@ -158,6 +164,8 @@ class Answer:
             "answer": self.text,
             "citations": [c.to_dict() for c in self.citations],
             "refused": self.refused,
+            "coverage": self.coverage,
+            "intent": self.intent,
             "mode": self.mode,
             "notice": self.notice,
             "flagged": self.flagged,

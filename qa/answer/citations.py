@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from qa.models import Citation, Hit
+from qa.models import Chunk, Citation, Document, Hit
 
 _DIGITS = "0-9０-９"
 _SEP = r",，、;；\s"
@@ -220,17 +220,28 @@ def best_quote(passage: str, claims: Sequence[str], traditional: bool = False) -
 
 
 def _citation(marker: int, hit: Hit, claims: Sequence[str]) -> Citation:
-    d, c = hit.document, hit.chunk
+    return citation_for(marker, hit.chunk, hit.document, best_quote(hit.chunk.text, claims, hit.document.traditional))
+
+
+def citation_for(marker: int, chunk: Chunk, document: Document, quote: str) -> Citation:
+    """The Citation record of one article, quoting `quote` (verbatim from the article)."""
     return Citation(
         marker=marker,
-        chunk_id=c.chunk_id,
-        doc_title=d.title,
-        doc_number=d.number,
-        locator=c.locator,
-        issuer=d.issuer,
-        date=d.date,
-        region=d.region,
-        quote=best_quote(c.text, claims, d.traditional),
-        passage=c.text,
-        source_file=d.source_file,
+        chunk_id=chunk.chunk_id,
+        doc_title=document.title,
+        doc_number=document.number,
+        locator=chunk.locator,
+        issuer=document.issuer,
+        date=document.date,
+        region=document.region,
+        quote=quote,
+        passage=chunk.text,
+        source_file=document.source_file,
     )
+
+
+def defuse_markers(text: str) -> str:
+    """Source text that looks like a citation marker — 发文字号 written with ASCII brackets,
+    (鲁文艺[2018]4号), footnotes [1] — is shown with 〔〕 in an answer, so every [n] in an
+    answer is one of its citations (the Citation's quote keeps the verbatim text)."""
+    return _GROUP.sub(lambda m: "〔" + m.group(0)[1:-1].strip() + "〕", text)

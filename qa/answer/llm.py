@@ -138,7 +138,7 @@ class LLMGenerator:
             standalone_question=question,
         )
         if is_refusal(raw):
-            answer.text, answer.refused = REFUSAL, True
+            answer.text, answer.coverage = REFUSAL, "none"
             return answer
         answer.text, answer.citations, answer.flagged = map_citations(raw, included)
         return answer

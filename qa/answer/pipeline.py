@@ -1,20 +1,27 @@
 """The answer pipeline: one call from a question (and history, filters) to a cited Answer.
 
-rewrite follow-up → retrieve → decide (answer or decline) → generate (extractive, or an
-OpenAI-compatible LLM with fallback to extractive) → Answer with citations and timings.
+rewrite follow-up → retrieve → decide (which articles answer; full, partial or no coverage)
+→ answer (offline: quoted in the shape the question asks for; or an OpenAI-compatible LLM,
+falling back to offline) → Answer with citations, coverage and timings.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from qa.answer.extractive import ExtractiveAnswerer
+from qa.answer.baseline import QuoteTopAnswerer
+from qa.answer.compose import ArticleAnswerer
+from qa.answer.coverage import Coverage, CoverageJudge, content_words, word_features
+from qa.answer.evidence import ArticleEvidence, EvidenceScorer
 from qa.answer.followup import History, is_followup, rewrite_followup
-from qa.answer.refusal import RefusalPolicy
+from qa.answer.library import DocumentLibrary
+from qa.answer.model import AnswerModels
 from qa.config import Settings, load_settings
+from qa.retrieve.intent import Intent
 from qa.retrieve.synonyms import expand
 from qa.models import Answer, Document, Filters, Hit
 
@@ -23,6 +30,19 @@ if TYPE_CHECKING:
 
 EMPTY_QUESTION = "请输入您想咨询的问题，例如：“我家狗要办证吗？” / Please type a question."
 NOT_CHINESE_HINT = "本助手根据中文政府文件作答，请尽量用中文提问。"
+
+
+@dataclass
+class Decision:
+    """What the retrieved evidence supports: the articles that answer and how fully."""
+
+    query: str  # the expanded query retrieval saw
+    result: "RetrievalResult"
+    intent: Intent
+    evidence: list[ArticleEvidence]  # the first hits, scored as answers
+    cited: list[ArticleEvidence]  # the ones the answer will quote
+    coverage: Coverage
+    named_documents: list[str]
 
 
 class Assistant:
@@ -35,8 +55,12 @@ class Assistant:
 
             retriever = Retriever.load(self.settings)
         self.retriever = retriever
-        self.extractive = ExtractiveAnswerer()
-        self.refusal = RefusalPolicy.from_settings(self.settings)
+        self.library = DocumentLibrary(list(retriever.store.documents), list(retriever.store.chunks))
+        self.models = AnswerModels.load(self.settings.answer_model or None)
+        self.scorer = EvidenceScorer(self.models.article, self.library.idf, max_hits=self.settings.answer_hits)
+        self.judge = CoverageJudge(self.models.coverage, self.settings.partial_below)
+        self.answerer = ArticleAnswerer(self.models, self.library)
+        self.baseline = QuoteTopAnswerer(2) if self.settings.answerer == "quote-top2" else None
         self.startup_notice: str | None = None
         self.generator = generator if generator is not None else self._make_generator()
 
@@ -80,6 +104,11 @@ class Assistant:
         return "".join(c.text_simplified for c in self.retriever.store.chunks)
 
     @property
+    def corpus_grams(self) -> frozenset[str]:
+        """Every character bigram of the collection: question words outside it are not covered."""
+        return self.library.grams
+
+    @property
     def documents(self) -> list[Document]:
         return list(self.retriever.store.documents)
 
@@ -106,7 +135,7 @@ class Assistant:
         question = (question or "").strip()
         if not question.strip("？?。.!！ \t\n"):
             yield EMPTY_QUESTION
-            yield Answer(question=question, text=EMPTY_QUESTION, refused=True, notice="empty question")
+            yield Answer(question=question, text=EMPTY_QUESTION, coverage="none", notice="empty question")
             return
         notice = None
         if len(question) > self.settings.max_question_chars:
@@ -123,18 +152,26 @@ class Assistant:
         timings["retrieve"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        picks = self.extractive.score_sentences(query, hits)
-        decision = self.refusal.run(standalone, hits, picks, self.corpus_text, bool(result.inferred.doc_ids))
-        refused = decision.refuse
+        decision = self.decide(standalone, query, result)
         timings["decide"] = time.perf_counter() - t
         notice = notice or self.startup_notice
-        base = dict(question=question, hits=hits, standalone_question=standalone, filters=result.filters, notice=notice)
+        base = dict(
+            question=question, hits=hits, standalone_question=standalone, filters=result.filters,
+            notice=notice, intent=decision.intent.kind,
+        )
 
-        if refused:
-            text = self.refusal_message(standalone, hits, result.filters, decision.reason)
+        if self.baseline is not None:  # qa eval --config quote-top2: the simple thing, never declines
+            text, citations = self.baseline.run(hits)
             yield text
             timings["total"] = time.perf_counter() - t0
-            yield Answer(text=text, refused=True, timings=timings, mode=self.mode, **base)
+            yield Answer(text=text, citations=citations, timings=timings, mode="quote-top2", **base)
+            return
+
+        if decision.coverage.level == "none":
+            text = self.refusal_message(standalone, hits, result.filters, decision.coverage.reason)
+            yield text
+            timings["total"] = time.perf_counter() - t0
+            yield Answer(text=text, coverage="none", timings=timings, mode=self.mode, **base)
             return
 
         if self.generator is not None:
@@ -152,24 +189,50 @@ class Assistant:
                 answer.question, answer.hits = question, hits if not answer.hits else answer.hits
                 answer.standalone_question, answer.filters = standalone, result.filters
                 answer.timings = {**timings, **answer.timings}
-                answer.notice = notice
+                answer.notice, answer.intent = notice, decision.intent.kind
                 if answer.refused:
                     answer.text = self.refusal_message(standalone, hits, result.filters)
+                elif decision.coverage.level == "partial":
+                    answer.coverage = "partial"
                 yield answer
                 return
 
         t = time.perf_counter()
-        text, citations = self.extractive.run(query, hits)
+        composed = self.answerer.run(
+            standalone, decision.intent, decision.evidence, decision.coverage,
+            result.analysis.regions if result.analysis else [], decision.named_documents, decision.cited,
+        )
         timings["generate"] = time.perf_counter() - t
-        for line in text.splitlines(keepends=True):
+        for line in composed.text.splitlines(keepends=True):
             yield line
         timings["total"] = time.perf_counter() - t0
-        yield Answer(text=text, citations=citations, timings=timings, mode="extractive", **base)
+        yield Answer(
+            text=composed.text, citations=composed.citations, timings=timings, mode="extractive",
+            coverage=decision.coverage.level, **base,
+        )
+
+    def decide(self, standalone: str, query: str, result: "RetrievalResult") -> Decision:
+        """Score the retrieved articles as answers, choose the ones to cite, judge coverage."""
+        analysis = result.analysis
+        intent = analysis.intent if analysis else Intent()
+        regions = analysis.regions if analysis else []
+        named = analysis.named_documents if analysis else []
+        evidence = self.scorer.run(query, intent, result.hits, regions, named)
+        cited = self.answerer.select(intent, evidence, regions)
+        words = word_features(
+            content_words(standalone, regions), evidence, self.corpus_text,
+            self.library.idf, self.library.max_idf,
+        )
+        coverage = self.judge.run(
+            standalone, evidence, cited, intent.slot, self.corpus_text, self.corpus_grams, bool(named), words
+        )
+        return Decision(query, result, intent, evidence, cited, coverage, named)
 
     def retrieve(self, standalone: str, filters: Filters | None = None) -> tuple[str, RetrievalResult]:
-        """The expanded query and what it retrieves (also used to calibrate the refusal)."""
+        """The question with official terms added (what answers are matched against) and what
+        retrieval finds for it (the retriever expands the question itself)."""
         query = expand(standalone)
-        return query, self.retriever.run(query, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
+        return query, self.retriever.run(standalone, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
 
     def _standalone(self, question: str, history: History | None) -> str:
         if self.generator is not None and is_followup(question, history):
@@ -197,7 +260,7 @@ class Assistant:
 
             raise LLMUnavailable("empty answer from the model")
         if is_refusal(raw):
-            return Answer(question=question, text=REFUSAL, refused=True, hits=list(included), mode="llm")
+            return Answer(question=question, text=REFUSAL, coverage="none", hits=list(included), mode="llm")
         text, citations, flagged = map_citations(raw, included)
         return Answer(question=question, text=text, citations=citations, flagged=flagged, hits=list(included), mode="llm")
 
@@ -218,6 +281,9 @@ class Assistant:
                 break
         if near:
             msg += "最接近的内容：" + "；".join(near) + "，供参考。"
+        covered = self.library.collection()
+        if covered:
+            msg += f"目前收录的是{covered}的政策文件。"
         return msg
 
 

@@ -25,6 +25,14 @@ Definitions (documented in docs/BENCHMARKS.md as well):
   lines ending with a colon are not claims and are not counted.
 - refusal: share of unanswerable questions declined, and share of answerable
   questions wrongly declined.
+- coverage (the answer's full / partial / none): "handled" is the share of unanswerable
+  and partial questions whose answer is not presented as full (declined, or marked
+  partial); "wrongly declined" counts questions expecting a full answer that were declined;
+  by-document questions declined are counted on their own (an indexed document asked
+  about by name must never be declined).
+- key-point coverage and citation precision are averaged over the questions that expect a
+  full answer (a partial question's key points are what the documents do state).
+- glitches: share of answers with a text glitch (qa.evaluate.glitches).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from qa.evaluate.glitches import find_glitches
 from qa.evaluate.gold import GoldItem, contains, normalize_for_match
 
 RECALL_KS: tuple[int, ...] = (1, 3, 5, 10)
@@ -211,6 +220,9 @@ class QuestionScores:
     refused: bool = False
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    expected_coverage: str = "full"  # from the gold type: none (unanswerable), partial, full
+    coverage: str = "full"  # the answer's own
+    glitches: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -236,6 +248,7 @@ def score_question(
     refused: bool = False,
     timings: dict[str, float] | None = None,
     error: str | None = None,
+    coverage: str | None = None,
     ks: Sequence[int] = RECALL_KS,
     chars: Sequence[int] = CURVE_CHARS,
 ) -> QuestionScores:
@@ -252,6 +265,9 @@ def score_question(
         answer_chars=answer_length(answer_text),
         n_citations=len(citation_passages),
         n_evidence=len(item.evidence),
+        expected_coverage=item.expected_coverage,
+        coverage=coverage or ("none" if refused else "full"),
+        glitches=find_glitches(answer_text) if not refused else [],
     )
     if item.answerable:
         s.recall_at = {k: evidence_recall_at_k(ev, hit_texts, k) for k in ks}
@@ -289,13 +305,23 @@ def aggregate(scores: Sequence[QuestionScores]) -> dict[str, Any]:
     out["all_evidence"] = _mean(float(v) for v in multi)
     out["n_multi_evidence"] = len(multi)
     out["mrr"] = _mean(s.reciprocal_rank for s in ans)
-    out["kp_coverage"] = _mean(s.kp_coverage for s in ans)
-    out["kp_coverage_with_quotes"] = _mean(s.kp_coverage_with_quotes for s in ans)
-    out["citation_precision"] = _mean(s.citation_precision for s in ans)
+    full = [s for s in ans if s.expected_coverage == "full"]
+    out["n_full"] = len(full)
+    out["kp_coverage"] = _mean(s.kp_coverage for s in full)
+    out["kp_coverage_with_quotes"] = _mean(s.kp_coverage_with_quotes for s in full)
+    out["citation_precision"] = _mean(s.citation_precision for s in full)
     out["cited_sentences"] = _mean(s.cited_sentences for s in scores)
     out["answer_chars"] = _mean(s.answer_chars for s in scores if not s.refused)
     out["declined_unanswerable"] = _mean(float(s.refused) for s in unans)
-    out["wrongly_declined"] = _mean(float(s.refused) for s in ans)
+    out["wrongly_declined"] = _mean(float(s.refused) for s in full)
+    not_full = [s for s in scores if s.expected_coverage != "full"]
+    out["n_not_full"] = len(not_full)
+    out["handled_not_full"] = _mean(float(s.coverage != "full") for s in not_full)
+    partial = [s for s in scores if s.expected_coverage == "partial"]
+    out["partial_marked"] = _mean(float(s.coverage == "partial") for s in partial)
+    bydoc = [s for s in scores if s.type == "by-doc"]
+    out["bydoc_declined"] = _mean(float(s.refused) for s in bydoc)
+    out["glitch_answers"] = _mean(float(bool(s.glitches)) for s in scores if not s.refused)
     out["latency_ms"] = latency_summary([s.timings for s in scores])
     return out
 

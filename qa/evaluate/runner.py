@@ -29,6 +29,10 @@ from qa.evaluate.metrics import QuestionScores, score_question, summarize
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "bm25", "dense")
+# Baselines: hybrid retrieval with a trivial answerer (Settings.answerer); every report runs
+# one beside the system, so a component that does not beat the simple thing shows it.
+BASELINES = ("quote-top2",)
+BASELINE = "quote-top2"
 DEFAULT_RETRIEVE_K = 30  # as eval/bench_retrieval.py; enough hits to fill 2,500 characters
 
 
@@ -68,6 +72,9 @@ def parse_config(spec: str, base: Settings) -> RunConfig:
     spec = (spec or "").strip()
     mode, _, rest = spec.partition(":")
     mode = mode.strip().lower()
+    answerer = None
+    if mode in BASELINES:
+        mode, answerer = "hybrid", mode
     if mode not in MODES:
         raise EvalError(f"未知配置 / unknown config {spec!r}: mode must be one of {', '.join(MODES)}")
     names = {f.name for f in fields(Settings)}
@@ -78,6 +85,9 @@ def parse_config(spec: str, base: Settings) -> RunConfig:
         if not eq or key not in names:
             raise EvalError(f"配置 {spec!r} 中的 {part!r} 无效：需要 field=value，field 为 Settings 字段 / expected field=value")
         overrides[key] = _coerce_like(value.strip(), getattr(base, key), key)
+    if answerer:
+        overrides["answerer"] = answerer
+        return RunConfig(name=spec, mode=mode, overrides=overrides)
     return RunConfig(name=spec if rest else mode, mode=mode, overrides=overrides)
 
 
@@ -221,7 +231,7 @@ class EvalRunner:
             log.exception("retrieval failed for %s", item.id)
 
         answer_d: dict[str, Any] = {"answer": "", "citations": [], "refused": False, "timings": {}}
-        text, passages, quotes, refused = "", [], [], False
+        text, passages, quotes, refused, coverage = "", [], [], False, None
         timings: dict[str, float] = {}
         try:
             t = time.perf_counter()
@@ -230,6 +240,7 @@ class EvalRunner:
             answer_d = answer.to_dict(with_hits=False)
             answer_d["hit_ids"] = [h.chunk_id for h in answer.hits]
             text, refused = answer.text, answer.refused
+            coverage = getattr(answer, "coverage", None)
             passages = [c.passage for c in answer.citations]
             quotes = [c.quote for c in answer.citations]
             timings = {k: float(v) for k, v in answer.timings.items() if isinstance(v, (int, float))}
@@ -247,6 +258,7 @@ class EvalRunner:
             refused=refused,
             timings=timings,
             error=error,
+            coverage=coverage,
         )
         return {
             "config": self.config.name,

@@ -196,7 +196,21 @@ def build_document(raw: RawDocument, source_file: str, file_region: str | None, 
                 kind=unit.kind,
             )
         )
+    _with_header(chunks, raw)
     return doc, chunks
+
+
+def _with_header(chunks: list[Chunk], raw: RawDocument) -> None:
+    """The document's printed header (issuer, title, 发文字号) opens its first chunk: it is what a
+    question about the document names and quotes ("招政办字〔2022〕4号是什么文件？")."""
+    header = [ln for ln in raw.header if not ln.noise and ln.raw.strip()]
+    if not chunks or not header:
+        return
+    first = chunks[0]
+    first.text = "\n".join(ln.raw for ln in header) + "\n" + first.text
+    first.text_simplified = tidy(to_simplified(first.text))
+    first.start = min(first.start, header[0].start)
+    first.tokens = count_tokens(first.text_simplified)
 
 
 def ingest_text(text: str, source_file: str, settings: Settings | None = None) -> tuple[list[Document], list[Chunk]]:

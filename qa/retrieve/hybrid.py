@@ -24,6 +24,7 @@ All per-chunk tables (documents, regions, dates, references) are built once at l
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +37,12 @@ from qa.models import Chunk, Document, Filters, Hit
 from qa.retrieve.lexical import LexicalQuery, bm25_vocabulary
 from qa.retrieve.query import QueryAnalysis, QueryAnalyzer, merge_filters, number_key
 from qa.retrieve.refs import build_reference_table
+from qa.retrieve.synonyms import expand
 
 MODES = ("bm25", "dense", "hybrid")
+# questions about a document as a whole: retrieval leads with the named document's opening
+WHOLE_DOCUMENT_KINDS = ("by-doc", "validity")
+_TERM_WORDS = re.compile(r"施行|有效期|废止|生效|起执行|起实施|自印发之日|自发布之日|自公布之日")
 FUSIONS = ("score", "rrf")
 
 
@@ -114,6 +119,9 @@ class Retriever:
         self._doc_region = [d.region for d in self.documents]
         self._doc_date = [d.date for d in self.documents]
         self._refs = build_reference_table(self.chunks)
+        self._doc_rows: dict[str, list[int]] = {}
+        for row, c in enumerate(self.chunks):
+            self._doc_rows.setdefault(c.doc_id, []).append(row)
         self.lexical = LexicalQuery(bm25_vocabulary(store.bm25), stopwords=STOPWORDS_ZH)
 
     # ---- construction ---------------------------------------------------------------------
@@ -258,7 +266,8 @@ class Retriever:
             timings["bm25"] = time.perf_counter() - t
         if mode in ("dense", "hybrid") or use_rerank:
             t = time.perf_counter()
-            qvec = self.embedder.embed_query_vec(text)
+            # the dense query also sees the official words for everyday ones (狗 → 犬只)
+            qvec = self.embedder.embed_query_vec(expand(text) if self.expand_terms else text)
             timings["embed"] = time.perf_counter() - t
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
@@ -281,6 +290,10 @@ class Retriever:
             t = time.perf_counter()
             ranked = self._rescore(ranked, per, qvec)
             timings["rerank"] = time.perf_counter() - t
+        if analysis.intent.kind in WHOLE_DOCUMENT_KINDS and analysis.named_documents:
+            ranked = self._lead_with_document(ranked, analysis.named_documents[0], analysis.intent.kind, mask)
+        elif analysis.intent.kind == "comparison":
+            ranked = self._interleave(ranked, analysis)
 
         hits = []
         for rank, (row, score) in enumerate(ranked[:k], 1):
@@ -297,6 +310,54 @@ class Retriever:
             )
         timings["total"] = time.perf_counter() - t_start
         return RetrievalResult(hits, merged, analysis.filters, timings, analysis, mode)
+
+    def opening_rows(self, doc_id: str) -> list[int]:
+        """A document's opening: its covering notice and preamble, or else its first article."""
+        rows = self._doc_rows.get(doc_id, [])
+        opening = [r for r in rows[:4] if self.chunks[r].kind in ("notice", "preamble")]
+        return opening or rows[:1]
+
+    def closing_rows(self, doc_id: str) -> list[int]:
+        """The articles that state when a document takes effect, expires or repeals another."""
+        return [r for r in self._doc_rows.get(doc_id, []) if _TERM_WORDS.search(self.chunks[r].text_simplified)]
+
+    def _lead_with_document(
+        self, ranked: list[tuple[int, float]], doc_id: str, kind: str, mask: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """A question about a named document as a whole: its opening first (and, for validity, the
+        articles on its term), then everything else in rank order."""
+        lead = self.opening_rows(doc_id) + (self.closing_rows(doc_id) if kind == "validity" else [])
+        lead = [r for r in dict.fromkeys(lead) if mask is None or mask[r]]
+        if not lead:
+            return ranked
+        top = ranked[0][1] if ranked else 1.0
+        head = [(r, top + 1e-3 * (len(lead) - n)) for n, r in enumerate(lead)]
+        return head + [(r, sc) for r, sc in ranked if r not in set(lead)]
+
+    def _interleave(self, ranked: list[tuple[int, float]], analysis: QueryAnalysis) -> list[tuple[int, float]]:
+        """A comparison (招远和周村… / 两个意见…): the sides' best articles in turn, so each side is
+        among the first hits even when one side's wording matches the question better."""
+        if len(analysis.regions) >= 2:
+            sides = analysis.regions
+            side_of = lambda row: self._doc_region[self._doc_of_row[row]]  # noqa: E731
+        elif len(analysis.boosts) >= 2:
+            sides = list(analysis.boosts)
+            side_of = lambda row: self.chunks[row].doc_id  # noqa: E731
+        else:
+            return ranked
+        queues: dict[str, list[tuple[int, float]]] = {side: [] for side in sides}
+        rest: list[tuple[int, float]] = []
+        for item in ranked:
+            side = side_of(item[0])
+            (queues[side] if side in queues else rest).append(item)
+        out: list[tuple[int, float]] = []
+        while any(queues.values()):
+            for side in sides:
+                if queues[side]:
+                    out.append(queues[side].pop(0))
+        top = ranked[0][1] if ranked else 0.0
+        # scores follow the new order, so later stages that sort by score keep it
+        return [(r, top - 1e-6 * n) for n, (r, _) in enumerate(out + rest)]
 
     def _fuse(
         self,

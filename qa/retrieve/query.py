@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from qa.models import Document, Filters
+from qa.retrieve.intent import Intent, classify
 
 _cc: Any = None
 
@@ -54,6 +55,9 @@ _NUMBER_RE = re.compile(
 )
 _ORDER_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{2,20}?令)\s*第?\s*(?P<n>\d{1,4})\s*号")
 _QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
+# a question that says "文件/意见/办法…" is about a document even when it names it loosely
+_DOC_NOUN = re.compile(r"文件|通知|意见|办法|方案|条例|规定|细则|规划|决定|批复|公告|通告|政策清单|《")
+NAMED_TITLE_MIN = 0.7  # title-match strength at which a loosely named document counts as named
 
 # Prefecture-level cities of Shandong and other large places: a question that names one of
 # these that is not in the corpus is about somewhere else.
@@ -112,6 +116,15 @@ class QueryAnalysis:
     unknown_numbers: list[str] = field(default_factory=list)  # numbers named that no indexed document has
     other_places: list[str] = field(default_factory=list)  # places named that the corpus does not cover
     titles: list[str] = field(default_factory=list)  # titles of boosted documents, best first
+    intent: Intent = field(default_factory=Intent)  # what the question asks for
+
+    @property
+    def named_documents(self) -> list[str]:
+        """Documents the question names: by 发文字号, else the best title match if it is strong."""
+        if self.filters.doc_ids:
+            return list(self.filters.doc_ids)
+        best = max(self.boosts.values(), default=0.0)
+        return [d for d, s in self.boosts.items() if s == best and s >= NAMED_TITLE_MIN][:1]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -230,6 +243,8 @@ class QueryAnalyzer:
         # a named document decides the region; an unrelated region filter would only empty the list
         if out.filters.doc_ids:
             out.filters.regions = []
+        names_document = bool(out.filters.doc_ids or out.boosts or _DOC_NOUN.search(text))
+        out.intent = classify(text, names_document=names_document)
         return out
 
     def _find_numbers(self, text: str, out: QueryAnalysis) -> None:

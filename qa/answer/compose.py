@@ -1,0 +1,281 @@
+"""Offline answers in the shape the question asks for, every statement quoted and cited.
+
+`ArticleAnswerer.run` takes the question's intent, the scored evidence and the coverage
+decision, chooses the articles to cite and writes:
+
+- yes/no: a verdict (需要 / 不需要 / 可以 / 不可以 / 不得) when a cited article states the rule
+  (应当、必须、须、不得、禁止、可以), then the rule quoted with where it comes from;
+- amount, deadline, department, condition: the article that holds it first;
+- list: the whole enumeration (the article and the items that continue it);
+- by-doc and validity: a document card (title, 发文字号, issuer, date, term, purpose, outline);
+- broad: the document's measures as an outline with locators;
+- comparison: each region's article, the region named;
+- partial: what the documents say, and plainly what they do not.
+
+Articles are quoted whole when short, else as a marked excerpt (qa.answer.quote); only
+articles that answer are cited (qa.answer.evidence decides which).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from qa.answer.citations import citation_for, defuse_markers
+from qa.answer.coverage import SLOT_NAMES, Coverage
+from qa.answer.evidence import ArticleEvidence, has_slot
+from qa.answer.library import DocumentLibrary
+from qa.answer.model import AnswerModels
+from qa.answer.quote import GAP, excerpt, strip_locator, whole
+from qa.models import Chunk, Citation, Document
+from qa.retrieve.intent import Intent
+from qa.text import to_simplified
+
+# rule words → the verdict they give a yes/no question (first match in a sentence wins)
+_VERDICTS = [
+    (re.compile(r"不得|禁止|严禁|不准|不允许|不能"), "不可以"),
+    (re.compile(r"无需|不需要|不必|免于|免予"), "不需要"),
+    (re.compile(r"应当|必须|须|需要|应"), "需要"),
+    (re.compile(r"可以|准予|允许|可"), "可以"),
+]
+_NEGATED_QUESTION = re.compile(r"不用|不要|不需|不必|免|没有|不办|不交|不去")
+_ENUM_END = re.compile(r"[:：]\s*$")
+
+
+@dataclass
+class Composed:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    cited: list[ArticleEvidence] = field(default_factory=list)
+
+
+class _Writer:
+    """Collects answer lines and the citations their markers point to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.citations: list[Citation] = []
+        self._marker: dict[str, int] = {}
+
+    def cite(self, chunk: Chunk, document: Document, quote: str) -> str:
+        if chunk.chunk_id not in self._marker:
+            n = len(self.citations) + 1
+            self._marker[chunk.chunk_id] = n
+            self.citations.append(citation_for(n, chunk, document, quote))
+        return f"[{self._marker[chunk.chunk_id]}]"
+
+    def text(self) -> str:
+        return "\n".join(line for line in self.lines if line.strip())
+
+
+def _label(d: Document) -> str:
+    return f"《{d.title}》" + (f"（{d.number}）" if d.number else "")
+
+
+def _region_prefix(d: Document, named_regions: list[str], many_regions: bool) -> str:
+    """Name where a rule comes from when the question did not, unless the title already says it."""
+    if not d.region or (named_regions and not many_regions):
+        return ""
+    short = re.sub(r"^.*?[市州]", "", d.region) or d.region
+    return "" if short.rstrip("市区县") in d.title else f"{d.region}："
+
+
+def _date_cn(iso: str | None) -> str:
+    if not iso:
+        return ""
+    y, m, dd = iso.split("-")
+    return f"{int(y)}年{int(m)}月{int(dd)}日"
+
+
+class ArticleAnswerer:
+    def __init__(
+        self,
+        models: AnswerModels,
+        library: DocumentLibrary,
+        max_articles: int = 3,
+        whole_max_chars: int = 360,  # longer articles are quoted as an excerpt
+        excerpt_chars: int = 240,
+        broad_items: int = 6,
+        broad_chars: int = 160,  # each measure of a broad answer is quoted up to this length
+    ) -> None:
+        self.models = models
+        self.library = library
+        self.max_articles = max_articles
+        self.whole_max_chars = whole_max_chars
+        self.excerpt_chars = excerpt_chars
+        self.broad_items = broad_items
+        self.broad_chars = broad_chars
+
+    # ---- which articles ---------------------------------------------------------------------
+    def select(self, intent: Intent, evidence: list[ArticleEvidence], regions: list[str]) -> list[ArticleEvidence]:
+        """The articles to cite, the one that holds what is asked first."""
+        if not evidence:
+            return []
+        ranked = sorted(evidence, key=lambda e: -e.prob)
+        best = ranked[0]
+        m = self.models
+        chosen = [best] + [
+            e for e in ranked[1:] if e.prob >= m.extra_min and e.prob >= m.extra_ratio * best.prob
+        ]
+        if intent.kind == "comparison":
+            chosen = self._one_per_region(ranked, regions)
+        chosen = chosen[: max(self.max_articles, len(regions))]
+        if intent.slot and intent.kind != "comparison":
+            # lead with an article that holds the slot, if one good enough was retrieved
+            holder = next((e for e in ranked if e.slot and e.prob >= m.extra_ratio * best.prob), None)
+            if holder is not None and not chosen[0].slot:
+                chosen = [holder] + [e for e in chosen if e is not holder]
+                chosen = chosen[: self.max_articles]
+        return chosen
+
+    def _one_per_region(self, ranked: list[ArticleEvidence], regions: list[str]) -> list[ArticleEvidence]:
+        best_of: dict[str, ArticleEvidence] = {}
+        for e in ranked:
+            r = e.hit.document.region or ""
+            if r not in best_of and (not regions or r in regions) and (regions or e.prob >= self.models.extra_min):
+                best_of[r] = e
+        return list(best_of.values()) or ranked[:1]
+
+    # ---- the answer -------------------------------------------------------------------------
+    def run(
+        self,
+        question: str,
+        intent: Intent,
+        evidence: list[ArticleEvidence],
+        coverage: Coverage,
+        regions: list[str],
+        named_docs: list[str],
+        cited: list[ArticleEvidence] | None = None,
+    ) -> Composed:
+        cited = self.select(intent, evidence, regions) if cited is None else cited
+        w = _Writer()
+        doc_id = named_docs[0] if named_docs else (cited[0].hit.document.doc_id if cited else None)
+        if intent.kind in ("by-doc", "validity") and doc_id and (named_docs or intent.kind == "validity"):
+            self._document_card(w, doc_id, intent, cited)
+            return Composed(w.text(), w.citations, cited)
+        if coverage.level == "partial":
+            what = SLOT_NAMES.get(coverage.missing or "", "")
+            w.lines.append(
+                f"已收录的文件中有相关规定，但没有写明具体的{what}。相关规定如下："
+                if what
+                else "没有找到直接回答这个问题的规定，以下是最接近的内容，供参考："
+            )
+        if intent.kind == "broad" and cited and coverage.level == "full":
+            self._outline(w, cited[0], evidence)
+            return Composed(w.text(), w.citations, cited)
+        many_regions = len({e.hit.document.region for e in cited}) > 1
+        if many_regions and intent.kind != "comparison" and not regions:
+            w.lines.append("各地的规定不同，分别如下：")
+        if intent.kind == "yesno" and coverage.level == "full" and cited:
+            verdict = self._verdict(question, cited[0])
+            if verdict:
+                w.lines.append(verdict)
+        last_doc = None
+        for e in cited:
+            d, c = e.hit.document, e.hit.chunk
+            quote = self._quote(e, intent)
+            where = _region_prefix(d, regions, many_regions or intent.kind == "comparison")
+            intro = f"{where}同一文件{c.locator}规定：" if d.doc_id == last_doc else f"{where}{_label(d)}{c.locator}规定："
+            if c.kind in ("notice", "preamble"):
+                intro = intro.replace(f"{c.locator}规定", "写明")
+            last_doc = d.doc_id
+            body = strip_locator(quote, c.locator)
+            w.lines.append(defuse_markers(intro) + body + w.cite(c, d, quote))
+            for extra in self._continuation(e, intent):
+                w.lines.append(whole(extra) + w.cite(extra, d, extra.text))
+        return Composed(w.text(), w.citations, cited)
+
+    # ---- pieces -----------------------------------------------------------------------------
+    def _quote(self, e: ArticleEvidence, intent: Intent, budget: int | None = None) -> str:
+        """The article whole when short, else its best sentences (those holding the slot first)."""
+        c = e.hit.chunk
+        full = whole(c)
+        limit = budget or self.whole_max_chars
+        if len(full) <= limit or (budget is None and intent.kind == "list" and len(full) <= 2 * limit):
+            return full
+        ranked = sorted(e.sentences, key=lambda s: -s.score)
+        keep = [s.text for s in ranked if s.slot][:2] + [s.text for s in ranked[:3]]
+        return excerpt(c, list(dict.fromkeys(keep)), budget or self.excerpt_chars)
+
+    def _continuation(self, e: ArticleEvidence, intent: Intent) -> list[Chunk]:
+        """A list announced with a colon and continued in the following articles (its items)."""
+        c = e.hit.chunk
+        if intent.kind not in ("list", "condition") or not _ENUM_END.search(whole(c)):
+            return []
+        rows = self.library.chunks(c.doc_id)
+        ids = [r.chunk_id for r in rows]
+        if c.chunk_id not in ids:
+            return []
+        out = []
+        depth = len(c.heading_path)
+        for nxt in rows[ids.index(c.chunk_id) + 1 :]:
+            if len(nxt.heading_path) <= depth or sum(len(x.text) for x in out) > 2 * self.whole_max_chars:
+                break
+            out.append(nxt)
+        return out
+
+    def _verdict(self, question: str, e: ArticleEvidence) -> str:
+        """需要。/ 不可以。 … from the rule word of the best matching sentence, or "" when the
+        article states no rule on what is asked (then the rule is quoted without a verdict)."""
+        if _NEGATED_QUESTION.search(to_simplified(question)):
+            return ""
+        best = e.best_sentence
+        if best is None or best.score < 0.3:
+            return ""
+        for rx, verdict in _VERDICTS:
+            if rx.search(to_simplified(best.text)):
+                d = e.hit.document
+                return f"{verdict}。依据{_label(d)}{e.hit.chunk.locator}的规定："
+        return ""
+
+    def _document_card(self, w: _Writer, doc_id: str, intent: Intent, cited: list[ArticleEvidence]) -> None:
+        d = self.library.by_id[doc_id]
+        opening = self.library.opening(doc_id)
+        head = opening[0] if opening else None
+        facts = [f for f in (d.issuer and f"发文机关：{d.issuer}", d.date and f"成文日期：{_date_cn(d.date)}") if f]
+        marker = w.cite(head, d, head.text) if head else ""
+        w.lines.append(f"{_label(d)}" + (f"，{'，'.join(facts)}" if facts else "") + f"。{marker}")
+        term = self._term_line(d)
+        if term:
+            w.lines.append(term)
+        closing = [e for e in cited if e.hit.document.doc_id == doc_id and has_slot("validity", e.hit.chunk.text_simplified)]
+        if intent.kind == "validity":
+            for e in closing[:1]:
+                quote = self._quote(e, intent)
+                w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, quote)}")
+            return
+        purpose = self.library.purpose(doc_id)
+        if purpose:
+            chunk, line = purpose
+            w.lines.append(f"主要内容：{defuse_markers(line)}{w.cite(chunk, d, line)}")
+        outline = self.library.outline(doc_id)
+        if outline:
+            items = [f"{loc} {h}".strip() if loc and not h.startswith(loc.rstrip('.')) else h for loc, h in outline]
+            w.lines.append("主要章节：" + "；".join(items) + "。")
+        for e in [e for e in cited if e.hit.document.doc_id == doc_id and e.hit.chunk.kind not in ("notice", "preamble")][:1]:
+            quote = self._quote(e, intent)
+            w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, quote)}")
+
+    @staticmethod
+    def _term_line(d: Document) -> str:
+        parts = []
+        if d.effective_date:
+            parts.append(f"自{_date_cn(d.effective_date)}起施行")
+        if d.expiry_date:
+            parts.append(f"有效期至{_date_cn(d.expiry_date)}")
+        return ("施行与有效期：" + "，".join(parts) + "。") if parts else ""
+
+    def _outline(self, w: _Writer, best: ArticleEvidence, evidence: list[ArticleEvidence]) -> None:
+        """A broad question: the best document's measures found for it, each with its locator."""
+        d = best.hit.document
+        # every retrieved measure of the best document, in the document's order
+        items = [e for e in evidence if e.hit.document.doc_id == d.doc_id and e.hit.chunk.kind not in ("notice", "preamble")]
+        items = sorted(items, key=lambda e: e.hit.chunk.start)[: self.broad_items] or [best]
+        w.lines.append(f"{_label(d)}的相关措施：")
+        for n, e in enumerate(items, 1):
+            c = e.hit.chunk
+            quote = self._quote(e, Intent("broad"), budget=self.broad_chars)
+            w.lines.append(f"{n}. {c.locator}：{strip_locator(quote, c.locator)}{w.cite(c, d, quote)}")
+        others = [h for loc, h in self.library.outline(d.doc_id) if not any(h in e.hit.chunk.text for e in items)]
+        if others:
+            w.lines.append("该文件还规定了：" + "；".join(others[:8]) + "。")

@@ -1,0 +1,173 @@
+"""How much of the question the retrieved articles answer: full, partial or none.
+
+- none: a hard rule (the question names a place the collection does not cover, or asks about
+  a year while the documents found are another year's plans), or the coverage model (fitted
+  on tuning questions) finds nothing that answers. A question that names an indexed document
+  is never declined: the document itself is the answer's subject.
+- partial: the topic is covered but what the question asks for is not — an amount, a deadline,
+  a department — in none of the articles that would be cited; or the best article is only a
+  weak match (between the model's two thresholds).
+- full: otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from qa.answer.evidence import ArticleEvidence, content_grams
+from qa.answer.model import LogisticModel
+from qa.answer.places import unknown_places
+from qa.models import Hit
+from qa.text import to_simplified
+
+COVERAGE_FEATURES = [
+    "best_prob",  # P(answers) of the best article
+    "dense",  # best cosine similarity, centred
+    "bm25",  # log(1 + best BM25 score)
+    "q_cov",  # the best article's share of the question's words
+    "oov",  # share of the question's bigrams found nowhere in the collection
+    "slot_found",  # an article among the first three holds what is asked
+    "word_oov",  # IDF-weighted share of the question's words found nowhere in the collection
+    "word_miss",  # … found in the collection but not in the three best articles
+    "max_miss",  # the rarest question word missing from the three best articles (IDF / max IDF)
+]
+SLOT_NAMES = {
+    "amount": "金额或标准",
+    "deadline": "时间或期限",
+    "department": "负责部门",
+    "condition": "条件",
+    "validity": "施行日期或有效期",
+}
+
+PARTIAL_SLOTS = ("amount", "deadline")
+_YEAR = re.compile(r"(20\d\d)\s*年")
+
+
+@dataclass
+class Coverage:
+    level: str  # full | partial | none
+    score: float = 0.0  # P(answerable) from the coverage model
+    reason: str = ""  # said to the person, e.g. 已收录的文件不包含历下的政策
+    missing: str | None = None  # the slot no cited article fills (partial)
+    unknown_places: list[str] = field(default_factory=list)
+
+
+def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
+    """(asked year, the nearest document's title) when the question asks about a year that none
+    of the top documents mentions while they are dated plans of another year."""
+    asked = list(dict.fromkeys(_YEAR.findall(question)))
+    if not asked or not hits:
+        return None
+    first = hits[0]
+    titled = _YEAR.findall(first.document.title)
+    seen = f"{first.document.title}{first.document.notice_title or ''}{first.chunk.text_simplified}"
+    for year in asked:
+        # the nearest document is another year's plan and its text does not mention this year
+        if titled and year not in titled and year not in seen:
+            return year, first.document.title
+    return None
+
+
+def content_words(question: str, skip: list[str]) -> list[str]:
+    """The question's content words (jieba), without filler, stop words and the places it names."""
+    from qa.index.lexical import STOPWORDS_ZH, tokenize_zh
+
+    filler = set(_filler_words())
+    out = []
+    for w in tokenize_zh(to_simplified(question)):
+        if w in filler or w in STOPWORDS_ZH or any(w in s for s in skip) or not re.search(r"[\u4e00-\u9fff]", w):
+            continue
+        if len(w) == 1 and w in _FUNCTION_CHARS:
+            continue
+        out.append(w)
+    return list(dict.fromkeys(out))
+
+
+_FUNCTION_CHARS = set("的了吗呢吧啊呀是有要能会和与及在对给把被让得去来到从向也都还就才又再很太更最个只些这那哪啥咋么怎多少几点下上中里外前后说想看做用行好")
+
+
+def _filler_words() -> list[str]:
+    from qa import data
+
+    return list(data.load("terms.toml")["filler"]["words"])
+
+
+def word_features(words: list[str], evidence: list[ArticleEvidence], corpus_text: str, idf: Callable[[str], float], max_idf: float) -> list[float]:
+    """Which question words the collection and the three best articles lack, weighted by rarity."""
+    if not words:
+        return [0.0, 0.0, 0.0]
+    top = sorted(evidence, key=lambda e: -e.prob)[:3]
+    top_text = "".join(
+        to_simplified(e.hit.chunk.text) + e.hit.document.title + "".join(e.hit.chunk.heading_path) for e in top
+    )
+    weights = [max((idf(w[i : i + 2]) for i in range(len(w) - 1)), default=1.0) for w in words]
+    total = sum(weights) or 1.0
+    oov = sum(wt for w, wt in zip(words, weights) if w not in corpus_text) / total
+    missing = [wt for w, wt in zip(words, weights) if w in corpus_text and w not in top_text]
+    return [oov, sum(missing) / total, max(missing, default=0.0) / max_idf]
+
+
+def coverage_features(
+    question: str,
+    evidence: list[ArticleEvidence],
+    corpus_grams: frozenset[str],
+    slot: str | None,
+    words: list[float] | None = None,
+) -> list[float]:
+    best = max(evidence, key=lambda e: e.prob, default=None)
+    dense = max((e.hit.scores.get("dense", 0.85) for e in evidence), default=0.85)
+    bm25 = max((e.hit.scores.get("bm25", 0.0) for e in evidence), default=0.0)
+    q = content_grams(question)
+    oov = sum(g not in corpus_grams for g in q) / len(q) if q and corpus_grams else 0.0
+    return [
+        best.prob if best else 0.0,
+        (dense - 0.85) * 10,
+        math.log1p(max(bm25, 0.0)),
+        best.features[4] if best else 0.0,
+        oov,
+        1.0 if any(e.slot for e in evidence[:3]) else (0.5 if not slot else 0.0),
+        *(words or [0.0, 0.0, 0.0]),
+    ]
+
+
+class CoverageJudge:
+    def __init__(self, model: LogisticModel, partial_below: float | None = None) -> None:
+        if model.features != COVERAGE_FEATURES:
+            raise ValueError(f"coverage model features {model.features} != {COVERAGE_FEATURES}")
+        self.model = model
+        # between the decline threshold and this one, an answer is given but marked partial
+        self.partial_below = model.threshold if partial_below is None else partial_below
+
+    def run(
+        self,
+        question: str,
+        evidence: list[ArticleEvidence],
+        cited: list[ArticleEvidence],
+        slot: str | None,
+        corpus_text: str,
+        corpus_grams: frozenset[str],
+        named_document: bool,
+        words: list[float] | None = None,
+    ) -> Coverage:
+        hits = [e.hit for e in evidence]
+        if not evidence:
+            return Coverage("none", 0.0, "没有检索到相关条文")
+        places = unknown_places(question, corpus_text) if corpus_text else []
+        if places:
+            return Coverage("none", 0.0, f"已收录的文件不包含{'、'.join(places)}的政策", unknown_places=places)
+        if not named_document and (mismatch := other_year(question, hits)):
+            year, title = mismatch
+            return Coverage("none", 0.0, f"找到的是《{title}》，文件中没有{year}年的规定")
+        p = self.model.prob(coverage_features(question, evidence, corpus_grams, slot, words))
+        if p < self.model.threshold and not named_document:
+            return Coverage("none", p)
+        # a figure or a date is asked for and none of the best articles has one: the topic is
+        # covered, the detail is not (department and condition slots are too loose to say so)
+        if slot in PARTIAL_SLOTS and not named_document and not any(e.slot for e in sorted(evidence, key=lambda e: -e.prob)[:3]):
+            return Coverage("partial", p, missing=slot)
+        if p < self.partial_below and not named_document:
+            return Coverage("partial", p)
+        return Coverage("full", p)

@@ -1,0 +1,189 @@
+"""Which retrieved articles answer the question, and which of their sentences say it.
+
+For each of the first `max_hits` hits an `ArticleEvidence` record: the probability that the
+article answers (qa.answer.model, fitted on tuning questions), the features behind it, whether
+it holds what the question asks for (its slot: a figure for "多少", a department for "找谁" …,
+patterns in qa/data/slots.toml), and its sentences scored against the question.
+
+Question overlap is measured on character bigrams of the question's content words (filler
+words from qa/data/terms.toml removed), which is robust to segmentation and paraphrase.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from qa import data
+from qa.answer.model import LogisticModel
+from qa.models import Hit
+from qa.retrieve.intent import Intent
+from qa.text import compact, sentences, to_simplified
+
+ARTICLE_FEATURES = [
+    "fused",  # fused retrieval score / the best one
+    "rank",  # 1 / (1 + retrieval rank)
+    "dense",  # cosine similarity, centred
+    "bm25",  # BM25 score / the best one
+    "q_cov",  # share of the question's words (IDF-weighted bigrams) in the article and its headings
+    "rest_cov",  # … of the words its headings and title lack, in the article text
+    "sent_cov",  # … in its best sentence
+    "slot",  # the article holds what is asked (a figure for 多少 …); 0.5 when nothing is
+    "slot_sent",  # its best sentence does
+    "same_doc",  # same document as the first hit
+    "region",  # +1 its region is the one asked about, -1 another, 0 none named
+    "opening",  # a covering notice or preamble
+    "named_doc",  # the document the question names
+    "length",  # log of the article length
+    "rest_gap",  # rest_cov minus the best rest_cov among the hits (0 for the best)
+    "sent_gap",  # sent_cov minus the best among the hits
+]
+REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
+
+
+@lru_cache(maxsize=1)
+def _filler() -> re.Pattern[str]:
+    words = sorted(data.load("terms.toml")["filler"]["words"], key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, words)) + r"|[？?！!，,。、；;：:\s\"“”《》（）()\[\]【】〔〕]")
+
+
+@lru_cache(maxsize=1)
+def _slots() -> dict[str, re.Pattern[str]]:
+    table = data.load("slots.toml")["slots"]
+    out = {name: re.compile(spec["pattern"], re.M) for name, spec in table.items()}
+    out.setdefault("validity", re.compile(r"施行|有效期|废止|生效|起执行|起实施|之日起"))
+    return out
+
+
+def has_slot(slot: str | None, text: str) -> bool:
+    """Does `text` hold what a question of this slot asks for? (True when nothing is asked.)"""
+    if not slot:
+        return True
+    rx = _slots().get(slot)
+    return bool(rx.search(text)) if rx else True
+
+
+def content_grams(text: str) -> set[str]:
+    """Character bigrams of the content words (a lone character stands for itself)."""
+    core = _filler().sub(" ", to_simplified(text))
+    grams: set[str] = set()
+    for piece in core.split():
+        if len(piece) == 1:
+            grams.add(piece)
+        grams.update(piece[i : i + 2] for i in range(len(piece) - 1))
+    return grams
+
+
+@dataclass
+class ScoredSentence:
+    text: str  # verbatim from the article
+    score: float
+    slot: bool  # holds the question's slot
+    coverage: float = 0.0  # IDF-weighted share of the question's words in the sentence
+
+
+@dataclass
+class ArticleEvidence:
+    index: int  # position in the hit list
+    hit: Hit
+    prob: float  # P(this article answers the question)
+    features: list[float]
+    slot: bool  # the article holds what the question asks for
+    sentences: list[ScoredSentence] = field(default_factory=list)
+
+    @property
+    def best_sentence(self) -> ScoredSentence | None:
+        return max(self.sentences, key=lambda s: s.score, default=None)
+
+
+def _is_heading(sentence: str, headings: set[str]) -> bool:
+    simp = to_simplified(sentence)
+    return compact(simp).rstrip("。") in headings or (len(simp) < 30 and not re.search(r"[。；！？，,]", simp))
+
+
+def _weighted(grams: set[str], idf: Callable[[str], float]) -> float:
+    return sum(idf(g) for g in grams)
+
+
+class EvidenceScorer:
+    """Scores the first `max_hits` hits as answers to one question."""
+
+    def __init__(self, model: LogisticModel, idf: Callable[[str], float] = lambda g: 1.0, max_hits: int = 8) -> None:
+        if model.features != ARTICLE_FEATURES:
+            raise ValueError(f"article model features {model.features} != {ARTICLE_FEATURES}")
+        self.model = model
+        self.idf = idf
+        self.max_hits = max_hits
+
+    def run(self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:
+        q = content_grams(question)
+        head = hits[: self.max_hits]
+        if not head or not q:
+            return []
+        idf = self.idf
+        q_w = _weighted(q, idf)
+        best_fused = max((h.score for h in head), default=0.0) or 1.0
+        best_bm25 = max((h.scores.get("bm25", 0.0) for h in head), default=0.0) or 1.0
+        top_doc = head[0].document.doc_id
+        out: list[ArticleEvidence] = []
+        for i, hit in enumerate(head):
+            c, d = hit.chunk, hit.document
+            headings = " ".join([d.title, *c.heading_path])
+            article = to_simplified(c.text)
+            a_grams = content_grams(article)
+            q_cov = _weighted(q & (a_grams | content_grams(headings)), idf) / q_w
+            rest = q - content_grams(headings)
+            rest_cov = _weighted(rest & a_grams, idf) / _weighted(rest, idf) if rest else q_cov
+            sents = self._sentences(q, rest, hit, intent)
+            best = max(sents, key=lambda s: s.score, default=None)
+            slot_here = has_slot(intent.slot, article)
+            region = 0.0
+            if regions:
+                region = 1.0 if d.region in regions else -1.0
+            x = [
+                max(hit.score, 0.0) / best_fused,
+                1.0 / (1.0 + i),
+                (hit.scores.get("dense", 0.85) - 0.85) * 10,
+                max(hit.scores.get("bm25", 0.0), 0.0) / best_bm25,
+                q_cov,
+                rest_cov,
+                best.coverage if best else 0.0,
+                (1.0 if slot_here else 0.0) if intent.slot else 0.5,
+                (1.0 if best is not None and best.slot else 0.0) if intent.slot else 0.5,
+                1.0 if d.doc_id == top_doc else 0.0,
+                region,
+                1.0 if c.kind in ("notice", "preamble") else 0.0,
+                1.0 if d.doc_id in named_docs else 0.0,
+                math.log1p(len(c.text)) / 6.0,
+            ]
+            out.append(ArticleEvidence(i, hit, 0.0, x, slot_here, sents))
+        # how each article compares with the best of this question's hits
+        best_rest = max(e.features[5] for e in out)
+        best_sent = max(e.features[6] for e in out)
+        for e in out:
+            e.features += [e.features[5] - best_rest, e.features[6] - best_sent]
+            e.prob = self.model.prob(e.features)
+        return out
+
+    def _sentences(self, q: set[str], rest: set[str], hit: Hit, intent: Intent) -> list[ScoredSentence]:
+        idf = self.idf
+        q_w = _weighted(q, idf) or 1.0
+        rest_w = _weighted(rest, idf) or 1.0
+        headings = {compact(to_simplified(h)) for h in hit.chunk.heading_path} | {compact(to_simplified(hit.document.title))}
+        out = []
+        for s in sentences(hit.chunk.text):
+            if _is_heading(s, headings):
+                continue
+            simp = to_simplified(s)
+            g = content_grams(simp)
+            cov = _weighted(q & g, idf) / q_w
+            overlap = cov
+            if rest and rest != q:
+                overlap = (1 - REST_WEIGHT) * cov + REST_WEIGHT * _weighted(rest & g, idf) / rest_w
+            slot = bool(intent.slot) and has_slot(intent.slot, simp)
+            score = overlap + (0.25 if slot else 0.0) - (0.3 if len(simp) < 12 else 0.0)
+            out.append(ScoredSentence(s, score, slot, cov))
+        return out

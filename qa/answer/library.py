@@ -1,0 +1,93 @@
+"""The indexed documents as the answer stage reads them: a document's articles in order, its
+opening, its outline, and what the whole collection covers (regions and years)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+
+from qa.models import Chunk, Document
+from qa.text import compact, to_simplified
+
+_ADDRESSEE = re.compile(r"^各[\u4e00-\u9fff、，,（）()]{2,80}[:：]$")
+
+
+class DocumentLibrary:
+    def __init__(self, documents: list[Document], chunks: list[Chunk]) -> None:
+        self.by_id = {d.doc_id: d for d in documents}
+        self._chunks: dict[str, list[Chunk]] = defaultdict(list)
+        for c in chunks:
+            self._chunks[c.doc_id].append(c)
+        for rows in self._chunks.values():
+            rows.sort(key=lambda c: c.start)
+        # how rare each character bigram is across articles: a question's rare words decide
+        # which article answers it ("犬" matters, "规定" does not)
+        df: Counter[str] = Counter()
+        for c in chunks:
+            t = c.text_simplified
+            df.update({t[i : i + 2] for i in range(len(t) - 1)})
+        n = max(len(chunks), 1)
+        self._idf = {g: math.log(1 + n / k) for g, k in df.items()}
+        self._idf_unseen = self.max_idf = math.log(1 + n)
+        self.grams = frozenset(self._idf)  # every bigram of the collection
+
+    def idf(self, gram: str) -> float:
+        """Inverse article frequency of a bigram (single characters and unseen grams: the maximum)."""
+        return self._idf.get(gram, self._idf_unseen)
+
+    def chunks(self, doc_id: str) -> list[Chunk]:
+        return self._chunks.get(doc_id, [])
+
+    def opening(self, doc_id: str) -> list[Chunk]:
+        """The covering notice and the preamble, or else the first article."""
+        rows = self.chunks(doc_id)
+        lead = [c for c in rows[:4] if c.kind in ("notice", "preamble")]
+        return lead or rows[:1]
+
+    def purpose(self, doc_id: str) -> tuple[Chunk, str] | None:
+        """The paragraph that says what the document is for (为…，制定本办法 / 现就…提出如下意见),
+        else the first statement of its opening; with the chunk it comes from."""
+        d = self.by_id.get(doc_id)
+        titles = {compact(to_simplified(t)) for t in (d.title, d.notice_title or "") if t} if d else set()
+        candidates: list[tuple[Chunk, str]] = []
+        for c in self.opening(doc_id) + self.chunks(doc_id)[:3]:
+            for line in c.text.splitlines():
+                line = line.strip().lstrip("-* ").strip()
+                key = compact(to_simplified(line))
+                if len(key) < 12 or key in titles or _ADDRESSEE.match(key) or key.endswith(("：", ":")):
+                    continue
+                if re.match(r"^(第[一二三四五六七八九十百]+条\s*)?(为|根据|按照|依据|现就|现将|为了|为进一步|为切实|为深入|为全面|为加快|为推动|为贯彻)", key):
+                    return c, line
+                candidates.append((c, line))
+        return candidates[0] if candidates else None
+
+    def outline(self, doc_id: str, depth: int = 2, limit: int = 14) -> list[tuple[str, str]]:
+        """(locator, heading) of the document's sections, at most `depth` levels deep."""
+        seen: list[tuple[str, str]] = []
+        keys: set[str] = set()
+        d = self.by_id.get(doc_id)
+        title = compact(to_simplified(d.title)) if d else ""
+        for c in self.chunks(doc_id):
+            path = [h for h in c.heading_path if compact(to_simplified(h)) != title]
+            for level, heading in enumerate(path[:depth]):
+                key = compact(heading)
+                if key in keys or len(key) < 2:
+                    continue
+                keys.add(key)
+                if level == 0 or len(seen) < limit:
+                    seen.append((c.locator if level == len(path) - 1 else "", heading.strip()))
+        return seen[:limit]
+
+    def collection(self) -> str:
+        """What the collection covers: 招远市（2022年）、临沂市兰山区（2017—2022年）…"""
+        years: dict[str, set[str]] = defaultdict(set)
+        for d in self.by_id.values():
+            if d.region:
+                years[d.region].update([d.date[:4]] if d.date else [])
+        parts = []
+        for region in sorted(years):
+            ys = sorted(years[region])
+            span = f"{ys[0]}年" if len(ys) == 1 else (f"{ys[0]}—{ys[-1]}年" if ys else "")
+            parts.append(f"{region}（{span}）" if span else region)
+        return "、".join(parts)

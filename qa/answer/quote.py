@@ -1,0 +1,88 @@
+"""An article as it is quoted in an answer: whole when short, else a clearly marked excerpt.
+
+The article is the unit of citation. Its text loses only what is not its own: the parent
+headings the chunk repeats at its top (三、推进措施 / （一）强化招商引资), list bullets and
+markdown emphasis of the gazette text, and source text that would look like a citation marker
+([2018] in a 发文字号 is shown as 〔2018〕, so every [n] in an answer is a citation).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.answer.citations import defuse_markers
+from qa.models import Chunk
+from qa.text import compact, tidy, to_simplified
+
+_BULLET = re.compile(r"^\s*(?:[-*•·]\s+|\*\*)")
+_EMPHASIS = re.compile(r"\*\*|__")
+_END = re.compile(r"[。；！？!?;：:”」）)]$")
+GAP = "……"
+_ADDRESSEE = re.compile(r"^各[\u4e00-\u9fff、，,（）()]{2,120}[:：]$")
+
+
+def article_lines(chunk: Chunk) -> list[str]:
+    """The article's own lines: parent headings dropped, bullets and emphasis removed."""
+    parents = {compact(to_simplified(h)) for h in chunk.heading_path[:-1]}
+    lines: list[str] = []
+    for raw in chunk.text.splitlines():
+        line = _EMPHASIS.sub("", _BULLET.sub("", raw)).strip()
+        if not line:
+            continue
+        if not lines and compact(to_simplified(line)) in parents:
+            continue  # a heading of the section above, repeated at the top of its first article
+        if _ADDRESSEE.match(compact(line)):
+            continue  # 各镇人民政府，各街道办事处…： says who receives it, not what it says
+        lines.append(tidy(line))
+    return lines
+
+
+def _join(lines: list[str], table: bool) -> str:
+    if table:
+        return "\n".join(lines)
+    out = ""
+    for line in lines:
+        if out and not _END.search(out):
+            out += "："if len(out) < 40 and not re.search(r"[，,。]", out) else "，"
+        out += line
+    return out
+
+
+def strip_locator(text: str, locator: str) -> str:
+    """"第六条 …" after an intro that already says 第六条 reads twice: drop the repeat."""
+    if locator.startswith("第") and to_simplified(text).startswith(locator):
+        return text[len(locator) :].lstrip(" ，,：:")
+    return text
+
+
+def whole(chunk: Chunk) -> str:
+    """The whole article, ready to quote."""
+    return defuse_markers(_join(article_lines(chunk), chunk.kind == "table"))
+
+
+def excerpt(chunk: Chunk, keep: list[str], budget: int) -> str:
+    """The sentences `keep` (verbatim, from the article) in article order, with …… for what lies
+    between and around them; at most `budget` characters unless one sentence alone is longer."""
+    text = whole(chunk)
+    spans: list[tuple[int, int]] = []
+    used = 0
+    for s in keep:
+        s = defuse_markers(tidy(_EMPHASIS.sub("", s)))
+        i = text.find(s)
+        if i < 0 or any(a <= i < b for a, b in spans):
+            continue
+        if spans and used + len(s) > budget:
+            continue
+        spans.append((i, i + len(s)))
+        used += len(s)
+    if not spans:
+        return text[:budget] + (GAP if len(text) > budget else "")
+    spans.sort()
+    out = GAP if spans[0][0] > 0 else ""
+    for n, (a, b) in enumerate(spans):
+        if n and a > spans[n - 1][1] and text[spans[n - 1][1] : a].strip():
+            out += GAP
+        out += text[a:b]
+    if spans[-1][1] < len(text.rstrip()):
+        out = out.rstrip("，,；;") + GAP
+    return out

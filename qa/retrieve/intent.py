@@ -1,0 +1,69 @@
+"""What a question asks for: its kind (by-doc, validity, comparison, broad, list, department,
+deadline, amount, condition, yesno, or general) and the slot an answer must fill.
+
+The patterns are data (qa/data/intents.toml). A question can match several kinds: the first in
+the file's order is the kind (how the answer is shaped), and the first of the slot kinds is the
+slot (what a cited article must contain): "招远和周村的奖励分别是多少" is a comparison whose slot is
+an amount.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+from qa import data
+from qa.text import normalize
+
+SLOT_KINDS = ("amount", "deadline", "department", "condition", "list", "yesno", "validity")
+# the slots a whole-document or comparison question can still ask for ("…分别是多少")
+_DETAIL_SLOTS = ("amount", "deadline", "department", "condition")
+
+
+@dataclass
+class Intent:
+    kind: str = "general"
+    slot: str | None = None  # amount | deadline | department | condition | list | yesno | validity
+    cue: str = ""  # the words that decided the kind
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    pattern: re.Pattern[str]
+    needs_document: bool
+
+
+@lru_cache(maxsize=1)
+def _kinds() -> tuple[_Kind, ...]:
+    table = data.load("intents.toml")
+    return tuple(
+        _Kind(name, re.compile(table["kinds"][name]["pattern"]), bool(table["kinds"][name].get("needs_document")))
+        for name in table["order"]
+    )
+
+
+def classify(question: str, names_document: bool = False) -> Intent:
+    """The intent of `question`; `names_document`: it names an indexed document (number or title)."""
+    text = normalize(question)
+    kind: str | None = None
+    cue = ""
+    slot: str | None = None
+    for k in _kinds():
+        m = k.pattern.search(text)
+        if not m or (k.needs_document and not names_document):
+            continue
+        if kind is None:
+            kind, cue = k.name, m.group(0)
+        if slot is None and k.name != kind and k.name in (SLOT_KINDS if kind in SLOT_KINDS else _DETAIL_SLOTS):
+            slot = k.name
+    if kind == "validity":
+        slot = "validity"  # what is asked is the document's term, whatever else the words say
+    elif kind in SLOT_KINDS and slot is None:
+        slot = kind
+    return Intent(kind=kind or "general", slot=slot, cue=cue)
