@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from qa.chunk.chunker import CHUNKER_VERSION, find_parts, make_chunks
@@ -15,9 +14,7 @@ from qa.ingest.documents import (
     DATE_LINE,
     ISSUER_END,
     RawDocument,
-    cn_number,
     doc_id_for,
-    iso_date,
     parse_date_line,
     region_of,
     segment,
