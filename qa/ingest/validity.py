@@ -292,17 +292,22 @@ def _period(title: str) -> tuple[str | None, str | None]:
 
 
 def locate_term(validity: Validity, chunks: Iterable[Any]) -> None:
-    """Set `term_locator`: the locator of the first chunk whose text holds the term sentence."""
+    """Set `term_locator`: the locators of the chunks holding the term's sentences ("第十九条、第二十条")."""
     if not validity.term:
         return
-    first = validity.term.split("。")[0]
-    probe = re.sub(r"^(?:第[一二三四五六七八九十百零〇\d]+条|[（(]?[一二三四五六七八九十\d]+[)）.．、])", "", first)[:16]
-    if len(probe) < 6:
-        return
-    for c in chunks:
-        if probe in re.sub(r"\s+", "", getattr(c, "text_simplified", "") or ""):
-            validity.term_locator = c.locator
-            return
+    chunks = list(chunks)
+    texts = [re.sub(r"\s+", "", getattr(c, "text_simplified", "") or "") for c in chunks]
+    found: list[str] = []
+    for sentence in validity.term.split("。"):
+        probe = sentence[:16]
+        if len(probe) < 6:
+            continue
+        for c, text in zip(chunks, texts):
+            if probe in text:
+                if c.locator not in found:
+                    found.append(c.locator)
+                break
+    validity.term_locator = "、".join(found) or None
 
 
 def link_repeals(documents: list[Document]) -> None:
@@ -484,7 +489,7 @@ def validity_statement(doc: Document, as_of: str | date | None = None, named: bo
     where = ""
     if v.term:
         where = f"（{v.term_locator + '：' if v.term_locator else '原文：'}“{v.term}”）"
-    kind = "（试行/暂行文件）" if v.provisional else ""
+    kind = ("（试行）" if "试行" in (doc.title or "") else "（暂行）") if v.provisional else ""
     if st in NOT_IN_FORCE:
         return (warning(doc, day, named, markers) or "") + where
     if st == "unknown":
@@ -492,10 +497,13 @@ def validity_statement(doc: Document, as_of: str | date | None = None, named: bo
         return (f"{subj}{kind}{issued}文件未载明施行日期和有效期，在被废止或修改前一般继续适用；"
                 f"是否仍在执行请向{department(doc)}核实。")
     parts = [f"{subj}{kind}自{cn_date(v.effective_date)}起施行" if v.effective_date else f"{subj}{kind}已施行"]
+    for r in v.revisions:
+        if r.effective_date and r.effective_date <= day.isoformat():
+            parts.append(f"{cn_date(r.effective_date)}起施行修改后的文本" + (f"（{r.by}）" if r.by else ""))
     if v.expiry_date:
         parts.append(f"有效期至{cn_date(v.expiry_date)}，截至{cn_date(day)}仍在有效期内")
     else:
-        parts.append(f"文件未规定有效期，截至{cn_date(day)}未见废止")
+        parts.append(f"文件未规定有效期，截至{cn_date(day)}收录的文件中未见其被废止")
     return "，".join(parts) + where + "。"
 
 
