@@ -155,6 +155,7 @@ class Assistant:
                 answer.notice = notice
                 if answer.refused:
                     answer.text = self.refusal_message(standalone, hits, result.filters)
+                yield from self._validity(answer, result.filters)
                 yield answer
                 return
 
@@ -164,7 +165,18 @@ class Assistant:
         for line in text.splitlines(keepends=True):
             yield line
         timings["total"] = time.perf_counter() - t0
-        yield Answer(text=text, citations=citations, timings=timings, mode="extractive", **base)
+        answer = Answer(text=text, citations=citations, timings=timings, mode="extractive", **base)
+        yield from self._validity(answer, result.filters)
+        yield answer
+
+    def _validity(self, answer: Answer, filters: Filters) -> Iterator[str]:
+        """Citations get their validity on filters.as_of (default today); the warnings for cited
+        documents not in force are appended to the text and streamed (qa.ingest.validity)."""
+        from qa.ingest.validity import annotate_answer
+
+        extra = annotate_answer(answer, getattr(self.retriever, "store", None), filters.as_of)
+        if extra:
+            yield extra
 
     def retrieve(self, standalone: str, filters: Filters | None = None) -> tuple[str, RetrievalResult]:
         """The expanded query and what it retrieves (also used to calibrate the refusal)."""
