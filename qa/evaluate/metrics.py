@@ -25,6 +25,11 @@ Definitions (documented in docs/BENCHMARKS.md as well):
   lines ending with a colon are not claims and are not counted.
 - refusal: share of unanswerable questions declined, and share of answerable
   questions wrongly declined.
+- validity accuracy (gold items with a `validity` block; the question is asked once per
+  `in_force_on` date, with that date as as_of): share of those dates on which the answer
+  cites the document, every citation of it carries the right status (in force or not), and,
+  when it is not in force, the answer text carries the warning ("注意：…"). Validity dates:
+  share of such items whose citations give the gold effective and expiry dates.
 """
 
 from __future__ import annotations
@@ -186,6 +191,47 @@ def answer_length(text: str) -> int:
     return len(strip_markers(text).strip())
 
 
+# ---------------------------------------------------------------- validity
+
+NOT_IN_FORCE = ("expired", "not_yet_effective", "repealed")  # as qa.ingest.validity
+_WARNING = re.compile(r"注意：[^。]*(?:有效期|废止|尚未施行|尚未印发)")
+
+
+def has_validity_warning(text: str) -> bool:
+    """The answer text warns that a cited document is not in force ("注意：…已过有效期…")."""
+    return bool(_WARNING.search(text or ""))
+
+
+def validity_accuracy(gold: dict[str, Any] | None, observed: dict[str, dict[str, Any]] | None) -> float | None:
+    """Share of the gold `in_force_on` dates answered right (see module doc); None without gold.
+
+    `observed[day]` = {"validity": [citation validity dicts of the gold document], "text": answer text}.
+    """
+    if not gold or not gold.get("in_force_on"):
+        return None
+    observed = observed or {}
+    right = 0
+    for day, in_force in gold["in_force_on"].items():
+        o = observed.get(day) or {}
+        vals = [v for v in o.get("validity") or [] if v]
+        if not vals:
+            continue  # the document was not cited: wrong
+        status_ok = all((v.get("status") not in NOT_IN_FORCE) == bool(in_force) for v in vals)
+        warning_ok = bool(in_force) or has_validity_warning(o.get("text", ""))
+        right += status_ok and warning_ok
+    return right / len(gold["in_force_on"])
+
+
+def validity_dates_correct(gold: dict[str, Any] | None, observed: dict[str, dict[str, Any]] | None) -> bool | None:
+    """Do the citations of the gold document give its effective and expiry dates? None without gold or citation."""
+    if not gold:
+        return None
+    vals = [v for o in (observed or {}).values() for v in o.get("validity") or [] if v]
+    if not vals:
+        return None
+    return all(v.get("effective_date") == gold.get("effective") and v.get("expiry_date") == gold.get("expiry") for v in vals)
+
+
 # ---------------------------------------------------------------- one question
 
 
@@ -211,6 +257,8 @@ class QuestionScores:
     refused: bool = False
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    validity_accuracy: float | None = None  # gold items with a validity block only
+    validity_dates: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -238,6 +286,7 @@ def score_question(
     error: str | None = None,
     ks: Sequence[int] = RECALL_KS,
     chars: Sequence[int] = CURVE_CHARS,
+    validity_observed: dict[str, dict[str, Any]] | None = None,
 ) -> QuestionScores:
     """Score one question: retrieval on `hit_texts` (rank order), the answer on its text and citations."""
     ev, kps = item.evidence, item.key_points
@@ -265,6 +314,10 @@ def score_question(
         s.citation_precision = citation_precision(citation_passages, ev, kps)
     if not refused:
         s.cited_sentences = cited_sentence_share(answer_text)
+    validity = getattr(item, "validity", None)
+    if validity:
+        s.validity_accuracy = validity_accuracy(validity, validity_observed)
+        s.validity_dates = validity_dates_correct(validity, validity_observed)
     return s
 
 
@@ -296,6 +349,9 @@ def aggregate(scores: Sequence[QuestionScores]) -> dict[str, Any]:
     out["answer_chars"] = _mean(s.answer_chars for s in scores if not s.refused)
     out["declined_unanswerable"] = _mean(float(s.refused) for s in unans)
     out["wrongly_declined"] = _mean(float(s.refused) for s in ans)
+    out["validity_accuracy"] = _mean(s.validity_accuracy for s in scores)
+    out["validity_dates"] = _mean(None if s.validity_dates is None else float(s.validity_dates) for s in scores)
+    out["n_validity"] = sum(s.validity_accuracy is not None for s in scores)
     out["latency_ms"] = latency_summary([s.timings for s in scores])
     return out
 

@@ -55,6 +55,7 @@ __all__ = [
     "is_in_force",
     "link_repeals",
     "locate_term",
+    "passage_validity",
     "parse_validity",
     "status",
     "validity_notes",
@@ -100,6 +101,8 @@ _REVISION_NOTE = re.compile(r"(?:此|本)(?:文件|件)有(?:修改|修订|修�
 _REVISED_TITLE = re.compile(r"[(（]?(修订版|修订稿|修正版|修订)[)）]?$")
 _PROVISIONAL = re.compile(r"试行|暂行")
 _SENTENCE = re.compile(r"[^。；;！!？?]+[。；;！!？?]?")
+# a single measure's own deadline inside an article: "…免征增值税…执行期限至2022年12月31日"
+_ARTICLE_DEADLINE = re.compile(rf"(?:执行期限|执行期|实施期限|政策期限|享受期限)(?:为|延长)?(?:至|到|截至){_ANY_DATE}")
 
 _PLAN_FIVE_YEARS = {"十二五": (2011, 2015), "十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
 _PERIOD_RANGE = re.compile(r"[(（]((?:19|20)\d{2})\s*[—–\-－~至]+\s*((?:19|20)\d{2})年?[)）]")
@@ -378,6 +381,24 @@ def is_in_force(validity: Validity | Document | None, as_of: str | date | None =
     return status(validity, as_of) not in NOT_IN_FORCE
 
 
+def article_deadline(text: str) -> str | None:
+    """The latest 执行期限至… a passage states for its own measures (None when it states none)."""
+    key = re.sub(r"\s+", "", text or "")
+    dates = [d for d in (_date_of(m.groups()) for m in _ARTICLE_DEADLINE.finditer(key)) if d]
+    return max(dates) if dates else None
+
+
+def passage_validity(doc: Document | None, passage: str, as_of: str | date | None = None) -> dict[str, Any]:
+    """`citation_validity` of the document, unless the cited article's own measures ran out: a
+    document in force (or stating no term) whose article says "执行期限至2024年12月31日" is, for
+    that article after that day, "expired" with that expiry_date and scope "article"."""
+    v = citation_validity(doc, as_of)
+    end = article_deadline(passage)
+    if end and v["status"] in ("in_force", "unknown") and v["as_of"] > end:
+        v.update(status="expired", expiry_date=end, scope="article")
+    return v
+
+
 def citation_validity(doc: Document | None, as_of: str | date | None = None) -> dict[str, Any]:
     """The `validity` record of a citation: status, effective_date, expiry_date, repealed_by, as_of."""
     v = doc.validity if doc is not None else None
@@ -577,6 +598,21 @@ def _documents_of(citations: Iterable[Any], store: Any) -> list[Document | None]
     return out
 
 
+def _article_warnings(expired: list[tuple[Document, str, str]], as_of: date, named: bool) -> list[str]:
+    """One note per document whose cited articles' own deadlines have passed."""
+    out: list[str] = []
+    by_doc: dict[str, list[tuple[Document, str, str]]] = {}
+    for item in expired:
+        by_doc.setdefault(item[0].doc_id, []).append(item)
+    for items in by_doc.values():
+        doc = items[0][0]
+        markers = "".join(m for _, m, _ in items)
+        end = max(e for _, _, e in items)
+        out.append(f"注意：{_subject(doc, named)}{markers}所引条款规定的执行期限至{cn_date(end)}，截至{cn_date(as_of)}已过执行期限，"
+                   f"现行政策请向{department(doc)}咨询。")
+    return out
+
+
 def annotate_answer(answer: Any, store: Any, as_of: str | date | None = None) -> str:
     """Give each citation of `answer` its `validity` record and append the validity notes to
     `answer.text`. Returns the text appended ("" when nothing is added), so a streaming caller
@@ -587,11 +623,17 @@ def annotate_answer(answer: Any, store: Any, as_of: str | date | None = None) ->
         return ""
     docs = _documents_of(citations, store)
     markers: dict[str, str] = {}
+    articles: list[tuple[Document, str, str]] = []  # (document, marker, deadline) of articles past their own deadline
     for c, d in zip(citations, docs):
-        c.validity = citation_validity(d, day)
+        c.validity = passage_validity(d, getattr(c, "passage", "") or "", day)
         if d is not None:
             markers[d.doc_id] = markers.get(d.doc_id, "") + f"[{c.marker}]"
-    notes = validity_notes([d for d in docs if d is not None], day, getattr(answer, "standalone_question", "") or answer.question, markers)
+            if c.validity.get("scope") == "article":
+                articles.append((d, f"[{c.marker}]", c.validity["expiry_date"]))
+    found = [d for d in docs if d is not None]
+    notes = validity_notes(found, day, getattr(answer, "standalone_question", "") or answer.question, markers)
+    notes += _article_warnings(articles, day, named=len({d.doc_id for d in found}) > 1)
+    notes.sort(key=lambda n: not n.startswith("注意"))  # warnings first, then hints
     if not notes:
         return ""
     extra = "\n\n" + "\n".join(notes)

@@ -354,3 +354,18 @@ def test_annotate_answer_sets_citation_validity_and_appends_the_warning(corpus, 
     b.citations = [copy.copy(Ans.citations[0])]
     assert annotate_answer(b, Store(), "2023-06-01") == ""
     assert b.citations[0].validity["status"] == "in_force"
+
+
+def test_article_with_its_own_deadline(corpus, docs):
+    """临兰政办发〔2022〕3号 states no term, but its measures do: 二、8. runs 至2024年12月31日."""
+    from qa.ingest.validity import article_deadline, passage_validity
+
+    d = docs["临兰政办发〔2022〕3号"]
+    chunk = next(c for c in corpus.chunks if c.doc_id == d.doc_id and "城镇土地使用税,执行期限至2024年12月31日" in c.text)
+    assert article_deadline(chunk.text) == "2024-12-31"
+    assert passage_validity(d, chunk.text, "2023-06-01")["status"] == "unknown"
+    after = passage_validity(d, chunk.text, "2026-12-01")
+    assert (after["status"], after["expiry_date"], after["scope"]) == ("expired", "2024-12-31", "article")
+    assert passage_validity(docs["招政发〔2022〕10号"], "执行期限至2024年12月31日", "2026-12-01")["status"] == "expired"
+    assert passage_validity(docs["招政发〔2022〕8号"], "执行期限至2030年12月31日", "2026-12-01")["status"] == "expired"  # the document's own term wins
+    assert article_deadline("本办法自2020年11月1日起施行。") is None
