@@ -194,7 +194,7 @@ def answer_length(text: str) -> int:
 # ---------------------------------------------------------------- validity
 
 NOT_IN_FORCE = ("expired", "not_yet_effective", "repealed")  # as qa.ingest.validity
-_WARNING = re.compile(r"注意：[^。]*(?:有效期|废止|尚未施行|尚未印发)")
+_WARNING = re.compile(r"注意：[^。]*(?:有效期|执行期限|废止|尚未施行|尚未印发)")
 
 
 def has_validity_warning(text: str) -> bool:
@@ -206,30 +206,40 @@ def validity_accuracy(gold: dict[str, Any] | None, observed: dict[str, dict[str,
     """Share of the gold `in_force_on` dates answered right (see module doc); None without gold.
 
     `observed[day]` = {"validity": [citation validity dicts of the gold document], "text": answer text}.
+    A document that is not indexed cannot be cited (a repealed predecessor, e.g. 临兰政办字〔2020〕35号):
+    when it is not in force, the answer is right if its text names it as repealed (废止 / 失效).
     """
     if not gold or not gold.get("in_force_on"):
         return None
     observed = observed or {}
+    number = normalize_for_match(gold.get("doc_number", ""))
     right = 0
     for day, in_force in gold["in_force_on"].items():
         o = observed.get(day) or {}
+        text = o.get("text", "") or ""
         vals = [v for v in o.get("validity") or [] if v]
         if not vals:
-            continue  # the document was not cited: wrong
+            norm = normalize_for_match(text)
+            right += bool(not in_force and number and number in norm and re.search(r"废止|失效", norm))
+            continue
         status_ok = all((v.get("status") not in NOT_IN_FORCE) == bool(in_force) for v in vals)
-        warning_ok = bool(in_force) or has_validity_warning(o.get("text", ""))
+        warning_ok = bool(in_force) or has_validity_warning(text)
         right += status_ok and warning_ok
     return right / len(gold["in_force_on"])
 
 
 def validity_dates_correct(gold: dict[str, Any] | None, observed: dict[str, dict[str, Any]] | None) -> bool | None:
-    """Do the citations of the gold document give its effective and expiry dates? None without gold or citation."""
+    """Do the citations of the gold document give its expiry date, and its effective date when they
+    state one? (A document stating no effective date has none to give; gold writers often put its
+    issue date.) None without gold or without a citation of it."""
     if not gold:
         return None
-    vals = [v for o in (observed or {}).values() for v in o.get("validity") or [] if v]
+    vals = [v for o in (observed or {}).values() for v in o.get("validity") or [] if v and v.get("scope") != "article"]
     if not vals:
         return None
-    return all(v.get("effective_date") == gold.get("effective") and v.get("expiry_date") == gold.get("expiry") for v in vals)
+    return all(
+        v.get("expiry_date") == gold.get("expiry") and v.get("effective_date") in (None, gold.get("effective")) for v in vals
+    )
 
 
 # ---------------------------------------------------------------- one question

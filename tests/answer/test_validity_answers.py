@@ -162,3 +162,17 @@ def test_api_documents_list_status_and_dates(client):
     assert then[GOLD_DOC]["status"] == "in_force"
     statuses = [x["status"] for x in docs.values()]
     assert statuses.count("expired") == 8 and statuses.count("in_force") == 6
+
+
+def test_eval_runner_asks_once_per_date_and_scores_validity(assistant):
+    from qa.evaluate.gold import load_gold
+    from qa.evaluate.runner import EvalRunner, RunConfig
+
+    items = {i.id: i for i in load_gold("eval/gold_validity.jsonl")}
+    runner = EvalRunner(assistant, RunConfig("hybrid", "hybrid"), progress=False, warmup=False)
+    rec = runner.run_one(items["V06"])  # 兰山 政府投资项目变更: not yet effective, in force, expired
+    observed = rec["validity"]["observed"]
+    assert list(observed) == ["2022-09-01", "2024-06-01", "2026-12-01"]
+    assert [o["validity"][0]["status"] for o in observed.values()] == ["not_yet_effective", "in_force", "expired"]
+    assert rec["scores"]["validity_accuracy"] == 1.0 and rec["scores"]["validity_dates"] is True
+    assert "validity" not in runner.run_one(items["V11"])  # unanswerable: no validity block
