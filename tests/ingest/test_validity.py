@@ -244,7 +244,8 @@ def test_validity_statement_quotes_the_article(docs):
 
 def test_validity_questions():
     for q in ("招远那个黄金深加工扶持意见现在还能申请吗？", "青岛活禽交易管理办法有没有到期时间？", "这个办法还有效吗",
-              "有效期到什么时候", "什么时候开始施行？", "是不是已经废止了"):
+              "有效期到什么时候", "什么时候开始施行？", "是不是已经废止了", "这办法啥时候开始施行，管到哪年？",
+              "方城镇吉乐庄村那个村庄规划管到哪一年？现在还作数不？"):
         assert asks_about_validity(q), q
     for q in ("新上黄金深加工项目，设备投资能补多少？", "我家狗要办证吗？", "活禽市场哪天休市"):
         assert not asks_about_validity(q), q
