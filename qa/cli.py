@@ -53,8 +53,20 @@ def ingest(
             typer.echo(f"{d.label()}  {d.issuer or ''}  {d.date or ''}  {d.region or ''}  [{d.source_file} {d.start}-{d.end}]")
             if d.notice_title:
                 typer.echo(f"  印发通知: {d.notice_title}")
-            if d.effective_date or d.expiry_date:
-                typer.echo(f"  施行: {d.effective_date or '-'}  有效期至: {d.expiry_date or '-'}")
+            v = d.validity
+            if v is not None:
+                from qa.ingest.validity import STATUS_LABELS, status
+
+                st = status(v)
+                typer.echo(f"  效力: {STATUS_LABELS[st]}（截至今天）  施行: {v.effective_date or '-'}  有效期至: {v.expiry_date or '-'}"
+                           + ("  试行/暂行" if v.provisional else ""))
+                for label, value in (("依据", v.term and f"{v.term_locator or ''} “{v.term}”"), ("废止", "、".join(v.repeals)),
+                                     ("被废止", v.repealed_by and f"{v.repealed_by}（{v.repealed_on or ''}起）"),
+                                     ("解释", v.interpreter), ("期间", v.period)):
+                    if value:
+                        typer.echo(f"  {label}: {value}")
+                for r in v.revisions:
+                    typer.echo(f"  修改: {r.effective_date or ''} {r.by or ''} {r.note}")
             for c in (c for c in result.chunks if c.doc_id == d.doc_id):
                 typer.echo(f"\n── {c.locator}  ({c.kind}, {c.tokens} tokens)  {' > '.join(c.heading_path[1:])}")
                 typer.echo(c.text)
@@ -100,11 +112,14 @@ def search(
     doc: Optional[str] = typer.Option(None, "--doc", help="restrict to a document (number or title)"),
     date_from: Optional[str] = typer.Option(None, "--from", help="documents dated on/after YYYY-MM-DD"),
     date_to: Optional[str] = typer.Option(None, "--to", help="documents dated on/before YYYY-MM-DD"),
+    in_force: bool = typer.Option(False, "--in-force", help="only documents in force on --as-of (or stating no term)"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="judge validity on YYYY-MM-DD (default: today)"),
 ) -> None:
     """Show the ranked passages retrieval finds for a question."""
     from qa.retrieve.cli import search_command
 
-    search_command(query, k=k, as_json=as_json, mode=mode, region=region, doc=doc, date_from=date_from, date_to=date_to)
+    search_command(query, k=k, as_json=as_json, mode=mode, region=region, doc=doc, date_from=date_from, date_to=date_to,
+                   in_force=in_force, as_of=as_of)
 
 
 @app.command()
@@ -113,10 +128,20 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="print the full answer record as JSON"),
     llm: Optional[str] = typer.Option(None, "--llm", help="OpenAI-compatible endpoint as URL/model, e.g. http://127.0.0.1:8080/v1/qwen2.5"),
     region: Optional[str] = typer.Option(None, "--region", help="restrict to a region"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="judge whether cited documents are in force on YYYY-MM-DD (default: today)"),
+    in_force: bool = typer.Option(False, "--in-force", help="only documents in force on --as-of (or stating no term)"),
 ) -> None:
     """Answer a question with cited sources."""
     from qa.answer.pipeline import Assistant
+    from qa.ingest.validity import as_of_date
     from qa.models import Filters
+
+    if as_of:
+        try:
+            as_of = as_of_date(as_of).isoformat()
+        except ValueError as err:
+            typer.echo(f"错误 / error: --as-of: {err}", err=True)
+            raise typer.Exit(2) from None
 
     overrides: dict[str, object] = {}
     if llm:
@@ -129,7 +154,7 @@ def ask(
     except Exception as err:  # a missing or broken index: say what to do
         typer.echo(f"错误 / error: {err}", err=True)
         raise typer.Exit(2) from None
-    filters = Filters(regions=[region]) if region else None
+    filters = Filters(regions=[region] if region else [], in_force=in_force, as_of=as_of)
     answer = assistant.ask(question, filters=filters)
     if as_json:
         json.dump(answer.to_dict(), sys.stdout, ensure_ascii=False, indent=1)
@@ -140,9 +165,16 @@ def ask(
         typer.echo(f"\n（{answer.notice}）")
     if answer.citations:
         typer.echo("\n来源：")
+        from qa.ingest.validity import STATUS_LABELS
+
         for c in answer.citations:
             meta = "，".join(x for x in (c.issuer, c.date, c.region) if x)
-            typer.echo(f"[{c.marker}] 《{c.doc_title}》{('（' + c.doc_number + '）') if c.doc_number else ''} {c.locator}  {meta}")
+            v = c.validity or {}
+            state = ""
+            if v.get("status") and (v["status"] != "unknown" or v.get("repealed_by")):
+                span = f"{v.get('effective_date') or '…'}—{v.get('expiry_date') or ''}"
+                state = f"  〔{STATUS_LABELS.get(v['status'], v['status'])} {span}，截至{v.get('as_of')}〕"
+            typer.echo(f"[{c.marker}] 《{c.doc_title}》{('（' + c.doc_number + '）') if c.doc_number else ''} {c.locator}  {meta}{state}")
             typer.echo(f"    “{c.quote.strip()}”")
 
 

@@ -12,6 +12,47 @@ from typing import Any
 
 
 @dataclass
+class Revision:
+    """A later change to a document's text (e.g. 临兰政办字〔2024〕19号: 此文件有修改)."""
+
+    note: str  # the sentence that says so, as written (simplified, no whitespace)
+    effective_date: str | None = None  # when the revised text took effect, ISO
+    by: str | None = None  # 发文字号 of the document that revised it
+
+
+@dataclass
+class Validity:
+    """When a document is in force, as its own text states it (qa.ingest.validity parses it).
+
+    Dates are ISO yyyy-mm-dd; None means the text does not say. `status()` in
+    qa.ingest.validity turns these facts and a date into in_force / expired / …
+    """
+
+    effective_date: str | None = None  # 自…起施行; 自印发/公布之日起 = the document's date
+    expiry_date: str | None = None  # 有效期至…, or 有效期X年 counted from the effective date
+    issued: str | None = None  # the document's own date (nothing is in force before it is issued)
+    term: str | None = None  # the sentence stating effect and term, e.g. 本意见自公布之日起实施，有效期三年。
+    term_locator: str | None = None  # the article holding that sentence, e.g. 五、3.
+    provisional: bool = False  # 试行 / 暂行
+    repeals: list[str] = field(default_factory=list)  # 发文字号 it declares repealed (同时废止)
+    repealed_by: str | None = None  # 发文字号 of an indexed document that repeals this one
+    repealed_on: str | None = None  # from when (the repealing document's effective date)
+    revisions: list[Revision] = field(default_factory=list)
+    interpreter: str | None = None  # 本办法由XX负责解释
+    period: str | None = None  # planning period or year named in the title, e.g. 2021—2025年 (not a term)
+    period_end: str | None = None
+
+    def __post_init__(self) -> None:
+        # rebuilt from JSON (the index store): nested records arrive as dicts
+        self.revisions = [r if isinstance(r, Revision) else Revision(**r) for r in self.revisions]
+
+    @property
+    def stated(self) -> bool:
+        """The text states an effective date or a term."""
+        return bool(self.effective_date or self.expiry_date)
+
+
+@dataclass
 class Document:
     """One issued document inside a seed file (a notice, 办法, 意见, 方案 …)."""
 
@@ -28,6 +69,11 @@ class Document:
     effective_date: str | None = None  # 自…起施行
     expiry_date: str | None = None  # 有效期至…
     traditional: bool = False  # some of its text was written in traditional characters
+    validity: Validity | None = None  # all validity facts (effective/expiry above are copies of two of them)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.validity, dict):  # rebuilt from the index store's JSON
+            self.validity = Validity(**self.validity)
 
     def label(self) -> str:
         """Short human label: 《title》（number）."""
@@ -68,9 +114,12 @@ class Filters:
     doc_ids: list[str] = field(default_factory=list)
     date_from: str | None = None  # ISO dates, inclusive
     date_to: str | None = None
+    in_force: bool = False  # only documents in force (or stating no term) on as_of
+    as_of: str | None = None  # ISO date the validity of documents is judged on; None = today
 
     def is_empty(self) -> bool:
-        return not (self.regions or self.doc_ids or self.date_from or self.date_to)
+        """Nothing restricts retrieval (as_of alone only changes how validity is reported)."""
+        return not (self.regions or self.doc_ids or self.date_from or self.date_to or self.in_force)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,6 +179,8 @@ class Citation:
     quote: str  # the sentence(s) the claim rests on, verbatim from the passage
     passage: str  # the whole article text
     source_file: str = ""
+    # {"status", "effective_date", "expiry_date", "repealed_by", "as_of"} (qa.ingest.validity.citation_validity)
+    validity: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -194,6 +194,7 @@ class Assistant:
                     answer.text = self.refusal_message(standalone, hits, result.filters)
                 elif decision.coverage.level == "partial":
                     answer.coverage = "partial"
+                yield from self._validity(answer, result.filters)
                 yield answer
                 return
 
@@ -206,10 +207,12 @@ class Assistant:
         for line in composed.text.splitlines(keepends=True):
             yield line
         timings["total"] = time.perf_counter() - t0
-        yield Answer(
+        answer = Answer(
             text=composed.text, citations=composed.citations, timings=timings, mode="extractive",
             coverage=decision.coverage.level, **base,
         )
+        yield from self._validity(answer, result.filters)
+        yield answer
 
     def decide(self, standalone: str, query: str, result: "RetrievalResult") -> Decision:
         """Score the retrieved articles as answers, choose the ones to cite, judge coverage."""
@@ -227,6 +230,15 @@ class Assistant:
             standalone, evidence, cited, intent.slot, self.corpus_text, self.corpus_grams, bool(named), words
         )
         return Decision(query, result, intent, evidence, cited, coverage, named)
+
+    def _validity(self, answer: Answer, filters: Filters) -> Iterator[str]:
+        """Citations get their validity on filters.as_of (default today); the warnings for cited
+        documents not in force are appended to the text and streamed (qa.ingest.validity)."""
+        from qa.ingest.validity import annotate_answer
+
+        extra = annotate_answer(answer, getattr(self.retriever, "store", None), filters.as_of)
+        if extra:
+            yield extra
 
     def retrieve(self, standalone: str, filters: Filters | None = None) -> tuple[str, RetrievalResult]:
         """The question with official terms added (what answers are matched against) and what

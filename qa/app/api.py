@@ -5,9 +5,14 @@ Endpoints
 ``GET  /api/health``   status, document/chunk counts, answer mode, index manifest. Always open
                        (no key needed) so load balancers and monitors can probe it.
 ``POST /api/ask``      ``{"question": str, "history"?: [{"role","content"}], "filters"?: {"regions"?: [str],
-                       "doc_ids"?: [str], "date_from"?: "YYYY-MM-DD", "date_to"?: "YYYY-MM-DD"}, "with_hits"?: bool}``
+                       "doc_ids"?: [str], "date_from"?: "YYYY-MM-DD", "date_to"?: "YYYY-MM-DD", "in_force"?: bool},
+                       "as_of"?: "YYYY-MM-DD", "with_hits"?: bool}``
                        → ``Answer.to_dict()`` (answer, citations, refused, mode, filters, hits, timings …).
-``GET  /api/documents`` the indexed documents with their article counts.
+                       Each citation carries ``validity`` {status, effective_date, expiry_date, repealed_by,
+                       as_of}: in_force | expired | not_yet_effective | repealed | unknown on ``as_of`` (default
+                       today); ``filters.in_force`` keeps only documents in force then (or stating no term).
+``GET  /api/documents`` the indexed documents with their article counts, validity facts and status
+                       (``?as_of=YYYY-MM-DD``, default today).
 ``GET  /v1/models``    OpenAI-compatible model list (one model, ``policy-qa``).
 ``POST /v1/chat/completions``  OpenAI-compatible chat, ``stream`` true or false.
                        The last user message is the question; earlier user/assistant messages are the
@@ -167,6 +172,7 @@ class FiltersIn(BaseModel):
     doc_ids: list[StrictStr] = Field(default_factory=list, description="ids from /api/documents")
     date_from: date | None = Field(None, description="inclusive, YYYY-MM-DD")
     date_to: date | None = Field(None, description="inclusive, YYYY-MM-DD")
+    in_force: StrictBool = Field(False, description="only documents in force on as_of (or stating no term)")
 
 
 class AskRequest(BaseModel):
@@ -174,6 +180,7 @@ class AskRequest(BaseModel):
     question: StrictStr = Field(description="the question, in Chinese")
     history: list[Message] | None = Field(None, max_length=MAX_HISTORY_MESSAGES, description="earlier turns, oldest first")
     filters: FiltersIn | None = None
+    as_of: date | None = Field(None, description="judge the validity of cited documents on this day (default today)")
     with_hits: StrictBool = Field(True, description="include the retrieved passages (hits)")
 
 
@@ -191,6 +198,7 @@ class ChatCompletionRequest(BaseModel):
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=MAX_HISTORY_MESSAGES + 1)
     stream: StrictBool = False
     filters: FiltersIn | None = Field(None, description="extension: restrict the search (same as /api/ask)")
+    as_of: date | None = Field(None, description="extension: judge validity on this day (same as /api/ask)")
 
 
 class HealthResponse(BaseModel):
@@ -268,7 +276,16 @@ def _check_question(question: str, settings: Settings, param: str = "question") 
     return q
 
 
-def _filters(f: FiltersIn | None, known_docs: set[str]) -> Filters | None:
+def _filters(f: FiltersIn | None, known_docs: set[str], as_of: date | None = None) -> Filters | None:
+    out = _explicit_filters(f, known_docs)
+    if as_of is not None or (f is not None and f.in_force):  # validity: carried by the filters
+        out = out or Filters()
+        out.in_force = bool(f is not None and f.in_force)
+        out.as_of = as_of.isoformat() if as_of else None
+    return out
+
+
+def _explicit_filters(f: FiltersIn | None, known_docs: set[str]) -> Filters | None:
     if f is None:
         return None
     unknown = [d for d in f.doc_ids if d not in known_docs]
@@ -330,13 +347,20 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
         limiter.check(_client(request))
         question = _check_question(body.question, settings)
         history = [m.model_dump() for m in body.history or []]
-        answer = assistant.ask(question, history=history or None, filters=_filters(body.filters, known_docs))
+        answer = assistant.ask(question, history=history or None, filters=_filters(body.filters, known_docs, body.as_of))
         return answer.to_dict(with_hits=body.with_hits)
 
     @api.get("/documents", summary="The indexed documents")
-    def documents() -> dict[str, Any]:
+    def documents(as_of: date | None = None) -> dict[str, Any]:
+        from qa.ingest.validity import STATUS_LABELS, citation_validity
+
         counts = assistant.chunk_counts
-        return {"documents": [{**d.to_dict(), "chunks": int(counts.get(d.doc_id, 0))} for d in assistant.documents]}
+        out = []
+        for d in assistant.documents:
+            v = citation_validity(d, as_of)
+            out.append({**d.to_dict(), "chunks": int(counts.get(d.doc_id, 0)), "status": v["status"],
+                        "status_label": STATUS_LABELS[v["status"]], "as_of": v["as_of"]})
+        return {"documents": out}
 
     @v1.get("/models", summary="OpenAI-compatible model list")
     def models() -> dict[str, Any]:
@@ -350,7 +374,7 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
             raise APIError(400, "最后一条消息必须来自用户 / the last message must have role 'user'", param="messages")
         question = _check_question(content_text(last.content), settings, param="messages")
         history = clean_history([m.model_dump() for m in body.messages[:-1]])
-        filters = _filters(body.filters, known_docs)
+        filters = _filters(body.filters, known_docs, body.as_of)
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         model = body.model or MODEL_ID

@@ -18,7 +18,7 @@ from qa.chunk.tokens import count_tokens
 from qa.ingest.documents import DATE_LINE, PUBLIC_MARK
 from qa.ingest.lines import compact, tidy, to_simplified
 
-CHUNKER_VERSION = "1.2"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
+CHUNKER_VERSION = "1.3"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
 
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])")
 

@@ -35,6 +35,10 @@ TYPES = (
 FIELDS = ("id", "persona", "type", "question", "answer", "key_points", "evidence", "source")
 OPTIONAL_FIELDS = ("sources", "validity")  # more documents (comparison); validity facts (issue 11)
 SOURCE_FIELDS = ("file", "doc_title", "doc_number", "locator")
+# validity: {"doc_number", "effective", "expiry", "in_force_on": {"YYYY-MM-DD": bool}} — the document whose
+# validity the answer must get right, its dates as the gold writer read them (null: not stated), and
+# whether it is in force on each date (`qa eval` asks the question once per date, with it as as_of)
+VALIDITY_FIELDS = ("doc_number", "effective", "expiry", "in_force_on")
 EVIDENCE_MIN_CHARS = 15
 EVIDENCE_MAX_CHARS = 80
 MIN_UNANSWERABLE_SHARE = 0.10
@@ -180,9 +184,40 @@ def _parse_line(raw: str, lineno: int) -> GoldItem:
     for n, extra_source in enumerate(sources):
         _check_source(extra_source, where, f"sources[{n}]")
     validity = obj.get("validity")
-    if validity is not None and not isinstance(validity, dict):
-        raise GoldFormatError(f"{where}: field 'validity' must be an object")
+    if validity is not None:
+        _check_validity_shape(validity, where)
     return GoldItem(**{name: obj[name] for name in FIELDS}, sources=sources, validity=validity)
+
+
+def _iso(value: Any) -> bool:
+    from datetime import date
+
+    try:
+        return isinstance(value, str) and len(value) == 10 and bool(date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def _check_validity_shape(v: Any, where: str) -> None:
+    if not isinstance(v, dict):
+        raise GoldFormatError(f"{where}: field 'validity' must be an object")
+    missing = [f for f in VALIDITY_FIELDS if f not in v]
+    extra = sorted(set(v) - set(VALIDITY_FIELDS))
+    if missing:
+        raise GoldFormatError(f"{where}: validity is missing {', '.join(missing)}")
+    if extra:
+        raise GoldFormatError(f"{where}: validity has unexpected field(s) {', '.join(extra)}")
+    if not isinstance(v["doc_number"], str) or not v["doc_number"].strip():
+        raise GoldFormatError(f"{where}: validity.doc_number must be a non-empty string")
+    for name in ("effective", "expiry"):
+        if v[name] is not None and not _iso(v[name]):
+            raise GoldFormatError(f"{where}: validity.{name} must be a YYYY-MM-DD date or null")
+    days = v["in_force_on"]
+    if not isinstance(days, dict) or not days:
+        raise GoldFormatError(f"{where}: validity.in_force_on must be a non-empty object of YYYY-MM-DD: bool")
+    for day, flag in days.items():
+        if not _iso(day) or not isinstance(flag, bool):
+            raise GoldFormatError(f"{where}: validity.in_force_on entries must be YYYY-MM-DD: true/false, got {day!r}: {flag!r}")
 
 
 def _check_source(source: Any, where: str, name: str) -> None:
@@ -254,6 +289,8 @@ def _check_item(item: GoldItem, lineno: int, seeds_dir: Path) -> list[str]:
     if any(seed is None for seed in seeds.values()):
         return problems
     label = " / ".join(names)
+    if item.validity and not any(normalize_for_match(item.validity["doc_number"]) in seed for seed in seeds.values() if seed):
+        problems.append(f"{where}: validity.doc_number not found in {label}: {item.validity['doc_number']!r}")
     for span in item.evidence:
         if not any(normalize_for_match(span) in seed for seed in seeds.values() if seed):
             problems.append(f"{where}: evidence not found in {label}: {span[:40]!r}")

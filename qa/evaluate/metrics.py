@@ -33,6 +33,11 @@ Definitions (documented in docs/BENCHMARKS.md as well):
 - key-point coverage and citation precision are averaged over the questions that expect a
   full answer (a partial question's key points are what the documents do state).
 - glitches: share of answers with a text glitch (qa.evaluate.glitches).
+- validity accuracy (gold items with a `validity` block; the question is asked once per
+  `in_force_on` date, with that date as as_of): share of those dates on which the answer
+  cites the document, every citation of it carries the right status (in force or not), and,
+  when it is not in force, the answer text carries the warning ("注意：…"). Validity dates:
+  share of such items whose citations give the gold effective and expiry dates.
 """
 
 from __future__ import annotations
@@ -195,6 +200,57 @@ def answer_length(text: str) -> int:
     return len(strip_markers(text).strip())
 
 
+# ---------------------------------------------------------------- validity
+
+NOT_IN_FORCE = ("expired", "not_yet_effective", "repealed")  # as qa.ingest.validity
+_WARNING = re.compile(r"注意：[^。]*(?:有效期|执行期限|废止|尚未施行|尚未印发)")
+
+
+def has_validity_warning(text: str) -> bool:
+    """The answer text warns that a cited document is not in force ("注意：…已过有效期…")."""
+    return bool(_WARNING.search(text or ""))
+
+
+def validity_accuracy(gold: dict[str, Any] | None, observed: dict[str, dict[str, Any]] | None) -> float | None:
+    """Share of the gold `in_force_on` dates answered right (see module doc); None without gold.
+
+    `observed[day]` = {"validity": [citation validity dicts of the gold document], "text": answer text}.
+    A document that is not indexed cannot be cited (a repealed predecessor, e.g. 临兰政办字〔2020〕35号):
+    when it is not in force, the answer is right if its text names it as repealed (废止 / 失效).
+    """
+    if not gold or not gold.get("in_force_on"):
+        return None
+    observed = observed or {}
+    number = normalize_for_match(gold.get("doc_number", ""))
+    right = 0
+    for day, in_force in gold["in_force_on"].items():
+        o = observed.get(day) or {}
+        text = o.get("text", "") or ""
+        vals = [v for v in o.get("validity") or [] if v]
+        if not vals:
+            norm = normalize_for_match(text)
+            right += bool(not in_force and number and number in norm and re.search(r"废止|失效", norm))
+            continue
+        status_ok = all((v.get("status") not in NOT_IN_FORCE) == bool(in_force) for v in vals)
+        warning_ok = bool(in_force) or has_validity_warning(text)
+        right += status_ok and warning_ok
+    return right / len(gold["in_force_on"])
+
+
+def validity_dates_correct(gold: dict[str, Any] | None, observed: dict[str, dict[str, Any]] | None) -> bool | None:
+    """Do the citations of the gold document give its expiry date, and its effective date when they
+    state one? (A document stating no effective date has none to give; gold writers often put its
+    issue date.) None without gold or without a citation of it."""
+    if not gold:
+        return None
+    vals = [v for o in (observed or {}).values() for v in o.get("validity") or [] if v and v.get("scope") != "article"]
+    if not vals:
+        return None
+    return all(
+        v.get("expiry_date") == gold.get("expiry") and v.get("effective_date") in (None, gold.get("effective")) for v in vals
+    )
+
+
 # ---------------------------------------------------------------- one question
 
 
@@ -223,6 +279,8 @@ class QuestionScores:
     expected_coverage: str = "full"  # from the gold type: none (unanswerable), partial, full
     coverage: str = "full"  # the answer's own
     glitches: list[str] = field(default_factory=list)
+    validity_accuracy: float | None = None  # gold items with a validity block only
+    validity_dates: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -251,6 +309,7 @@ def score_question(
     coverage: str | None = None,
     ks: Sequence[int] = RECALL_KS,
     chars: Sequence[int] = CURVE_CHARS,
+    validity_observed: dict[str, dict[str, Any]] | None = None,
 ) -> QuestionScores:
     """Score one question: retrieval on `hit_texts` (rank order), the answer on its text and citations."""
     ev, kps = item.evidence, item.key_points
@@ -281,6 +340,10 @@ def score_question(
         s.citation_precision = citation_precision(citation_passages, ev, kps)
     if not refused:
         s.cited_sentences = cited_sentence_share(answer_text)
+    validity = getattr(item, "validity", None)
+    if validity:
+        s.validity_accuracy = validity_accuracy(validity, validity_observed)
+        s.validity_dates = validity_dates_correct(validity, validity_observed)
     return s
 
 
@@ -322,6 +385,9 @@ def aggregate(scores: Sequence[QuestionScores]) -> dict[str, Any]:
     bydoc = [s for s in scores if s.type == "by-doc"]
     out["bydoc_declined"] = _mean(float(s.refused) for s in bydoc)
     out["glitch_answers"] = _mean(float(bool(s.glitches)) for s in scores if not s.refused)
+    out["validity_accuracy"] = _mean(s.validity_accuracy for s in scores)
+    out["validity_dates"] = _mean(None if s.validity_dates is None else float(s.validity_dates) for s in scores)
+    out["n_validity"] = sum(s.validity_accuracy is not None for s in scores)
     out["latency_ms"] = latency_summary([s.timings for s in scores])
     return out
 

@@ -40,6 +40,7 @@ HEADLINE: list[tuple[str, Any, str]] = [
     ("len", lambda a: a["answer_chars"], _NUM),
     ("declined unans.", lambda a: a["declined_unanswerable"], _PCT),
     ("wrongly declined", lambda a: a["wrongly_declined"], _PCT),
+    ("validity", lambda a: a.get("validity_accuracy"), _PCT),
     ("p50 ms", _lat("wall", "p50"), _MS),
     ("p95 ms", _lat("wall", "p95"), _MS),
 ]
@@ -66,6 +67,7 @@ DEFINITIONS = [
     ("len", "mean answer length in characters (markers removed; answered questions only)"),
     ("declined unans.", "share of unanswerable questions the system declined (higher is better)"),
     ("wrongly declined", "share of answerable questions the system declined (lower is better)"),
+    ("validity", "questions with a gold validity block, asked once per date: share of dates on which the cited document carries the right status and, when not in force, the answer warns (注意：…)"),
     ("p50/p95 ms", "wall-clock time of Assistant.ask per question"),
 ]
 

@@ -249,6 +249,7 @@ class EvalRunner:
             error = (error + "; " if error else "") + f"answer: {type(exc).__name__}: {exc}"
             log.exception("answering failed for %s", item.id)
 
+        validity = self.ask_on_dates(item) if item.validity else None
         scores = score_question(
             item,
             [h.chunk.text for h in hits],
@@ -259,6 +260,7 @@ class EvalRunner:
             timings=timings,
             error=error,
             coverage=coverage,
+            validity_observed=validity,
         )
         return {
             "config": self.config.name,
@@ -274,7 +276,26 @@ class EvalRunner:
             "answer": answer_d,
             "scores": scores.to_dict(),
             "error": error,
+            **({"validity": {"gold": item.validity, "observed": validity}} if item.validity else {}),
         }
+
+    def ask_on_dates(self, item: GoldItem) -> dict[str, dict[str, Any]]:
+        """Ask a validity item once per gold `in_force_on` date (as_of = that date); per date the
+        validity records of the citations of the gold document and the answer text."""
+        from qa.evaluate.gold import normalize_for_match
+        from qa.models import Filters
+
+        want = normalize_for_match((item.validity or {}).get("doc_number", ""))
+        out: dict[str, dict[str, Any]] = {}
+        for day in (item.validity or {}).get("in_force_on", {}):
+            try:
+                a = self.assistant.ask(item.question, filters=Filters(as_of=day))
+            except Exception as exc:  # scored as not cited on that date
+                out[day] = {"validity": [], "text": "", "error": f"{type(exc).__name__}: {exc}"}
+                continue
+            cited = [c for c in a.citations if want and normalize_for_match(c.doc_number or "") == want]
+            out[day] = {"validity": [c.validity for c in cited], "text": a.text, "refused": a.refused}
+        return out
 
 
 def scores_of(records: Iterable[dict[str, Any]]) -> list[QuestionScores]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from qa.chunk.chunker import CHUNKER_VERSION, find_parts, make_chunks
@@ -15,15 +14,14 @@ from qa.ingest.documents import (
     DATE_LINE,
     ISSUER_END,
     RawDocument,
-    cn_number,
     doc_id_for,
-    iso_date,
     parse_date_line,
     region_of,
     segment,
 )
 from qa.ingest.lines import compact, mark_noise, split_lines, tidy, to_simplified
 from qa.ingest.reader import FileReport, UnreadableFile, expand_paths, read_text
+from qa.ingest.validity import link_repeals, locate_term, parse_validity
 from qa.models import Chunk, Document
 
 
@@ -37,10 +35,6 @@ class IngestResult:
 
 _ISSUED = re.compile(r"《([^《》]{4,80})》")
 _PRINTED = re.compile(r"^关于(?:印发|公布|转发|下发)(.{4,80}?)的通知$")
-_EFFECTIVE = re.compile(r"自((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日起(?:施行|实施|执行|生效)")
-_EXPIRY = re.compile(r"有效期至((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
-_VALID_YEARS = re.compile(r"有效期([一二三四五六七八九十\d]{1,3})年")
-_FROM_PUBLISH = re.compile(r"自(?:公布|印发|发布)之日起(?:施行|实施|执行|生效)")
 
 
 def _issued_titles(raw: RawDocument, notice_title: str | None) -> list[str]:
@@ -60,15 +54,6 @@ def _issued_titles(raw: RawDocument, notice_title: str | None) -> list[str]:
         if n not in seen:
             seen.append(n)
     return seen
-
-
-def _add_years(d: str, years: int) -> str | None:
-    y, m, dd = (int(x) for x in d.split("-"))
-    try:
-        end = date(y + years, m, dd)
-    except ValueError:
-        end = date(y + years, m, 28)
-    return date.fromordinal(end.toordinal() - 1).isoformat()
 
 
 # A document printed without its title line usually says what it is in its opening paragraph:
@@ -140,20 +125,7 @@ def build_document(raw: RawDocument, source_file: str, file_region: str | None, 
     if date_iso is None:  # 令 and others: any parenthesised date line
         date_iso = next((parse_date_line(ln.key) for ln in raw.body if DATE_LINE.match(ln.key)), None)
 
-    whole = "".join(ln.key for ln in raw.lines)
-    effective = expiry = None
-    m = _EFFECTIVE.search(whole)
-    if m:
-        effective = iso_date(int(m[1]), int(m[2]), int(m[3]))
-    elif _FROM_PUBLISH.search(whole):
-        effective = date_iso
-    m = _EXPIRY.search(whole)
-    if m:
-        expiry = iso_date(int(m[1]), int(m[2]), int(m[3]))
-    else:
-        m = _VALID_YEARS.search(whole)
-        if m and (effective or date_iso):
-            expiry = _add_years(effective or date_iso or "", cn_number(m[1]))
+    validity = parse_validity("".join(ln.key for ln in raw.lines), title=title, number=raw.number, issued=date_iso)
 
     lines = raw.lines
     start = lines[0].start if lines else 0
@@ -169,9 +141,10 @@ def build_document(raw: RawDocument, source_file: str, file_region: str | None, 
         issuer=issuer,
         date=date_iso,
         region=region_of(issuer, None if named_by_us else title, notice_title, raw.number) or file_region,
-        effective_date=effective,
-        expiry_date=expiry,
+        effective_date=validity.effective_date,
+        expiry_date=validity.expiry_date,
         traditional=any(ln.traditional for ln in lines),
+        validity=validity,
     )
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
@@ -197,6 +170,7 @@ def build_document(raw: RawDocument, source_file: str, file_region: str | None, 
             )
         )
     _with_header(chunks, raw)
+    locate_term(validity, chunks)
     return doc, chunks
 
 
@@ -233,6 +207,7 @@ def ingest_text(text: str, source_file: str, settings: Settings | None = None) -
         _dedupe_doc_id(doc, doc_chunks, {d.doc_id for d in documents})
         documents.append(doc)
         chunks.extend(doc_chunks)
+    link_repeals(documents)
     return documents, chunks
 
 
@@ -279,6 +254,7 @@ def ingest_paths(paths: list[Path] | list[str], settings: Settings | None = None
         result.reports.append(
             FileReport(path=name, ok=True, encoding=encoding, documents=len(docs), chunks=len(chunks), warnings=warnings)
         )
+    link_repeals(result.documents)  # a document may repeal one in another file
     return result
 
 

@@ -19,9 +19,23 @@ def _snippet(text: str, width: int = 70) -> str:
     return one if len(one) <= width else one[: width - 1] + "…"
 
 
-def format_hit(hit: Hit) -> str:
+def validity_tag(doc: object, as_of: str | None = None) -> str:
+    """"  〔已过有效期 2022-02-07—2025-02-06〕" for a document stating its dates; "" otherwise."""
+    from qa.ingest.validity import STATUS_LABELS, status
+
+    v = getattr(doc, "validity", None)
+    st = status(v, as_of)
+    if v is None or (st == "unknown" and not v.repealed_by):
+        return ""
+    span = f"{v.effective_date or '…'}—{v.expiry_date or ''}"
+    if v.repealed_by:
+        span += f"，被{v.repealed_by}废止"
+    return f"  〔{STATUS_LABELS[st]} {span}〕"
+
+
+def format_hit(hit: Hit, as_of: str | None = None) -> str:
     d = hit.document
-    head = f"{hit.rank:>2}. {hit.score:.4f}  {d.label()}  {hit.chunk.locator}  [{d.region or '-'}]"
+    head = f"{hit.rank:>2}. {hit.score:.4f}  {d.label()}  {hit.chunk.locator}  [{d.region or '-'}]" + validity_tag(d, as_of)
     lines = [head, f"    {_snippet(hit.chunk.text)}"]
     for c in hit.context:
         lines.append(f"    ↳ 引用 / refers to {c.locator}: {_snippet(c.text, 50)}")
@@ -37,6 +51,8 @@ def search_command(
     doc: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
+    in_force: bool = False,
+    as_of: str | None = None,
 ) -> None:
     """Print the ranked hits for `query`; exits 1 with a clear message on bad input or a missing index."""
     from qa.config import load_settings
@@ -50,7 +66,7 @@ def search_command(
 
     if (mode or "").lower() not in MODES:
         fail(f"未知的检索模式 / unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
-    for label, value in (("--from", date_from), ("--to", date_to)):
+    for label, value in (("--from", date_from), ("--to", date_to), ("--as-of", as_of)):
         if value and not _ISO_DATE.match(value):
             fail(f"日期格式应为 YYYY-MM-DD / {label} expects a date like 2022-01-31, got {value!r}")
     settings = load_settings()
@@ -58,7 +74,7 @@ def search_command(
         retriever = Retriever.load(settings)
     except (IndexStoreError, EmbedderError) as exc:
         fail(str(exc))
-    filters = Filters(date_from=date_from or None, date_to=date_to or None)
+    filters = Filters(date_from=date_from or None, date_to=date_to or None, in_force=in_force, as_of=as_of or None)
     if region:
         regions = retriever.resolve_region(region)
         if not regions:
@@ -75,7 +91,11 @@ def search_command(
     except RetrievalError as exc:
         fail(str(exc))
     if as_json:
+        from qa.ingest.validity import citation_validity
+
         out = {"query": query, **result.to_dict()}
+        for h, d in zip(result.hits, out["hits"]):
+            d["validity"] = citation_validity(h.document, as_of)
         json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return
@@ -87,10 +107,12 @@ def search_command(
         parts.append("文件 " + "、".join(retriever.store.doc_by_id[i].label() for i in applied.doc_ids if i in retriever.store.doc_by_id))
     if applied.date_from or applied.date_to:
         parts.append(f"日期 {applied.date_from or '…'} – {applied.date_to or '…'}")
+    if applied.in_force:
+        parts.append(f"只看现行有效（{as_of or '今天'}）")
     ms = result.timings.get("total", 0.0) * 1000
     typer.echo(f"{mode}: {len(result.hits)} hits in {ms:.0f} ms" + (f"  (筛选 / filters: {'; '.join(parts)})" if parts else ""))
     if not result.hits:
         typer.echo("没有找到相关条文 / no matching articles.")
         return
     for hit in result.hits:
-        typer.echo(format_hit(hit))
+        typer.echo(format_hit(hit, as_of))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -199,7 +199,7 @@ class Retriever:
             for doc_id in [ref] if ref in self.store.doc_by_id else (self.resolve_doc(ref) or [ref]):
                 if doc_id not in doc_ids:
                     doc_ids.append(doc_id)
-        return Filters(regions=regions, doc_ids=doc_ids, date_from=filters.date_from, date_to=filters.date_to)
+        return replace(filters, regions=regions, doc_ids=doc_ids)  # date range, in_force, as_of as given
 
     def allowed_mask(self, filters: Filters) -> np.ndarray | None:
         """Bool mask over chunk rows for the filters; None when nothing is filtered."""
@@ -216,10 +216,25 @@ class Retriever:
             lo, hi = filters.date_from or "0000-00-00", filters.date_to or "9999-99-99"
             # a document without a date cannot be shown to be inside the range
             ok_docs &= np.array([bool(d) and lo <= d <= hi for d in self._doc_date], dtype=bool)
+        if filters.in_force:  # only documents in force on as_of (or stating no term: in force until repealed)
+            ok_docs &= self.in_force_docs(filters.as_of)
         mask = np.zeros(len(self.chunks), dtype=bool)
         valid = self._doc_of_row >= 0
         mask[valid] = ok_docs[self._doc_of_row[valid]]
         return mask
+
+    def in_force_docs(self, as_of: str | None = None) -> np.ndarray:
+        """Bool per document: in force on as_of (default today), see qa.ingest.validity.is_in_force."""
+        from qa.ingest.validity import as_of_date, is_in_force
+
+        try:
+            day = as_of_date(as_of)
+        except ValueError as exc:
+            raise RetrievalError(str(exc)) from None
+        cache: dict[object, np.ndarray] = self.__dict__.setdefault("_in_force_cache", {})
+        if day not in cache:
+            cache[day] = np.array([is_in_force(d.validity, day) for d in self.documents], dtype=bool)
+        return cache[day]
 
     # ---- retrieval ------------------------------------------------------------------------
     def run(

@@ -339,16 +339,23 @@ class QueryAnalyzer:
 
 def merge_filters(explicit: Filters | None, inferred: Filters) -> Filters:
     """Explicit filters win; inferred ones fill in what the caller left open."""
+    # validity (in_force, as_of) is only ever set by the caller, never inferred
+    in_force = bool(explicit and explicit.in_force)
+    as_of = explicit.as_of if explicit else None
     if explicit is None or explicit.is_empty():
         return Filters(
             regions=list(inferred.regions),
             doc_ids=list(inferred.doc_ids),
             date_from=inferred.date_from,
             date_to=inferred.date_to,
+            in_force=in_force,
+            as_of=as_of,
         )
     return Filters(
         regions=list(explicit.regions) or ([] if explicit.doc_ids else list(inferred.regions)),
         doc_ids=list(explicit.doc_ids) or list(inferred.doc_ids),
         date_from=explicit.date_from or inferred.date_from,
         date_to=explicit.date_to or inferred.date_to,
+        in_force=in_force,
+        as_of=as_of,
     )
