@@ -26,10 +26,10 @@ from qa.answer.coverage import SLOT_NAMES, Coverage
 from qa.answer.evidence import ArticleEvidence, has_slot
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
-from qa.answer.quote import GAP, excerpt, strip_locator, whole
+from qa.answer.quote import excerpt, own_text, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
 from qa.retrieve.intent import Intent
-from qa.text import to_simplified
+from qa.text import tidy, to_simplified
 
 # rule words → the verdict they give a yes/no question (first match in a sentence wins)
 _VERDICTS = [
@@ -72,10 +72,13 @@ def _label(d: Document) -> str:
     return f"《{d.title}》" + (f"（{d.number}）" if d.number else "")
 
 
-def _region_prefix(d: Document, named_regions: list[str], many_regions: bool) -> str:
-    """Name where a rule comes from when the question did not, unless the title already says it."""
+def _region_prefix(d: Document, named_regions: list[str], many_regions: bool, always: bool = False) -> str:
+    """Name where a rule comes from when the question did not, unless the title already says it
+    (`always`: a comparison names each side)."""
     if not d.region or (named_regions and not many_regions):
         return ""
+    if always:
+        return f"{d.region}："
     short = re.sub(r"^.*?[市州]", "", d.region) or d.region
     return "" if short.rstrip("市区县") in d.title else f"{d.region}："
 
@@ -97,6 +100,7 @@ class ArticleAnswerer:
         excerpt_chars: int = 240,
         broad_items: int = 6,
         broad_chars: int = 160,  # each measure of a broad answer is quoted up to this length
+        continuation_items: int = 4,  # items of an announced list ("以下条件：") quoted after it
     ) -> None:
         self.models = models
         self.library = library
@@ -105,6 +109,7 @@ class ArticleAnswerer:
         self.excerpt_chars = excerpt_chars
         self.broad_items = broad_items
         self.broad_chars = broad_chars
+        self.continuation_items = continuation_items
 
     # ---- which articles ---------------------------------------------------------------------
     def select(self, intent: Intent, evidence: list[ArticleEvidence], regions: list[str]) -> list[ArticleEvidence]:
@@ -166,50 +171,52 @@ class ArticleAnswerer:
         many_regions = len({e.hit.document.region for e in cited}) > 1
         if many_regions and intent.kind != "comparison" and not regions:
             w.lines.append("各地的规定不同，分别如下：")
-        if intent.kind == "yesno" and coverage.level == "full" and cited:
-            verdict = self._verdict(question, cited[0])
-            if verdict:
-                w.lines.append(verdict)
+        verdict = self._verdict(question, cited[0]) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
         last_doc = None
         for e in cited:
             d, c = e.hit.document, e.hit.chunk
-            quote = self._quote(e, intent)
-            where = _region_prefix(d, regions, many_regions or intent.kind == "comparison")
+            quote, source = self._quote(e, intent)
+            where = _region_prefix(d, regions, many_regions, always=intent.kind == "comparison")
             intro = f"{where}同一文件{c.locator}规定：" if d.doc_id == last_doc else f"{where}{_label(d)}{c.locator}规定："
             if c.kind in ("notice", "preamble"):
                 intro = intro.replace(f"{c.locator}规定", "写明")
             last_doc = d.doc_id
             body = strip_locator(quote, c.locator)
-            w.lines.append(defuse_markers(intro) + body + w.cite(c, d, quote))
-            for extra in self._continuation(e, intent):
-                w.lines.append(whole(extra) + w.cite(extra, d, extra.text))
+            more = self._continuation(e) if _ENUM_END.search(body) else []
+            if _ENUM_END.search(body) and not more:
+                body = _ENUM_END.sub("……", body)  # announced items not found: say the text goes on
+            w.lines.append(verdict + defuse_markers(intro) + body + w.cite(c, d, source))
+            verdict = ""
+            for extra in more:
+                w.lines.append(whole(extra, d) + w.cite(extra, d, own_text(extra)))
         return Composed(w.text(), w.citations, cited)
 
     # ---- pieces -----------------------------------------------------------------------------
-    def _quote(self, e: ArticleEvidence, intent: Intent, budget: int | None = None) -> str:
-        """The article whole when short, else its best sentences (those holding the slot first)."""
+    def _quote(self, e: ArticleEvidence, intent: Intent, budget: int | None = None) -> tuple[str, str]:
+        """(what the answer shows, what the citation quotes verbatim): the article whole when
+        short, else its best sentences (those holding the slot first) as a marked excerpt."""
         c = e.hit.chunk
-        full = whole(c)
+        full = whole(c, e.hit.document)
         limit = budget or self.whole_max_chars
         if len(full) <= limit or (budget is None and intent.kind == "list" and len(full) <= 2 * limit):
-            return full
+            return full, own_text(c)
         ranked = sorted(e.sentences, key=lambda s: -s.score)
         keep = [s.text for s in ranked if s.slot][:2] + [s.text for s in ranked[:3]]
-        return excerpt(c, list(dict.fromkeys(keep)), budget or self.excerpt_chars)
+        shown, used = excerpt(c, list(dict.fromkeys(keep)), budget or self.excerpt_chars, e.hit.document)
+        return shown, (verbatim_quote(c.text, used) or own_text(c))
 
-    def _continuation(self, e: ArticleEvidence, intent: Intent) -> list[Chunk]:
-        """A list announced with a colon and continued in the following articles (its items)."""
+    def _continuation(self, e: ArticleEvidence) -> list[Chunk]:
+        """A list announced with a colon ("应当符合以下条件：") and continued in the following
+        articles (its items, one level deeper)."""
         c = e.hit.chunk
-        if intent.kind not in ("list", "condition") or not _ENUM_END.search(whole(c)):
-            return []
         rows = self.library.chunks(c.doc_id)
         ids = [r.chunk_id for r in rows]
         if c.chunk_id not in ids:
             return []
-        out = []
+        out: list[Chunk] = []
         depth = len(c.heading_path)
-        for nxt in rows[ids.index(c.chunk_id) + 1 :]:
-            if len(nxt.heading_path) <= depth or sum(len(x.text) for x in out) > 2 * self.whole_max_chars:
+        for nxt in rows[ids.index(c.chunk_id) + 1 :][: self.continuation_items]:
+            if len(nxt.heading_path) <= depth or sum(len(x.text) for x in out) + len(nxt.text) > self.whole_max_chars:
                 break
             out.append(nxt)
         return out
@@ -224,8 +231,7 @@ class ArticleAnswerer:
             return ""
         for rx, verdict in _VERDICTS:
             if rx.search(to_simplified(best.text)):
-                d = e.hit.document
-                return f"{verdict}。依据{_label(d)}{e.hit.chunk.locator}的规定："
+                return f"{verdict}。"
         return ""
 
     def _document_card(self, w: _Writer, doc_id: str, intent: Intent, cited: list[ArticleEvidence]) -> None:
@@ -233,7 +239,7 @@ class ArticleAnswerer:
         opening = self.library.opening(doc_id)
         head = opening[0] if opening else None
         facts = [f for f in (d.issuer and f"发文机关：{d.issuer}", d.date and f"成文日期：{_date_cn(d.date)}") if f]
-        marker = w.cite(head, d, head.text) if head else ""
+        marker = w.cite(head, d, own_text(head)) if head else ""
         w.lines.append(f"{_label(d)}" + (f"，{'，'.join(facts)}" if facts else "") + f"。{marker}")
         term = self._term_line(d)
         if term:
@@ -241,20 +247,20 @@ class ArticleAnswerer:
         closing = [e for e in cited if e.hit.document.doc_id == doc_id and has_slot("validity", e.hit.chunk.text_simplified)]
         if intent.kind == "validity":
             for e in closing[:1]:
-                quote = self._quote(e, intent)
-                w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, quote)}")
+                quote, source = self._quote(e, intent)
+                w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
             return
         purpose = self.library.purpose(doc_id)
         if purpose:
             chunk, line = purpose
-            w.lines.append(f"主要内容：{defuse_markers(line)}{w.cite(chunk, d, line)}")
+            w.lines.append(f"主要内容：{defuse_markers(tidy(line))}{w.cite(chunk, d, line)}")
         outline = self.library.outline(doc_id)
         if outline:
             items = [f"{loc} {h}".strip() if loc and not h.startswith(loc.rstrip('.')) else h for loc, h in outline]
             w.lines.append("主要章节：" + "；".join(items) + "。")
         for e in [e for e in cited if e.hit.document.doc_id == doc_id and e.hit.chunk.kind not in ("notice", "preamble")][:1]:
-            quote = self._quote(e, intent)
-            w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, quote)}")
+            quote, source = self._quote(e, intent)
+            w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
 
     @staticmethod
     def _term_line(d: Document) -> str:
@@ -274,8 +280,8 @@ class ArticleAnswerer:
         w.lines.append(f"{_label(d)}的相关措施：")
         for n, e in enumerate(items, 1):
             c = e.hit.chunk
-            quote = self._quote(e, Intent("broad"), budget=self.broad_chars)
-            w.lines.append(f"{n}. {c.locator}：{strip_locator(quote, c.locator)}{w.cite(c, d, quote)}")
+            quote, source = self._quote(e, Intent("broad"), budget=self.broad_chars)
+            w.lines.append(f"{n}. {c.locator}：{strip_locator(quote, c.locator)}{w.cite(c, d, source)}")
         others = [h for loc, h in self.library.outline(d.doc_id) if not any(h in e.hit.chunk.text for e in items)]
         if others:
             w.lines.append("该文件还规定了：" + "；".join(others[:8]) + "。")

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from qa.answer.evidence import ArticleEvidence, content_grams
 from qa.answer.model import LogisticModel
-from qa.answer.places import unknown_places
 from qa.models import Hit
+from qa.retrieve.synonyms import official_terms
 from qa.text import to_simplified
 
 COVERAGE_FEATURES = [
@@ -43,6 +43,7 @@ SLOT_NAMES = {
 }
 
 PARTIAL_SLOTS = ("amount", "deadline")
+_YEAR_HITS = 3  # how far down the hits to look for a dated plan
 _YEAR = re.compile(r"(20\d\d)\s*年")
 
 
@@ -61,13 +62,16 @@ def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
     asked = list(dict.fromkeys(_YEAR.findall(question)))
     if not asked or not hits:
         return None
-    first = hits[0]
-    titled = _YEAR.findall(first.document.title)
-    seen = f"{first.document.title}{first.document.notice_title or ''}{first.chunk.text_simplified}"
-    for year in asked:
-        # the nearest document is another year's plan and its text does not mention this year
-        if titled and year not in titled and year not in seen:
-            return year, first.document.title
+    for hit in hits[:_YEAR_HITS]:
+        titled = _YEAR.findall(hit.document.title)
+        if not titled:
+            continue
+        seen = f"{hit.document.title}{hit.document.notice_title or ''}{hit.chunk.text_simplified}"
+        # the nearest dated plan is another year's and its article does not mention this year
+        for year in asked:
+            if year not in titled and year not in seen:
+                return year, hit.document.title
+        return None
     return None
 
 
@@ -105,8 +109,13 @@ def word_features(words: list[str], evidence: list[ArticleEvidence], corpus_text
     )
     weights = [max((idf(w[i : i + 2]) for i in range(len(w) - 1)), default=1.0) for w in words]
     total = sum(weights) or 1.0
-    oov = sum(wt for w, wt in zip(words, weights) if w not in corpus_text) / total
-    missing = [wt for w, wt in zip(words, weights) if w in corpus_text and w not in top_text]
+    # an everyday word counts as present when its official term is (办狗证 → 犬只登记)
+    forms = {w: [w, *official_terms(w)] for w in words}
+    oov = sum(wt for w, wt in zip(words, weights) if not any(f in corpus_text for f in forms[w])) / total
+    missing = [
+        wt for w, wt in zip(words, weights)
+        if any(f in corpus_text for f in forms[w]) and not any(f in top_text for f in forms[w])
+    ]
     return [oov, sum(missing) / total, max(missing, default=0.0) / max_idf]
 
 
@@ -147,18 +156,22 @@ class CoverageJudge:
         evidence: list[ArticleEvidence],
         cited: list[ArticleEvidence],
         slot: str | None,
-        corpus_text: str,
         corpus_grams: frozenset[str],
         named_document: bool,
         words: list[float] | None = None,
+        named_by_number: bool = False,
+        other_places: list[str] | None = None,
+        named_regions: list[str] | None = None,
     ) -> Coverage:
         hits = [e.hit for e in evidence]
         if not evidence:
             return Coverage("none", 0.0, "没有检索到相关条文")
-        places = unknown_places(question, corpus_text) if corpus_text else []
+        # a place the collection does not cover, and none it does: another region's rules would mislead
+        places = list(other_places or []) if not named_regions and not named_document else []
         if places:
             return Coverage("none", 0.0, f"已收录的文件不包含{'、'.join(places)}的政策", unknown_places=places)
-        if not named_document and (mismatch := other_year(question, hits)):
+        # a title named loosely with another year ("招远2024年居民养老保险") is not that document
+        if not named_by_number and (mismatch := other_year(question, hits)):
             year, title = mismatch
             return Coverage("none", 0.0, f"找到的是《{title}》，文件中没有{year}年的规定")
         p = self.model.prob(coverage_features(question, evidence, corpus_grams, slot, words))

@@ -227,7 +227,9 @@ class Assistant:
             self.library.idf, self.library.max_idf,
         )
         coverage = self.judge.run(
-            standalone, evidence, cited, intent.slot, self.corpus_text, self.corpus_grams, bool(named), words
+            standalone, evidence, cited, intent.slot, self.corpus_grams, bool(named), words,
+            named_by_number=bool(analysis and analysis.filters.doc_ids),
+            other_places=analysis.other_places if analysis else [], named_regions=regions,
         )
         return Decision(query, result, intent, evidence, cited, coverage, named)
 

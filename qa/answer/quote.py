@@ -11,26 +11,42 @@ from __future__ import annotations
 import re
 
 from qa.answer.citations import defuse_markers
-from qa.models import Chunk
+from qa.models import Chunk, Document
 from qa.text import compact, tidy, to_simplified
 
 _BULLET = re.compile(r"^\s*(?:[-*•·]\s+|\*\*)")
 _EMPHASIS = re.compile(r"\*\*|__")
 _END = re.compile(r"[。；！？!?;：:”」）)]$")
 GAP = "……"
+_HEADER_DATE = re.compile(r"^[（(]?\d{4}年\d{1,2}月\d{1,2}日[）)]?$")
 _ADDRESSEE = re.compile(r"^各[\u4e00-\u9fff、，,（）()]{2,120}[:：]$")
 
 
-def article_lines(chunk: Chunk) -> list[str]:
-    """The article's own lines: parent headings dropped, bullets and emphasis removed."""
+def _header_key(document: Document | None) -> str:
+    if document is None:
+        return ""
+    return compact(to_simplified("".join(x or "" for x in (document.notice_title, document.title, document.number, document.issuer))))
+
+
+def _is_header(line: str, key: str) -> bool:
+    """A printed header line of the document (its issuer, title, 发文字号 or date), which the
+    answer names in its own words before the quote."""
+    k = compact(to_simplified(line))
+    return bool(key) and (k in key or bool(_HEADER_DATE.match(k)))
+
+
+def article_lines(chunk: Chunk, document: Document | None = None) -> list[str]:
+    """The article's own lines: the document's header and parent headings dropped, bullets and
+    emphasis removed."""
     parents = {compact(to_simplified(h)) for h in chunk.heading_path[:-1]}
+    key = _header_key(document)
     lines: list[str] = []
     for raw in chunk.text.splitlines():
         line = _EMPHASIS.sub("", _BULLET.sub("", raw)).strip()
         if not line:
             continue
-        if not lines and compact(to_simplified(line)) in parents:
-            continue  # a heading of the section above, repeated at the top of its first article
+        if not lines and (compact(to_simplified(line)) in parents or _is_header(line, key)):
+            continue  # a heading of the section above, or the document's header, at the top
         if _ADDRESSEE.match(compact(line)):
             continue  # 各镇人民政府，各街道办事处…： says who receives it, not what it says
         lines.append(tidy(line))
@@ -55,28 +71,55 @@ def strip_locator(text: str, locator: str) -> str:
     return text
 
 
-def whole(chunk: Chunk) -> str:
+def whole(chunk: Chunk, document: Document | None = None) -> str:
     """The whole article, ready to quote."""
-    return defuse_markers(_join(article_lines(chunk), chunk.kind == "table"))
+    return defuse_markers(_join(article_lines(chunk, document), chunk.kind == "table"))
 
 
-def excerpt(chunk: Chunk, keep: list[str], budget: int) -> str:
+def own_text(chunk: Chunk) -> str:
+    """The article's text verbatim from the source, without the parent headings at its top: what a
+    citation of the whole article quotes."""
+    parents = {compact(to_simplified(h)) for h in chunk.heading_path[:-1]}
+    lines = chunk.text.split("\n")
+    while lines and (not lines[0].strip() or compact(to_simplified(_BULLET.sub("", lines[0]))) in parents):
+        lines.pop(0)
+    return "\n".join(lines).strip() or chunk.text.strip()
+
+
+def verbatim_quote(passage: str, picked: list[str]) -> str:
+    """The picked sentences as they stand in the passage: neighbours as one stretch, gaps as ……"""
+    spans = sorted((i, i + len(s)) for s in picked if (i := passage.find(s)) >= 0)
+    runs: list[list[int]] = []
+    for a, b in spans:
+        if runs and not passage[runs[-1][1] : a].strip():
+            runs[-1][1] = max(runs[-1][1], b)
+        elif runs and a < runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], b)
+        else:
+            runs.append([a, b])
+    return GAP.join(passage[a:b] for a, b in runs)
+
+
+def excerpt(chunk: Chunk, keep: list[str], budget: int, document: Document | None = None) -> tuple[str, list[str]]:
     """The sentences `keep` (verbatim, from the article) in article order, with …… for what lies
-    between and around them; at most `budget` characters unless one sentence alone is longer."""
-    text = whole(chunk)
+    between and around them; at most `budget` characters unless one sentence alone is longer.
+    Returns the rendered excerpt and the source sentences it shows."""
+    text = whole(chunk, document)
     spans: list[tuple[int, int]] = []
+    shown: list[str] = []
     used = 0
-    for s in keep:
-        s = defuse_markers(tidy(_EMPHASIS.sub("", s)))
+    for raw in keep:
+        s = defuse_markers(tidy(_EMPHASIS.sub("", _BULLET.sub("", raw))))
         i = text.find(s)
         if i < 0 or any(a <= i < b for a, b in spans):
             continue
         if spans and used + len(s) > budget:
             continue
         spans.append((i, i + len(s)))
+        shown.append(raw)
         used += len(s)
     if not spans:
-        return text[:budget] + (GAP if len(text) > budget else "")
+        return text[:budget] + (GAP if len(text) > budget else ""), []
     spans.sort()
     out = GAP if spans[0][0] > 0 else ""
     for n, (a, b) in enumerate(spans):
@@ -85,4 +128,4 @@ def excerpt(chunk: Chunk, keep: list[str], budget: int) -> str:
         out += text[a:b]
     if spans[-1][1] < len(text.rstrip()):
         out = out.rstrip("，,；;") + GAP
-    return out
+    return out, shown

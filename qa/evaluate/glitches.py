@@ -14,7 +14,7 @@ import re
 _MARKERS = re.compile(r"[\[［]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]］]")
 _MARKDOWN = re.compile(r"\*\*|__|^#{1,6}\s|```|^\s*[-*]\s*$", re.M)
 # a colon followed by nothing, by a full stop or by a marker and a line end
-_DANGLING = re.compile(r"[:：]\s*(?:[。；;]|\Z|\n\s*(?=《|注意|\Z))")
+_DANGLING = re.compile(r"[:：]\s*(?:[。；;]|\Z)")
 _ADDRESSEE = re.compile(r"(?:^|[：:“\"])\s*各[\u4e00-\u9fff]{1,12}(?:人民政府|办事处|委员会|管委会?|部门|单位)[^。\n]{0,80}?[:：]\s*(?:[。；]|$|\[)", re.M)
 _DATE_ONLY = re.compile(r"^[\s（(]*(?:\d{4}|[〇○零一二三四五六七八九十]{4})\s*年\s*[\d一二三四五六七八九十]{1,3}\s*月\s*[\d一二三四五六七八九十]{1,3}\s*日[）)]?\s*(?:\[\d+\])?[。]?$")
 _ISSUER_ONLY = re.compile(r"^[\u4e00-\u9fff（）()]{2,30}(?:人民政府|办公室|委员会|局|指挥部)\s*(?:\[\d+\])?[。]?$")

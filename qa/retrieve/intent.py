@@ -19,7 +19,7 @@ from qa.text import normalize
 
 SLOT_KINDS = ("amount", "deadline", "department", "condition", "list", "yesno", "validity")
 # the slots a whole-document or comparison question can still ask for ("…分别是多少")
-_DETAIL_SLOTS = ("amount", "deadline", "department", "condition")
+DETAIL_SLOTS = ("amount", "deadline", "department", "condition")
 
 
 @dataclass
@@ -60,7 +60,7 @@ def classify(question: str, names_document: bool = False) -> Intent:
             continue
         if kind is None:
             kind, cue = k.name, m.group(0)
-        if slot is None and k.name != kind and k.name in (SLOT_KINDS if kind in SLOT_KINDS else _DETAIL_SLOTS):
+        if slot is None and k.name != kind and k.name in (SLOT_KINDS if kind in SLOT_KINDS else DETAIL_SLOTS):
             slot = k.name
     if kind == "validity":
         slot = "validity"  # what is asked is the document's term, whatever else the words say

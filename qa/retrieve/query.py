@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from qa.models import Document, Filters
-from qa.retrieve.intent import Intent, classify
+from qa.retrieve.intent import DETAIL_SLOTS, Intent, classify
+from qa.retrieve.places import uncovered_places
 
 _cc: Any = None
 
@@ -59,12 +60,6 @@ _QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
 _DOC_NOUN = re.compile(r"文件|通知|意见|办法|方案|条例|规定|细则|规划|决定|批复|公告|通告|政策清单|《")
 NAMED_TITLE_MIN = 0.7  # title-match strength at which a loosely named document counts as named
 
-# Prefecture-level cities of Shandong and other large places: a question that names one of
-# these that is not in the corpus is about somewhere else.
-_KNOWN_PLACES = (
-    "济南 青岛 淄博 枣庄 东营 烟台 潍坊 济宁 泰安 威海 日照 临沂 德州 聊城 滨州 菏泽 "
-    "北京 上海 天津 重庆 广州 深圳 杭州 南京 苏州 武汉 成都 西安 郑州 沈阳 大连 厦门"
-).split()
 _ADMIN_SUFFIX = re.compile(r"^市?([\u4e00-\u9fff]{1,3}?(?:区|县|市))")
 _DISTRICT_NOT = ("社区", "园区", "学区", "城区", "景区", "片区", "小区", "市区", "辖区", "示范区", "开发区", "试验区", "全区", "本区", "该区")
 
@@ -245,6 +240,9 @@ class QueryAnalyzer:
             out.filters.regions = []
         names_document = bool(out.filters.doc_ids or out.boosts or _DOC_NOUN.search(text))
         out.intent = classify(text, names_document=names_document)
+        if len(out.regions) >= 2 and out.intent.kind not in ("by-doc", "validity", "comparison"):
+            # two regions named: whatever is asked, it is asked of both
+            out.intent = Intent("comparison", out.intent.slot if out.intent.slot in DETAIL_SLOTS else None, "regions")
         return out
 
     def _find_numbers(self, text: str, out: QueryAnalysis) -> None:
@@ -297,14 +295,11 @@ class QueryAnalyzer:
         self._find_other_places(unquoted, out, covered)
 
     def _find_other_places(self, text: str, out: QueryAnalysis, covered: set[int]) -> None:
-        for place in _KNOWN_PLACES:
-            for m in re.finditer(place, text):
-                if m.start() in covered:
-                    continue
-                t = _ADMIN_SUFFIX.match(text[m.end() : m.end() + 5])
-                name = place + (t.group(0) if t and not t.group(1).endswith(_DISTRICT_NOT) else "")
-                if name not in out.other_places:
-                    out.other_places.append(name)
+        """Places (qa/data/places.toml) outside what the collection's regions cover."""
+        free = "".join(" " if i in covered else ch for i, ch in enumerate(text))
+        for place in uncovered_places(free, self.regions):
+            if not any(place in p for p in out.other_places):
+                out.other_places.append(place)
 
     def _find_titles(self, text: str, out: QueryAnalysis) -> None:
         q = re.sub(r"\s+", "", text)

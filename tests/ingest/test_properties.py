@@ -6,9 +6,10 @@ signatures, dates, odd line breaks) — never crashes, and what it returns is co
 every chunk lies inside its document, every chunk line comes from that document's text,
 chunk ids are unique.
 
-Extractive answers: whatever the question and whichever real articles were retrieved, the
-citations only ever point to retrieved hits, each quote occurs verbatim in its passage,
-and the [n] markers of the text are exactly the citations.
+Offline answers: whatever the question and whichever real articles were retrieved, the
+citations only ever point to real indexed articles (the retrieved ones, or for a document card
+the document's own opening), each quote occurs verbatim in its passage, and the [n] markers of
+the text are exactly the citations.
 (tests/answer/test_citations.py already checks the LLM citation mapping, map_citations.)
 """
 
@@ -20,7 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.answer.citations import parse_markers
-from qa.answer.extractive import ExtractiveAnswerer
+from qa.answer.compose import ArticleAnswerer
+from qa.answer.coverage import Coverage
+from qa.answer.evidence import EvidenceScorer
+from qa.answer.library import DocumentLibrary
+from qa.answer.model import AnswerModels
+from qa.retrieve.intent import classify
 from qa.config import load_settings
 from qa.ingest import ingest_text
 from qa.models import Hit
@@ -105,26 +111,43 @@ questions = st.one_of(
 )
 
 
+_ANSWERERS: dict[int, tuple] = {}
+
+
+def offline_answer(corpus, question: str, hits: list[Hit]) -> tuple[str, list]:  # noqa: ANN001
+    """The offline answer to `question` from exactly these hits (no retrieval, coverage full)."""
+    if id(corpus) not in _ANSWERERS:
+        library = DocumentLibrary(corpus.documents, corpus.chunks)
+        models = AnswerModels.load()
+        _ANSWERERS[id(corpus)] = (EvidenceScorer(models.article, library.idf), ArticleAnswerer(models, library))
+    scorer, answerer = _ANSWERERS[id(corpus)]
+    intent = classify(question)
+    evidence = scorer.run(question, intent, hits, [], [])
+    composed = answerer.run(question, intent, evidence, Coverage("full"), [], [])
+    return composed.text, composed.citations
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_extractive_citations_point_to_hits_and_quote_verbatim(corpus, data) -> None:  # noqa: ANN001
+def test_offline_citations_point_to_real_articles_and_quote_verbatim(corpus, data) -> None:  # noqa: ANN001
     docs = {d.doc_id: d for d in corpus.documents}
     idx = data.draw(st.lists(st.integers(0, len(corpus.chunks) - 1), min_size=0, max_size=8, unique=True))
     hits = [Hit(chunk=corpus.chunks[i], document=docs[corpus.chunks[i].doc_id], score=1.0 / (r + 1), rank=r + 1)
             for r, i in enumerate(idx)]
     question = data.draw(questions)
-    text, citations = ExtractiveAnswerer().run(question, hits)
-    hit_ids = {h.chunk_id for h in hits}
-    passages = {h.chunk_id: h.chunk.text for h in hits}
+    text, citations = offline_answer(corpus, question, hits)
+    chunks = {c.chunk_id: c for c in corpus.chunks}
+    hit_docs = {h.document.doc_id for h in hits}
     assert [c.marker for c in citations] == list(range(1, len(citations) + 1))
-    assert sorted(parse_markers(text)) == [c.marker for c in citations]
+    assert sorted(set(parse_markers(text))) == [c.marker for c in citations]
     for c in citations:
-        assert c.chunk_id in hit_ids, "a citation points outside the retrieved hits"
-        assert c.passage == passages[c.chunk_id]
+        chunk = chunks.get(c.chunk_id)
+        assert chunk is not None and chunk.doc_id in hit_docs, "a citation points outside the retrieved documents"
+        assert c.passage == chunk.text
         # neighbouring sentences are one verbatim stretch; gaps between picked sentences are ……
         assert c.quote and all(part and part in c.passage for part in c.quote.split("……")), "quote not verbatim"
-        hit = next(h for h in hits if h.chunk_id == c.chunk_id)
-        assert (c.doc_title, c.doc_number, c.locator) == (hit.document.title, hit.document.number, hit.chunk.locator)
+        doc = docs[chunk.doc_id]
+        assert (c.doc_title, c.doc_number, c.locator) == (doc.title, doc.number, chunk.locator)
     if not hits:
         assert text == "" and citations == []
 
@@ -136,6 +159,6 @@ def test_marker_like_source_text_is_not_a_marker(corpus) -> None:  # noqa: ANN00
     assert chunks, "the seeds contain 发文字号 like 鲁文艺[2018]4号"
     for c in chunks:
         hits = [Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1)]
-        text, citations = ExtractiveAnswerer().run(c.text_simplified[:60], hits)
+        text, citations = offline_answer(corpus, c.text_simplified[:60], hits)
         assert citations and sorted(parse_markers(text)) == [x.marker for x in citations], text
         assert any(parse_markers(x.quote) for x in citations)  # the citation's quote stays verbatim

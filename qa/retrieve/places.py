@@ -1,0 +1,61 @@
+"""Places a question names that the collection does not cover (qa/data/places.toml).
+
+A question about 济南市历下区 must not be answered from 兰山区's policy just because the topic
+matches. A place is covered when it is a region of the collection, lies inside one (黄岛 in 青岛),
+or contains one (烟台 contains 招远: its county-level documents apply there).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from qa import data
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    city_of: dict[str, str]  # district or city → its city
+    pattern: re.Pattern[str]
+
+    def mentioned(self, text: str) -> list[str]:
+        return list(dict.fromkeys(self.pattern.findall(text)))
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    table = data.load("places.toml")
+    city_of: dict[str, str] = {}
+    for city, districts in table["cities"].items():
+        city_of[city] = city
+        for d in districts:
+            city_of.setdefault(d, city)
+    for city in table.get("other", {}).get("cities", []):
+        city_of.setdefault(city, city)
+    names = sorted(city_of, key=len, reverse=True)
+    return Gazetteer(city_of, re.compile("|".join(map(re.escape, names))))
+
+
+def uncovered_places(question: str, regions: list[str]) -> list[str]:
+    """Places named in `question` that none of the collection's `regions` covers."""
+    g = gazetteer()
+    whole_cities: set[str] = set()  # a city the collection covers as a whole (青岛市)
+    parts: set[str] = set()  # districts and counties it covers (兰山, 周村, 招远)
+    for region in regions:
+        names = g.mentioned(region)
+        smallest = names[-1] if names else None
+        if smallest is None:
+            continue
+        if g.city_of[smallest] == smallest:
+            whole_cities.add(smallest)
+        else:
+            parts.add(smallest)
+    part_cities = {g.city_of[p] for p in parts}
+    out = []
+    for place in g.mentioned(question):
+        city = g.city_of[place]
+        if place in parts or city in whole_cities or (place == city and city in part_cities):
+            continue
+        out.append(place)
+    return out

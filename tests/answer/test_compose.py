@@ -1,0 +1,91 @@
+"""Offline answers in the shape the question asks for, on the real seed index (the issue's examples)."""
+
+from __future__ import annotations
+
+import re
+
+from qa.answer.citations import parse_markers
+from qa.evaluate.glitches import find_glitches
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _consistent(ans) -> None:  # noqa: ANN001
+    """Markers are exactly the citations; every quote is verbatim from its article."""
+    assert sorted(set(parse_markers(ans.text))) == [c.marker for c in ans.citations]
+    for c in ans.citations:
+        assert c.quote and all(part in c.passage for part in c.quote.split("……"))
+    assert find_glitches(ans.text) == [], ans.text
+
+
+def test_amount_leads_with_the_article_that_holds_the_figure(assistant):
+    ans = assistant.ask("新上黄金深加工项目，设备投资能补多少？")
+    assert ans.coverage == "full" and ans.intent == "amount"
+    first = ans.text.split("\n")[0]
+    assert "20%" in _plain(first) and "100万元" in _plain(first)
+    assert ans.citations[0].locator == "三、（三）10." and ans.citations[0].doc_number == "招政发〔2022〕8号"
+    _consistent(ans)
+
+
+def test_list_question_gets_the_whole_enumeration(assistant):
+    ans = assistant.ask("青岛哪些地方不能卖活禽？")
+    assert ans.intent == "list" and not ans.refused
+    assert all(d in ans.text for d in ("市南区", "市北区", "李沧区", "崂山区"))
+    _consistent(ans)
+
+
+def test_by_document_question_gets_a_document_card_in_any_bracket_style(assistant):
+    for q in ("青政发〔2020〕13号文件主要讲了什么？", "青政发[2020]13号文件主要讲了什么？", "青政发(2020)13号讲了啥"):
+        ans = assistant.ask(q)
+        assert not ans.refused and ans.intent == "by-doc", q
+        assert "青政发〔2020〕13号" in ans.text and "青岛市人民政府" in ans.text
+        assert "主要内容：" in ans.text
+        assert "“" + q[:10] not in ans.text  # not a refusal that misquotes the question
+        _consistent(ans)
+
+
+def test_comparison_names_each_region(assistant):
+    ans = assistant.ask("兰山区和周村区的防空地下室易地建设费分别降到多少？")
+    assert ans.intent == "comparison" and not ans.refused
+    assert "临沂市兰山区" in ans.text and "淄博市周村区" in ans.text
+    assert "1800" in ans.text
+    _consistent(ans)
+
+
+def test_broad_question_lists_measures_with_locators(assistant):
+    ans = assistant.ask("招远对生物医药企业有什么扶持？")
+    assert ans.intent == "broad" and not ans.refused
+    items = [ln for ln in ans.text.split("\n") if re.match(r"^\d+\. ", ln)]
+    assert len(items) >= 3 and all(re.search(r"\[\d+\]$", ln) for ln in items)
+    _consistent(ans)
+
+
+def test_yes_no_gets_a_verdict_when_the_rule_says_so(assistant):
+    ans = assistant.ask("在青岛市南区可以卖活鸡吗？")
+    assert ans.intent == "yesno" and not ans.refused
+    assert ans.text.startswith("不可以"), ans.text
+    assert "第七条" in ans.text
+    _consistent(ans)
+
+
+def test_partial_when_the_figure_asked_for_is_not_in_the_documents(assistant):
+    ans = assistant.ask("我家狗办证要交多少钱？")
+    # the 实施意见 says a 养犬管理服务费 is charged but states no amount
+    assert ans.coverage == "partial" and not ans.refused, ans.text
+    assert "没有写明具体的金额" in ans.text
+    assert ans.citations and "养犬管理服务费" in "".join(c.passage for c in ans.citations)
+
+
+def test_decline_says_what_the_collection_covers(assistant):
+    ans = assistant.ask("北京的公积金贷款额度是多少？")
+    assert ans.refused and ans.coverage == "none" and not ans.citations
+    assert "北京" in ans.text and "目前收录的是" in ans.text and "招远市" in ans.text
+
+
+def test_coverage_is_in_the_answer_record(assistant):
+    d = assistant.ask("新上黄金深加工项目，设备投资能补多少？").to_dict()
+    assert d["coverage"] == "full" and d["refused"] is False and d["intent"] == "amount"
+    d = assistant.ask("北京的公积金贷款额度是多少？").to_dict()
+    assert d["coverage"] == "none" and d["refused"] is True

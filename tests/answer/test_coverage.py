@@ -1,0 +1,73 @@
+"""The coverage decision's hard rules, its model and the named-document guarantee."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.answer.coverage import other_year
+from qa.answer.model import AnswerModels
+from qa.models import Hit
+
+
+def _doc_hits(corpus, number: str, n: int = 3) -> list[Hit]:
+    docs = {d.doc_id: d for d in corpus.documents}
+    chunks = [c for c in corpus.chunks if docs[c.doc_id].number == number][:n]
+    assert chunks, number
+    return [Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=i + 1) for i, c in enumerate(chunks)]
+
+
+def test_other_year_names_the_year_and_the_document_found(corpus):
+    hits = _doc_hits(corpus, "招政办字〔2022〕10号")  # 招远市2022年居民养老保险征缴工作实施方案
+    year, title = other_year("招远2024年居民养老保险什么时候开始交？", hits)
+    assert year == "2024" and "2022年居民养老保险" in title
+    assert other_year("招远2022年居民养老保险什么时候开始交？", hits) is None  # the year it covers
+    assert other_year("招远居民养老保险什么时候开始交？", hits) is None  # no year asked
+    assert other_year("招远2024年居民养老保险什么时候开始交？", []) is None
+
+
+def test_other_year_accepts_a_year_the_text_mentions(corpus):
+    docs = {d.doc_id: d for d in corpus.documents}
+    c = next(c for c in corpus.chunks if "2025年" in c.text_simplified and "2025" not in docs[c.doc_id].title)
+    hits = [Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1)]
+    assert other_year("到2025年要达到多少？", hits) is None
+
+
+def test_assistant_declines_another_years_question_and_says_why(assistant):
+    ans = assistant.ask("招远2024年居民养老保险什么时候开始交？")
+    assert ans.refused and not ans.citations
+    assert "2024年" in ans.text and "2022年居民养老保险征缴工作实施方案" in ans.text
+    ok = assistant.ask("招远2022年居民养老保险集中缴费到哪天结束？")
+    assert not ok.refused and "6月15日" in ok.text.replace(" ", "")
+
+
+def test_a_named_document_is_never_declined(assistant, corpus):
+    # every indexed document asked about by its number, in three bracket styles
+    for d in corpus.documents:
+        if not d.number or "〔" not in d.number:
+            continue
+        for number in (d.number, d.number.replace("〔", "[").replace("〕", "]"), d.number.replace("〔", "(").replace("〕", ")")):
+            ans = assistant.ask(f"{number}是什么文件？")
+            assert not ans.refused, (number, ans.text)
+            assert any(c.doc_number == d.number for c in ans.citations), number
+
+
+def test_places_outside_the_collection_are_declined_inside_are_not(assistant):
+    assert assistant.ask("济南市历下区禁止卖活禽吗？").refused
+    assert assistant.ask("淄博张店区老旧小区改造补多少钱？").refused
+    assert not assistant.ask("黄岛区能卖活禽吗？").refused  # a district of 青岛, whose rules apply
+
+
+def test_models_load_from_a_file_and_bad_files_say_so(tmp_path):
+    shipped = AnswerModels.load()
+    assert shipped.article.features and len(shipped.article.weights) == len(shipped.article.features)
+    assert shipped.meta.get("fitted_on") and "eval/blind/test.jsonl" not in shipped.meta["fitted_on"]
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps(shipped.to_dict()), encoding="utf-8")
+    assert AnswerModels.load(f).to_dict() == shipped.to_dict()
+    f.write_text("{}", encoding="utf-8")
+    with pytest.raises(ValueError, match="answer model"):
+        AnswerModels.load(f)
+    with pytest.raises(ValueError, match="answer model"):
+        AnswerModels.load(tmp_path / "missing.json")

@@ -1,0 +1,35 @@
+"""What a question asks for, from its wording (qa/data/intents.toml)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.retrieve.intent import classify
+
+
+@pytest.mark.parametrize(
+    "question, named, kind, slot",
+    [
+        ("我家狗要办证吗？", False, "yesno", "yesno"),
+        ("青岛哪些地方不能卖活禽？", False, "list", "list"),
+        ("招远对生物医药企业有什么扶持？", False, "broad", None),
+        ("新上黄金深加工项目，设备投资能补多少？", False, "amount", "amount"),
+        ("青政发〔2020〕13号文件主要讲了什么？", True, "by-doc", None),
+        ("这个文件主要讲了什么", False, "general", None),  # by-doc only when a document is named
+        ("招远那个黄金深加工扶持意见现在还能申请吗？", True, "validity", "validity"),
+        ("招远和周村对企业上市的奖励分别是多少？", False, "comparison", "amount"),
+        ("狗咬人了找谁？", False, "department", "department"),
+        ("办狗证要多久", False, "deadline", "deadline"),
+        ("申请补贴需要什么材料", False, "condition", "condition"),
+    ],
+)
+def test_kinds_and_slots(question, named, kind, slot):
+    intent = classify(question, names_document=named)
+    assert (intent.kind, intent.slot) == (kind, slot)
+
+
+def test_analysis_carries_the_intent(retriever):
+    a = retriever.analyzer.analyze("招政发[2022]8号主要内容是什么")
+    assert a.intent.kind == "by-doc" and a.named_documents
+    two = retriever.analyzer.analyze("兰山区和周村区的防空地下室易地建设费降到多少")
+    assert two.intent.kind == "comparison" and two.intent.slot == "amount"
