@@ -19,8 +19,9 @@ from qa.ingest.documents import (
     region_of,
     segment,
 )
+from qa.ingest.formats import read_file
 from qa.ingest.lines import compact, mark_noise, split_lines, tidy, to_simplified
-from qa.ingest.reader import FileReport, UnreadableFile, expand_paths, read_text
+from qa.ingest.reader import FileReport, UnreadableFile, expand_paths
 from qa.ingest.validity import link_repeals, locate_term, parse_validity
 from qa.models import Chunk, Document
 
@@ -90,7 +91,12 @@ def _title_from_first_sentence(raw: RawDocument) -> str:
     return title.strip()
 
 
-def build_document(raw: RawDocument, source_file: str, file_region: str | None, settings: Settings) -> tuple[Document, list[Chunk]]:
+def build_document(
+    raw: RawDocument, source_file: str, file_region: str | None, settings: Settings, meta: dict[str, str] | None = None
+) -> tuple[Document, list[Chunk]]:
+    """One document's record and chunks. `meta`: what the file's format says (issuer, date …), used
+    only where the text does not say it (qa.ingest.formats)."""
+    meta = meta or {}
     paras = to_paragraphs(raw.body)
     header_title = raw.header_title
     notice_title = None
@@ -124,6 +130,8 @@ def build_document(raw: RawDocument, source_file: str, file_region: str | None, 
             break
     if date_iso is None:  # 令 and others: any parenthesised date line
         date_iso = next((parse_date_line(ln.key) for ln in raw.body if DATE_LINE.match(ln.key)), None)
+    date_iso = date_iso or meta.get("date")
+    issuer = issuer or meta.get("issuer")
 
     validity = parse_validity("".join(ln.key for ln in raw.lines), title=title, number=raw.number, issued=date_iso)
 
@@ -187,9 +195,16 @@ def _with_header(chunks: list[Chunk], raw: RawDocument) -> None:
     first.tokens = count_tokens(first.text_simplified)
 
 
-def ingest_text(text: str, source_file: str, settings: Settings | None = None) -> tuple[list[Document], list[Chunk]]:
-    """Parse one decoded file."""
+def ingest_text(
+    text: str, source_file: str, settings: Settings | None = None, meta: dict[str, str] | None = None
+) -> tuple[list[Document], list[Chunk]]:
+    """Parse one decoded file. `meta` (title, number, issuer, date from the file's format) fills
+    in only what the text lacks, and only for a file holding one document."""
     settings = settings or load_settings()
+    if meta:
+        from qa.ingest.formats import apply_header
+
+        text = apply_header(text, meta)
     lines = split_lines(text)
     mark_noise(lines)
     raws = segment(lines)
@@ -203,7 +218,7 @@ def ingest_text(text: str, source_file: str, settings: Settings | None = None) -
     for raw in raws:
         if not raw.lines:
             continue
-        doc, doc_chunks = build_document(raw, source_file, file_region, settings)
+        doc, doc_chunks = build_document(raw, source_file, file_region, settings, meta if len(raws) == 1 else None)
         _dedupe_doc_id(doc, doc_chunks, {d.doc_id for d in documents})
         documents.append(doc)
         chunks.extend(doc_chunks)
@@ -235,14 +250,19 @@ def ingest_paths(paths: list[Path] | list[str], settings: Settings | None = None
     for path in expand_paths([Path(p) for p in paths]):
         name = _relative_name(path, root)
         try:
-            text, encoding, warnings = read_text(path, settings.max_file_mb * 1024 * 1024)
+            read = read_file(path, settings.max_file_mb * 1024 * 1024)
         except UnreadableFile as err:
-            result.reports.append(FileReport(path=name, ok=False, message=str(err)))
+            result.reports.append(FileReport(path=name, ok=False, message=str(err), format=_format_of(path)))
             continue
+        except Exception as err:  # a reader bug (or a library's) must not take the rest of the corpus down
+            result.reports.append(FileReport(path=name, ok=False, message=f"读取失败 / read error: {err!r}", format=_format_of(path)))
+            continue
+        encoding, warnings = read.encoding, read.warnings
         try:
-            docs, chunks = ingest_text(text, name, settings)
+            docs, chunks = ingest_text(read.text, name, settings, read.meta)
         except Exception as err:  # a parser bug must not take the rest of the corpus down
-            result.reports.append(FileReport(path=name, ok=False, encoding=encoding, message=f"解析失败 / parse error: {err!r}"))
+            result.reports.append(FileReport(path=name, ok=False, encoding=encoding, message=f"解析失败 / parse error: {err!r}",
+                                             format=read.format))
             continue
         used = {d.doc_id for d in result.documents}
         if any(d.doc_id in used for d in docs):  # e.g. the same file copied into two folders
@@ -252,10 +272,15 @@ def ingest_paths(paths: list[Path] | list[str], settings: Settings | None = None
         result.documents.extend(docs)
         result.chunks.extend(chunks)
         result.reports.append(
-            FileReport(path=name, ok=True, encoding=encoding, documents=len(docs), chunks=len(chunks), warnings=warnings)
+            FileReport(path=name, ok=True, encoding=encoding, documents=len(docs), chunks=len(chunks), warnings=warnings,
+                       format=read.format, meta=dict(read.meta))
         )
     link_repeals(result.documents)  # a document may repeal one in another file
     return result
+
+
+def _format_of(path: Path) -> str:
+    return path.suffix.lower().lstrip(".") or "text"
 
 
 def _relative_name(path: Path, root: Path | None) -> str:

@@ -19,6 +19,8 @@ class FileReport:
     chunks: int = 0
     message: str = ""  # why it was skipped, or a warning (e.g. repaired truncated UTF-8)
     warnings: list[str] = field(default_factory=list)
+    format: str = "text"  # which reader read it: text | docx | doc | pdf | pdf-ocr | html | ofd | image-ocr
+    meta: dict[str, str] = field(default_factory=dict)  # title / number / issuer / date the format carried
 
 
 class UnreadableFile(Exception):
