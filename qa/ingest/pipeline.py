@@ -104,7 +104,8 @@ def build_document(
     candidates = _issued_titles(raw, header_title)
     parts = find_parts(paras, candidates) if candidates else []
     if header_title and (is_notice or parts):
-        notice_title = (raw.issuer.replace(" ", "") if raw.issuer and header_title.startswith("关于") else "") + header_title
+        head_issuer = raw.issuer or meta.get("issuer")  # a web page's 发布机构 when the header names none
+        notice_title = (head_issuer.replace(" ", "") if head_issuer and header_title.startswith("关于") else "") + header_title
     issued = [p for p in parts if p.issued]
     named_by_us = False  # a title made from the text says nothing about the issuing region
     if len(issued) == 1 and (is_notice or not header_title):

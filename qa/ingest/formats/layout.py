@@ -104,8 +104,9 @@ def reflow(pages: list[Page]) -> list[PLine]:
                 out[-1] = PLine(_join(last.text, ln.text), last.x0, ln.x1, last.top, ln.bottom, last.size, last.red and ln.red)
             else:
                 out.append(ln)
-            # full: reaches the right margin and does not end a sentence there by chance
-            prev_full = ln.x1 >= right - 1.2 * size and not _SENTENCE_END.search(ln.text.strip())
+            # full: reaches the right margin (a paragraph's next line then starts at the left margin;
+            # a new paragraph is indented, a title centred)
+            prev_full = ln.x1 >= right - 1.2 * size
     return out
 
 
