@@ -1,4 +1,4 @@
-"""Command line: qa ingest | index | search | ask | serve | eval | bench."""
+"""Command line: qa ingest | index | add | remove | list | search | ask | serve | eval | bench."""
 
 from __future__ import annotations
 
@@ -87,9 +87,18 @@ def index(
     from qa.index import IndexStoreError
     from qa.index.builder import IndexBuilder
 
+    from qa.manage import Collection
+
     settings = load_settings(index_dir=index_dir, cache_dir=(index_dir / "cache") if index_dir else None)
+    coll = Collection(settings)
     try:
-        report = IndexBuilder(settings).run(_paths(paths), progress=True)
+        state = coll.read()
+        if paths or state.get("base"):
+            coll.set_base(_paths(paths))  # what later `qa add` / `qa remove` rebuild from
+            state = coll.read()
+        # files added with `qa add` (or uploaded) stay; documents removed stay removed
+        report = IndexBuilder(settings).run(coll.inputs(state), progress=True, exclude=coll.excluded(state),
+                                            extra={"collection_version": int(state.get("version", 0))})
     except (IndexStoreError, OSError) as err:
         typer.echo(f"错误 / error: {err}", err=True)
         raise typer.Exit(2) from None
@@ -100,6 +109,97 @@ def index(
         f"index: {report.documents} documents, {report.chunks} chunks; embedded {report.embedded}, "
         f"reused {report.reused} from cache; {report.seconds:.1f}s → {settings.index_dir}"
     )
+
+
+def _manage_settings(index_dir: Optional[Path]):  # type: ignore[no-untyped-def]
+    return load_settings(index_dir=index_dir, cache_dir=(index_dir / "cache") if index_dir else None)
+
+
+def _update_index(settings) -> None:  # type: ignore[no-untyped-def]
+    from qa.manage.jobs import update
+
+    reports = update(settings, progress=True)
+    last = reports[-1]
+    typer.echo(f"index: {last.documents} documents, {last.chunks} chunks; embedded {sum(r.embedded for r in reports)}; "
+               f"{sum(r.seconds for r in reports):.1f}s → {settings.index_dir}")
+
+
+@app.command()
+def add(
+    files: list[Path] = typer.Argument(..., help="files to add: .docx .doc .wps .pdf .html .ofd .txt, images"),
+    index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="where the index lives (default: index/)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="only show what the parser makes of the files"),
+) -> None:
+    """Add documents to the index (a document with the 发文字号 of an indexed one replaces it)."""
+    from qa.manage import Collection, ManageError
+
+    settings = _manage_settings(index_dir)
+    coll = Collection(settings)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        typer.echo(f"错误 / error: 文件不存在 / no such file: {', '.join(map(str, missing))}", err=True)
+        raise typer.Exit(2)
+    previews = [coll.preview(f) for f in files] if dry_run else None
+    try:
+        outcome = coll.add([(f, f.name) for f in files]) if not dry_run else None
+    except ManageError as err:
+        typer.echo(f"错误 / error: {err}", err=True)
+        raise typer.Exit(2) from None
+    shown = previews if dry_run else outcome.added + outcome.rejected  # type: ignore[union-attr]
+    for p in shown:
+        if not p.ok:
+            typer.echo(f"✗ {p.name}: {p.message}", err=True)
+            continue
+        typer.echo(f"✓ {p.name} [{p.format}]" + (f"  ({'; '.join(p.warnings)})" if p.warnings else ""))
+        for d in p.documents:
+            typer.echo(f"    《{d['title']}》 {d['number'] or '（无发文字号）'}  {d['issuer'] or '-'}  {d['date'] or '-'}  "
+                       f"{d['status_label']}  {d['articles']} 条" + (f"  ⚠ {'；'.join(d['warnings'])}" if d['warnings'] else ""))
+        for r in p.replaces:
+            typer.echo(f"    替换 / replaces 《{r['title']}》 {r['number']} ({r['source_file']})")
+    if dry_run:
+        return
+    if outcome.added:  # type: ignore[union-attr]
+        _update_index(settings)
+    if outcome.rejected:  # type: ignore[union-attr]
+        raise typer.Exit(1)
+
+
+@app.command()
+def remove(
+    doc: str = typer.Argument(..., help="发文字号, title or doc id of the document to remove"),
+    index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="where the index lives (default: index/)"),
+) -> None:
+    """Remove a document from the index."""
+    from qa.manage import Collection, ManageError
+
+    settings = _manage_settings(index_dir)
+    try:
+        removed = Collection(settings).remove(doc)
+    except ManageError as err:
+        typer.echo(f"错误 / error: {err}", err=True)
+        raise typer.Exit(2) from None
+    for d in removed:
+        typer.echo(f"已移除 / removed 《{d['title']}》 {d['number'] or ''} ({d['source_file']})")
+    _update_index(settings)
+
+
+@app.command("list")
+def list_(
+    index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="where the index lives (default: index/)"),
+    as_json: bool = typer.Option(False, "--json", help="print the documents as JSON"),
+) -> None:
+    """List the indexed documents (发文字号, title, issuer, date, status, article count)."""
+    from qa.manage import Collection
+
+    rows = Collection(_manage_settings(index_dir)).list()
+    if as_json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    for r in rows:
+        typer.echo(f"{(r['number'] or '-'):24} 《{r['title']}》  {r['issuer'] or '-'}  {r['date'] or '-'}  "
+                   f"{r['status_label']}  {r['articles']} 条" + ("  [added]" if r["added"] else ""))
+    typer.echo(f"total: {len(rows)} documents")
 
 
 @app.command()

@@ -297,6 +297,16 @@ def _explicit_filters(f: FiltersIn | None, known_docs: set[str]) -> Filters | No
         raise APIError(422, str(exc), param="filters") from exc
 
 
+class _KnownDocs:
+    """`doc_id in known_docs`, against the documents the assistant has now."""
+
+    def __init__(self, assistant: SharedAssistant) -> None:
+        self.assistant = assistant
+
+    def __contains__(self, doc_id: object) -> bool:
+        return any(d.doc_id == doc_id for d in self.assistant.documents)
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -322,7 +332,7 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     require_key = _auth_dependency(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute)
-    known_docs = {d.doc_id for d in assistant.documents}
+    known_docs = _KnownDocs(assistant)  # live: documents added to the running server count at once
 
     open_api = APIRouter(prefix="/api", tags=["api"])
     api = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_key)])

@@ -56,10 +56,15 @@ def load_assistant(settings: Settings, build_index_if_missing: bool = True) -> A
         if not build_index_if_missing:
             raise
         _say(f"{exc}\n正在建立索引 / building the index in {settings.index_dir} …")
-    from qa.index.builder import IndexBuilder
+    # First run: keyword index now (seconds), vectors in the background once serving (qa.app.live):
+    # the chat answers within a minute of the install, at full quality when the embeddings are ready.
+    from qa.manage.jobs import update
 
-    report = IndexBuilder(settings).run()
+    report = update(settings, quick_only=True)[-1]
     _say(report.summary() if hasattr(report, "summary") else "索引完成 / index built")
+    if getattr(report, "pending", 0):
+        _say(f"关键词检索已就绪；{report.pending} 条条文的语义向量将在后台生成 / keyword search ready; "
+             f"embedding {report.pending} chunks in the background")
     return Assistant(settings)
 
 
@@ -74,6 +79,9 @@ def create_app(assistant: Any, settings: Settings) -> Any:
 
     shared = assistant if isinstance(assistant, SharedAssistant) else SharedAssistant(assistant)
     app = create_api(shared, settings)
+    from qa.app.admin import install_admin
+
+    live = install_admin(app, shared, settings)  # 文件管理 routes (/admin/api) and the live index switch
     demo = build_ui(shared)
     # Queue concurrency 2: one long answer does not block a second person; the
     # SharedAssistant lock keeps the pipeline itself one-at-a-time per step.
@@ -90,7 +98,8 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         auth=auth,
         auth_message="政策问答：请输入账号和密码" if auth else None,
         show_error=False,  # errors are shown in the chat as friendly messages, not as traces
-        max_file_size="10mb",  # uploads (the evaluator's gold file) are small; unlimited would let anyone fill the disk
+        # uploads: the evaluator's gold file, documents in 文件管理; unlimited would let anyone fill the disk
+        max_file_size=f"{max(10, settings.max_file_mb)}mb",
         ssr_mode=False,
         mcp_server=False,
         theme=_theme(),
@@ -101,6 +110,7 @@ def create_app(assistant: Any, settings: Settings) -> Any:
     # any path on the server and Gradio would copy it into its public cache. Turn the check on, as
     # demo.launch() does (tests/app/test_security.py::test_evaluator_tab_reads_no_arbitrary_file).
     demo.has_launched = True
+    live.start()
     return mounted
 
 

@@ -44,6 +44,11 @@ class SharedAssistant:
             raise RuntimeError("the answer pipeline returned no answer")
         return answer
 
+    def swap(self, assistant: Any) -> None:
+        """Answer from now on with `assistant` (a new index generation); answers in flight finish on the old one."""
+        with self._lock:
+            self._assistant = assistant
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._assistant, name)
 

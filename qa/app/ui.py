@@ -293,6 +293,7 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
                                 date_to = gr.DateTime(include_time=False, type="string", label="至", value=None)
                             gr.HTML('<div class="qa-side-sub">不设置时，系统会根据问题中的地名自动缩小范围。</div>')
                         gr.HTML(_mode_html(assistant))
+                        _maybe_index_status(assistant)
             with gr.Tab("已收录文件", id="documents"):
                 gr.HTML(
                     f'<div class="qa-side-sub">共 {len(documents)} 份文件。可点击表头排序；'
@@ -309,6 +310,7 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
                     max_height=640,
                 )
             _maybe_evaluator_tab(assistant)
+            _maybe_admin_tab(assistant)
 
         history = gr.State([])
         inputs = [question, chatbot, history, region, document, date_from, date_to]
@@ -339,3 +341,30 @@ def _maybe_evaluator_tab(assistant: SharedAssistant) -> None:
         except Exception as exc:  # a broken optional tab must not take the chat down
             log.exception("evaluator tab failed")
             gr.Markdown(f"评测页面加载失败：{exc}")
+
+
+def _maybe_index_status(assistant: SharedAssistant) -> None:
+    """Which retrieval answers use now (keyword only while vectors are computed), from qa/app/admin.py."""
+    if getattr(assistant, "live", None) is None:
+        return
+    try:
+        from qa.app.admin import build_status
+
+        build_status(assistant)
+    except Exception:  # an optional line must not take the chat down
+        log.exception("index status failed")
+
+
+def _maybe_admin_tab(assistant: SharedAssistant) -> None:
+    """The 文件管理 tab (qa/app/admin.py): only when the page has a password (QA_AUTH)."""
+    settings = getattr(assistant, "settings", None)
+    if not getattr(settings, "auth", "") or getattr(assistant, "live", None) is None:
+        return
+    with gr.Tab("文件管理", id="admin"):
+        try:
+            from qa.app.admin import build_admin_tab
+
+            build_admin_tab(assistant)
+        except Exception as exc:
+            log.exception("admin tab failed")
+            gr.Markdown(f"文件管理页面加载失败：{exc}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +90,7 @@ def embed_with_cache(
     progress: bool = False,
     batch_size: int = 32,
     desc: str = "嵌入 embedding",
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Passage vectors for `texts` (n, dim), and how many were computed (not from the cache).
 
@@ -122,6 +123,26 @@ def embed_with_cache(
                     cache.put_many(fresh)
                 known.update(fresh)
                 bar.update(len(batch))
+                if on_progress is not None:
+                    on_progress(min(i + len(batch), len(order)), len(order))
     for i, key in enumerate(keys):
         out[i] = known[key]
     return out, len(todo)
+
+
+def cached_vectors(embedder: Embedder, texts: list[str], cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
+    """Vectors of `texts` found in the cache, zero rows for the others (never calls the model);
+    returns (vectors, how many are missing). A zero row marks a chunk as not yet embedded."""
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    if not texts:
+        return out, 0
+    keys = [cache_key(embedder.id, t) for t in texts]
+    known = cache.get_many(keys) if cache is not None else {}
+    missing = 0
+    for i, key in enumerate(keys):
+        v = known.get(key)
+        if v is not None and v.shape == (embedder.dim,):
+            out[i] = v
+        else:
+            missing += 1
+    return out, missing

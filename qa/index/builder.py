@@ -20,7 +20,7 @@ from typing import Any
 
 from qa.config import Settings
 from qa.embed.base import Embedder, make_embedder
-from qa.embed.cache import EmbeddingCache, embed_with_cache
+from qa.embed.cache import EmbeddingCache, cached_vectors, embed_with_cache
 from qa.index.dense import DenseIndex
 from qa.index.lexical import BM25Index, TokenCache
 from qa.index.store import (
@@ -54,6 +54,7 @@ class BuildReport:
     chunker_version: str = ""
     dense_kind: str = "flat"
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    pending: int = 0  # chunks saved without their vector yet (defer_dense): keyword search only for them
 
     @property
     def failed_files(self) -> list[Any]:
@@ -101,7 +102,19 @@ class IndexBuilder:
             self._embedder = make_embedder(self.settings.embedder)
         return self._embedder
 
-    def run(self, paths: list[Path] | None = None, progress: bool = True) -> BuildReport:
+    def run(
+        self,
+        paths: list[Path] | None = None,
+        progress: bool = True,
+        exclude: set[str] | None = None,
+        defer_dense: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> BuildReport:
+        """`exclude`: doc ids left out (removed through `qa remove`). `defer_dense`: chunks whose
+        vectors are not in the embedding cache are saved with a zero vector instead of being embedded
+        (BM25 covers them at once; qa.manage completes them in a second run). `on_progress(done,
+        total)` follows the embedding."""
         from qa.ingest import ingest_paths
 
         s = self.settings
@@ -114,6 +127,9 @@ class IndexBuilder:
         result = ingest_paths(paths, s)
         timings["ingest"] = time.perf_counter() - t
         chunker_version = self.chunker_version or getattr(result, "chunker_version", None) or current_chunker_version()
+        if exclude:
+            result.documents = [d for d in result.documents if d.doc_id not in exclude]
+            result.chunks = [c for c in result.chunks if c.doc_id not in exclude]
         chunks = result.chunks
         if not chunks:
             raise NothingToIndex(
@@ -132,8 +148,15 @@ class IndexBuilder:
 
         t = time.perf_counter()
         texts = [c.embed_text() for c in chunks]
+        pending = 0
         with EmbeddingCache(s.cache_dir) as cache:
-            vectors, computed = embed_with_cache(embedder, texts, cache, progress=progress, batch_size=s.embed_batch)
+            if defer_dense:
+                vectors, pending = cached_vectors(embedder, texts, cache)
+                computed = 0
+            else:
+                vectors, computed = embed_with_cache(
+                    embedder, texts, cache, progress=progress, batch_size=s.embed_batch, on_progress=on_progress
+                )
         timings["embed"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -157,6 +180,8 @@ class IndexBuilder:
             chunker_version=chunker_version,
         )
         extra = {
+            **(extra or {}),
+            "dense_pending": pending,
             "inputs": [str(p) for p in paths],
             "files": [{"path": r.path, "ok": r.ok, "documents": r.documents, "chunks": r.chunks} for r in result.reports],
         }
@@ -179,6 +204,7 @@ class IndexBuilder:
             chunker_version=chunker_version,
             dense_kind=dense.kind,
             timings=timings,
+            pending=pending,
         )
 
     def _check_writable(self) -> None:

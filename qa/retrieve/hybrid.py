@@ -123,6 +123,13 @@ class Retriever:
         for row, c in enumerate(self.chunks):
             self._doc_rows.setdefault(c.doc_id, []).append(row)
         self.lexical = LexicalQuery(bm25_vocabulary(store.bm25), stopwords=STOPWORDS_ZH)
+        # chunks saved before their vectors were computed (the first run, a new upload) have zero rows:
+        # dense search skips them until the next generation has them (qa.manage)
+        self.dense_ready: np.ndarray | None = None
+        pending = int(((getattr(store, "manifest", None) or {}).get("extra") or {}).get("dense_pending") or 0)
+        if pending and n and store.dense.size == n:
+            norms = np.linalg.norm(store.dense.vectors(np.arange(n, dtype=np.int64)), axis=1)
+            self.dense_ready = norms > 0
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
@@ -153,7 +160,7 @@ class Retriever:
     def warm_up(self) -> None:
         """Load the embedding model and jieba's dictionary now, not on the first question (~1-2 s)."""
         tokenize_zh("预热")
-        if self.store.dense.size:
+        if self.store.dense.size and (self.dense_ready is None or self.dense_ready.any()):
             self.embedder.embed_query_vec("预热")
 
     # ---- filters --------------------------------------------------------------------------
@@ -253,6 +260,9 @@ class Retriever:
         if not query or not query.strip():
             raise RetrievalError("问题为空 / the question is empty")
         use_rerank = (self.settings.rerank if rerank is None else rerank) and self.rerank_vectors is not None
+        if self.dense_ready is not None and not self.dense_ready.any() and mode in ("dense", "hybrid"):
+            mode = "bm25"  # no vector yet (first run): keyword search until the embeddings are ready
+            use_rerank = False
         timings: dict[str, float] = {}
 
         t = time.perf_counter()
@@ -286,7 +296,8 @@ class Retriever:
             timings["embed"] = time.perf_counter() - t
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
-            dense_ids, dense_scores = self.store.dense.retrieve(qvec, k=n_cand, allowed=mask)
+            dense_mask = mask if self.dense_ready is None else (self.dense_ready if mask is None else mask & self.dense_ready)
+            dense_ids, dense_scores = self.store.dense.retrieve(qvec, k=n_cand, allowed=dense_mask)
             timings["dense"] = time.perf_counter() - t
 
         t = time.perf_counter()
