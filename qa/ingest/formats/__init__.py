@@ -152,7 +152,9 @@ def apply_header(text: str, meta: dict[str, str]) -> str:
     head_key = compact(head)
     if number and not DOC_NUMBER.match(number):
         number = ""
-    has_number = bool(number) and number in head_key
+    has_number = (bool(number) and number in head_key) or any(
+        DOC_NUMBER.match(compact(ln)) for ln in head.split("\n")[:40]
+    )  # the text's own 发文字号 wins over a different one in the metadata
     has_title = bool(title) and title in head_key
     if has_number or (not number and (has_title or not title)):
         return text

@@ -155,8 +155,8 @@ def read_html(data: bytes) -> ReadResult:
         include_links=False, favor_recall=True, deduplicate=False,
     )
     lines = _xml_to_lines(xml) if xml else []
-    body = "".join(lines)
-    if len(re.findall(r"[\u4e00-\u9fff]", body)) < 20:
+    # an article has sentences: a list of links (a channel page, a navigation page) does not
+    if not any(len(re.findall(r"[\u4e00-\u9fff]", ln)) >= 15 and re.search(r"[。，；：]", ln) for ln in lines):
         raise UnreadableFile("网页中没有找到正文（可能是目录页、导航页或需要脚本加载的页面）/ no article found in the HTML page")
     meta: dict[str, str] = {}
     title = table.get("title") or meta_tags.get("title")

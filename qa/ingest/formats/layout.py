@@ -20,8 +20,8 @@ PAGE_NUMBER = re.compile(
     r"^[-—－–―_~·\s]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*[/／]\s*\d{1,4}|\s*共\s*\d{1,4}\s*页)?[-—－–―_~·\s]*$"
 )
 _SENTENCE_END = re.compile(r"[。！？；：:!?;）)”」』]$")
-_LATIN_END = re.compile(r"[A-Za-z0-9]$")
-_LATIN_START = re.compile(r"^[A-Za-z0-9]")
+_LATIN_END = re.compile(r"[A-Za-z]$")
+_LATIN_START = re.compile(r"^[A-Za-z]")
 
 
 @dataclass

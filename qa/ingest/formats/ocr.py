@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 import threading
 from functools import lru_cache
 from typing import Any
@@ -45,7 +46,7 @@ def ocr_page_image(image: Any, scale: float = 1.0) -> Page:
             continue
         xs = [p[0] for p in box]
         ys = [p[1] for p in box]
-        boxes.append(PLine(text.strip(), min(xs) * scale, max(xs) * scale, min(ys) * scale, max(ys) * scale,
+        boxes.append(PLine(fix_text(text.strip()), min(xs) * scale, max(xs) * scale, min(ys) * scale, max(ys) * scale,
                            (max(ys) - min(ys)) * scale))
     # OCR boxes are pieces of lines: merge boxes on the same line, left to right
     boxes.sort(key=lambda b: ((b.top + b.bottom) / 2, b.x0))
@@ -60,6 +61,14 @@ def ocr_page_image(image: Any, scale: float = 1.0) -> Page:
                 continue
         lines.append(b)
     return Page(image.width * scale, image.height * scale, lines)
+
+
+_NUMBER = re.compile(r"([\u4e00-\u9fff]{1,12})\s*[〔\[［(（【{]\s*((?:19|20)\d{2})\s*[〕\]］)）】}]\s*(\d{1,4})\s*号")
+
+
+def fix_text(text: str) -> str:
+    """Common OCR slips in what the parser keys on: the brackets of a 发文字号 (〔2023】 → 〔2023〕)."""
+    return _NUMBER.sub(lambda m: f"{m[1]}〔{m[2]}〕{m[3]}号", text)
 
 
 def read_image(data: bytes) -> ReadResult:

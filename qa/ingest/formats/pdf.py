@@ -67,7 +67,7 @@ def _page_lines(page) -> tuple[list[PLine], int]:  # type: ignore[no-untyped-def
         return any(b[1] <= mid <= b[3] and b[0] - 2 <= (x0 + x1) / 2 <= b[2] + 2 for b in boxes)
 
     out: list[PLine] = []
-    for ln in page.extract_text_lines(strip=True, return_chars=True, x_tolerance=1.5):
+    for ln in page.extract_text_lines(strip=True, return_chars=True, x_tolerance=3):
         text = ln["text"]
         if not text.strip() or in_table(ln["top"], ln["bottom"], ln["x0"], ln["x1"]):
             continue
