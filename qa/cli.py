@@ -90,6 +90,8 @@ def index(
     from qa.manage import Collection
 
     settings = load_settings(index_dir=index_dir, cache_dir=(index_dir / "cache") if index_dir else None)
+    from qa.manage import ManageError
+
     coll = Collection(settings)
     try:
         state = coll.read()
@@ -97,7 +99,11 @@ def index(
             coll.set_base(_paths(paths))  # what later `qa add` / `qa remove` rebuild from
             state = coll.read()
         # files added with `qa add` (or uploaded) stay; documents removed stay removed
-        report = IndexBuilder(settings).run(coll.inputs(state), progress=True, exclude=coll.excluded(state),
+        inputs, exclude = coll.inputs(state), coll.excluded(state)
+    except (ManageError, OSError):  # no usable index dir: the builder says so clearly
+        state, inputs, exclude = {}, _paths(paths), set()
+    try:
+        report = IndexBuilder(settings).run(inputs, progress=True, exclude=exclude,
                                             extra={"collection_version": int(state.get("version", 0))})
     except (IndexStoreError, OSError) as err:
         typer.echo(f"错误 / error: {err}", err=True)
