@@ -18,7 +18,7 @@ keyword search covers a new document within seconds, dense search once its artic
 One upload is processed at a time; a second one meanwhile gets 409 and a message (nothing is lost).
 """
 
-from __future__ import annotations
+# (no `from __future__ import annotations`: FastAPI reads the real annotations of the routes below)
 
 import base64
 import hmac
