@@ -236,16 +236,16 @@ class Collection:
                 # the same name again (a corrected version) replaces the earlier upload
                 for old in [f for f in state["files"] if f["name"] == p.name]:
                     self._drop_file(state, old)
+                numbers = {_number_key(d["number"]) for d in p.documents if d.get("number")}
+                for rep in p.replaces:  # first: an old copy may share the new file's place
+                    out.replaced.append(rep)
+                    self._retire(state, rep, numbers)
                 stored = f"{sha[:12]}/{p.name}"
                 target = self.library / stored
                 target.parent.mkdir(parents=True, exist_ok=True)
                 tmp = target.with_name(f".{target.name}.part")
                 tmp.write_bytes(data)
                 os.replace(tmp, target)
-                numbers = {_number_key(d["number"]) for d in p.documents if d.get("number")}
-                for rep in p.replaces:
-                    out.replaced.append(rep)
-                    self._retire(state, rep, numbers)
                 state["files"].append({
                     "name": p.name, "stored": stored, "sha256": sha, "format": p.format,
                     "added": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -259,7 +259,12 @@ class Collection:
 
     def _drop_file(self, state: dict[str, Any], entry: dict[str, Any]) -> None:
         state["files"] = [f for f in state["files"] if f is not entry and f["stored"] != entry["stored"]]
-        shutil.rmtree(self.library / Path(entry["stored"]).parent, ignore_errors=True)
+        path = self.library / entry["stored"]
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # only when nothing else is stored there
+        except OSError:
+            pass
 
     def _retire(self, state: dict[str, Any], doc: dict[str, Any], numbers: set[str] | None = None) -> None:
         """An indexed document leaves the index: its added file goes when nothing else of it stays."""
