@@ -89,14 +89,14 @@ def index(
 
     from qa.manage import Collection
 
-    settings = load_settings(index_dir=index_dir, cache_dir=(index_dir / "cache") if index_dir else None)
+    settings = _manage_settings(index_dir)
     from qa.manage import ManageError
 
     coll = Collection(settings)
     try:
         state = coll.read()
-        if paths or state.get("base"):
-            coll.set_base(_paths(paths))  # what later `qa add` / `qa remove` rebuild from
+        if paths:  # what later `qa add` / `qa remove` rebuild from; without paths, the base kept so far
+            coll.set_base(list(paths))
             state = coll.read()
         # files added with `qa add` (or uploaded) stay; documents removed stay removed
         inputs, exclude = coll.inputs(state), coll.excluded(state)
@@ -118,7 +118,11 @@ def index(
 
 
 def _manage_settings(index_dir: Optional[Path]):  # type: ignore[no-untyped-def]
-    return load_settings(index_dir=index_dir, cache_dir=(index_dir / "cache") if index_dir else None)
+    """Settings for `--index-dir DIR`: the embedding cache is DIR/cache unless QA_CACHE_DIR names one."""
+    import os
+
+    own_cache = index_dir is not None and not os.environ.get("QA_CACHE_DIR")
+    return load_settings(index_dir=index_dir, cache_dir=(index_dir / "cache") if own_cache else None)
 
 
 def _update_index(settings) -> None:  # type: ignore[no-untyped-def]

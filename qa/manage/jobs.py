@@ -100,7 +100,8 @@ def update(settings: Settings, progress: bool = False, log: Callable[[str], None
 
                 full = build(settings, defer_dense=False, progress=progress, on_progress=on_progress, log=say)
                 reports.append(full)
-                write_status(index_dir, state="ready", done=quick.pending, total=quick.pending,
+                # done/total: the vectors computed (identical articles share one), as the progress counted them
+                write_status(index_dir, state="ready", done=full.embedded, total=full.embedded, articles=quick.pending,
                              message="索引已就绪 / index ready", seconds=round(time.monotonic() - t0, 1))
             if quick_only or coll.version() == version:
                 break
