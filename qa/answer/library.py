@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from qa.models import Chunk, Document
 from qa.text import compact, to_simplified
 
+_NUMBERED = re.compile(r"^(?:第[一二三四五六七八九十百]+[章节条编部分]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、])")
 _ADDRESSEE = re.compile(r"^各[\u4e00-\u9fff、，,（）()]{2,80}[:：]$")
 
 
@@ -72,8 +73,8 @@ class DocumentLibrary:
             path = [h for h in c.heading_path if compact(to_simplified(h)) != title]
             for level, heading in enumerate(path[:depth]):
                 key = compact(heading)
-                if key in keys or len(key) < 2:
-                    continue
+                if key in keys or len(key) < 2 or not _NUMBERED.match(key):
+                    continue  # only numbered sections (一、 （一） 1. 第X章 …), not repeated titles
                 keys.add(key)
                 if level == 0 or len(seen) < limit:
                     seen.append((c.locator if level == len(path) - 1 else "", heading.strip()))

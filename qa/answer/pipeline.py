@@ -154,6 +154,9 @@ class Assistant:
         t = time.perf_counter()
         decision = self.decide(standalone, query, result)
         timings["decide"] = time.perf_counter() - t
+        if result.analysis and result.analysis.corrections:
+            understood = "，".join(f"“{a}”理解为“{b}”" for a, b in result.analysis.corrections)
+            notice = (notice + " " if notice else "") + f"已将{understood}。"
         notice = notice or self.startup_notice
         base = dict(
             question=question, hits=hits, standalone_question=standalone, filters=result.filters,
@@ -223,7 +226,7 @@ class Assistant:
         evidence = self.scorer.run(query, intent, result.hits, regions, named)
         cited = self.answerer.select(intent, evidence, regions)
         words = word_features(
-            content_words(standalone, regions), evidence, self.corpus_text,
+            content_words(analysis.text if analysis else standalone, regions), evidence, self.corpus_text,
             self.library.idf, self.library.max_idf,
         )
         coverage = self.judge.run(
@@ -245,8 +248,9 @@ class Assistant:
     def retrieve(self, standalone: str, filters: Filters | None = None) -> tuple[str, RetrievalResult]:
         """The question with official terms added (what answers are matched against) and what
         retrieval finds for it (the retriever expands the question itself)."""
-        query = expand(standalone)
-        return query, self.retriever.run(standalone, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
+        result = self.retriever.run(standalone, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
+        understood = result.analysis.text if result.analysis else standalone  # typos fixed, filler dropped
+        return expand(understood), result
 
     def _standalone(self, question: str, history: History | None) -> str:
         if self.generator is not None and is_followup(question, history):

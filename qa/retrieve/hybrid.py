@@ -37,7 +37,8 @@ from qa.models import Chunk, Document, Filters, Hit
 from qa.retrieve.lexical import LexicalQuery, bm25_vocabulary
 from qa.retrieve.query import QueryAnalysis, QueryAnalyzer, merge_filters, number_key
 from qa.retrieve.refs import build_reference_table
-from qa.retrieve.synonyms import expand
+from qa.retrieve.spelling import Speller
+from qa.retrieve.synonyms import OFFICIAL_TERMS, expand
 
 MODES = ("bm25", "dense", "hybrid")
 # questions about a document as a whole: retrieval leads with the named document's opening
@@ -123,6 +124,9 @@ class Retriever:
         for row, c in enumerate(self.chunks):
             self._doc_rows.setdefault(c.doc_id, []).append(row)
         self.lexical = LexicalQuery(bm25_vocabulary(store.bm25), stopwords=STOPWORDS_ZH)
+        if self.analyzer.speller is None:
+            corpus = "".join(c.text_simplified for c in self.chunks)
+            self.analyzer.speller = Speller(set(self.lexical.vocabulary) | set(OFFICIAL_TERMS), corpus)
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod

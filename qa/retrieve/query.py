@@ -112,6 +112,7 @@ class QueryAnalysis:
     other_places: list[str] = field(default_factory=list)  # places named that the corpus does not cover
     titles: list[str] = field(default_factory=list)  # titles of boosted documents, best first
     intent: Intent = field(default_factory=Intent)  # what the question asks for
+    corrections: list[tuple[str, str]] = field(default_factory=list)  # typos fixed: (typed, understood)
 
     @property
     def named_documents(self) -> list[str]:
@@ -171,6 +172,7 @@ class QueryAnalyzer:
         max_title_boosts: int = 3,
     ) -> None:
         self.documents = list(documents)
+        self.speller: Any = None  # qa.retrieve.spelling.Speller, set by the retriever that owns the vocabulary
         self.title_boost_min = title_boost_min
         self.quoted_title_min = quoted_title_min
         self.max_title_boosts = max_title_boosts
@@ -231,7 +233,10 @@ class QueryAnalyzer:
     # ---- analysis -------------------------------------------------------------------------
     def analyze(self, question: str) -> QueryAnalysis:
         text = normalize_question(question)
-        out = QueryAnalysis(question=question, text=text)
+        corrections: list[tuple[str, str]] = []
+        if self.speller is not None:
+            text, corrections = self.speller.correct(text)
+        out = QueryAnalysis(question=question, text=text, corrections=corrections)
         self._find_numbers(text, out)
         self._find_regions(text, out)
         self._find_titles(text, out)
