@@ -196,15 +196,17 @@ def serve(
 def eval_(
     gold: Optional[Path] = typer.Option(None, "--gold", help="gold question file to score the system on, e.g. eval/gold.jsonl"),
     out: Optional[Path] = typer.Option(None, "--out", help="report directory (default: eval/reports/<timestamp>)"),
-    config: Optional[list[str]] = typer.Option(None, "--config", help="hybrid | bm25 | dense, optionally with Settings overrides, e.g. hybrid:rerank=false; repeatable (default: hybrid)"),
+    config: Optional[list[str]] = typer.Option(None, "--config", help="hybrid | bm25 | dense | quote-top2, optionally with Settings overrides, e.g. hybrid:rerank=false; repeatable (default: hybrid)"),
     llm: Optional[str] = typer.Option(None, "--llm", help="answer with an OpenAI-compatible LLM: URL/v1/MODEL, MODEL@URL or URL"),
     check: Optional[Path] = typer.Option(None, "--check", help="validate a gold file against seeds/ and list its problems"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N questions, taken round-robin over question types"),
+    no_baseline: bool = typer.Option(False, "--no-baseline", help="do not add the quote-top2 baseline (quoting the two best retrieved articles) to the report"),
 ) -> None:
-    """Score the assistant on a gold question set (retrieval, answers, refusals, latency) and write reports."""
+    """Score the assistant on a gold question set (retrieval, answers, refusals, latency) and write reports.
+    Every report also scores the quote-top2 baseline and states the margin over it."""
     from qa.evaluate.cli import eval_command
 
-    raise typer.Exit(eval_command(gold, out, config, llm, check, limit))
+    raise typer.Exit(eval_command(gold, out, config, llm, check, limit, baseline=not no_baseline))
 
 
 @app.command()

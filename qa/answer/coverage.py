@@ -143,10 +143,14 @@ def coverage_features(
 
 
 class CoverageJudge:
-    def __init__(self, model: LogisticModel, partial_below: float | None = None) -> None:
+    def __init__(
+        self, model: LogisticModel, partial_below: float | None = None, near_sentences: int = 2, focus_ratio: float = 0.5
+    ) -> None:
         if model.features != COVERAGE_FEATURES:
             raise ValueError(f"coverage model features {model.features} != {COVERAGE_FEATURES}")
         self.model = model
+        self.near_sentences = near_sentences
+        self.focus_ratio = focus_ratio
         # between the decline threshold and this one, an answer is given but marked partial
         self.partial_below = model.threshold if partial_below is None else partial_below
 
@@ -179,7 +183,10 @@ class CoverageJudge:
             return Coverage("none", p)
         # a figure or a date is asked for and none of the best articles has one: the topic is
         # covered, the detail is not (department and condition slots are too loose to say so)
-        if slot in PARTIAL_SLOTS and not named_document and not any(e.slot for e in sorted(evidence, key=lambda e: -e.prob)[:3]):
+        ranked = sorted(evidence, key=lambda e: -e.prob)
+        # the articles that answer, not the tail: a figure in an unrelated article answers nothing
+        top = [e for e in ranked[:3] if e.prob >= self.focus_ratio * ranked[0].prob]
+        if slot in PARTIAL_SLOTS and not any(e.slot_near(self.near_sentences) for e in top):
             return Coverage("partial", p, missing=slot)
         if p < self.partial_below and not named_document:
             return Coverage("partial", p)
