@@ -62,16 +62,16 @@ def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
     asked = list(dict.fromkeys(_YEAR.findall(question)))
     if not asked or not hits:
         return None
-    for hit in hits[:_YEAR_HITS]:
+    top = hits[:_YEAR_HITS]
+    seen = "".join(f"{h.document.title}{h.document.notice_title or ''}{h.chunk.text_simplified}" for h in top)
+    missing = [y for y in asked if y not in seen]
+    if len(missing) < len(asked):
+        return None  # one year asked about is the year of what was found (a comparison of two years)
+    for hit in top:
         titled = _YEAR.findall(hit.document.title)
-        if not titled:
-            continue
-        seen = f"{hit.document.title}{hit.document.notice_title or ''}{hit.chunk.text_simplified}"
-        # the nearest dated plan is another year's and its article does not mention this year
-        for year in asked:
-            if year not in titled and year not in seen:
-                return year, hit.document.title
-        return None
+        if titled:
+            # the nearest dated plan is another year's and no article found mentions the year asked
+            return missing[0], hit.document.title
     return None
 
 
@@ -107,7 +107,8 @@ def word_features(words: list[str], evidence: list[ArticleEvidence], corpus_text
     top_text = "".join(
         to_simplified(e.hit.chunk.text) + e.hit.document.title + "".join(e.hit.chunk.heading_path) for e in top
     )
-    weights = [max((idf(w[i : i + 2]) for i in range(len(w) - 1)), default=1.0) for w in words]
+    # a word weighs what its rarest bigram (a single character: that character) weighs
+    weights = [max((idf(w[i : i + 2]) for i in range(len(w) - 1)), default=idf(w)) for w in words]
     total = sum(weights) or 1.0
     # an everyday word counts as present when its official term is (办狗证 → 犬只登记)
     forms = {w: [w, *official_terms(w)] for w in words}

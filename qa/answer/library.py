@@ -27,11 +27,11 @@ class DocumentLibrary:
         df: Counter[str] = Counter()
         for c in chunks:
             t = c.text_simplified
-            df.update({t[i : i + 2] for i in range(len(t) - 1)})
+            df.update({t[i : i + 2] for i in range(len(t) - 1)} | set(t))  # bigrams and single characters
         n = max(len(chunks), 1)
         self._idf = {g: math.log(1 + n / k) for g, k in df.items()}
         self._idf_unseen = self.max_idf = math.log(1 + n)
-        self.grams = frozenset(self._idf)  # every bigram of the collection
+        self.grams = frozenset(g for g in self._idf if len(g) == 2)  # every bigram of the collection
 
     def idf(self, gram: str) -> float:
         """Inverse article frequency of a bigram (single characters and unseen grams: the maximum)."""
