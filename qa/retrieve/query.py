@@ -25,19 +25,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from qa.models import Document, Filters
+from qa.text import to_simplified
 from qa.retrieve.intent import DETAIL_SLOTS, Intent, classify
 from qa.retrieve.places import uncovered_places
 
-_cc: Any = None
-
-
-def to_simplified(text: str) -> str:
-    global _cc
-    if _cc is None:
-        import opencc
-
-        _cc = opencc.OpenCC("t2s")
-    return _cc.convert(text)
 
 
 # Colloquial openings and closings that carry no content (longest first).
