@@ -79,7 +79,10 @@ class Settings:
     max_history_messages: int = 40  # earlier turns in /api/ask, /v1 and history_json
     max_history_message_chars: int = 8000  # one earlier turn (an answer with its reference list fits)
     max_filter_items: int = 50  # entries in filters.regions / filters.doc_ids
-    max_body_mb: float = 4.0  # any request body, every route (the largest valid /api request is ~0.5 MB)
+    max_body_mb: float = 4.0  # a request body on /api and /v1 (41 messages × 8,000 characters is ~1 MB)
+    # a request body on the page's routes: Gradio keeps each session's last inputs in memory, so this
+    # times max_sessions bounds that memory (the chat sends back what it shows: trimmed to fit, ui.py)
+    max_page_body_mb: float = 1.0
     max_upload_mb: float = 5.0  # one file uploaded through the page (the 评测 tab's gold file)
     max_eval_questions: int = 300  # questions per 评测 run on the page (`qa eval` has no limit)
     max_comment_chars: int = 2000  # an evaluator's judgement comment
@@ -97,7 +100,7 @@ class Settings:
     upload_dir: str = ""  # Gradio's upload/export cache; empty = <tmp>/qa-gradio-<port>
     upload_ttl_seconds: int = 3600  # uploaded and exported files are deleted after this
     upload_quota_mb: float = 200.0  # total size of that cache; uploads beyond it are refused (507)
-    max_sessions: int = 1000  # page sessions kept in memory (oldest dropped first)
+    max_sessions: int = 500  # page sessions kept in memory (oldest dropped first); see max_page_body_mb
     session_ttl_seconds: int = 3600  # a page session idle this long is forgotten
 
     def with_overrides(self, **kw: object) -> "Settings":

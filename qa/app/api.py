@@ -215,6 +215,7 @@ class HealthResponse(BaseModel):
     mode_label: str
     api_key_required: bool
     index: dict[str, Any]
+    answers: dict[str, int]  # the answer pool: waiting, clients, completed, stopped_early
 
 
 # --- auth and rate limit --------------------------------------------------------------------
@@ -346,6 +347,7 @@ def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimi
             "mode_label": assistant.public_mode_label(),
             "api_key_required": bool(settings.api_key),
             "index": assistant.index_info(),
+            "answers": assistant.pool.load(),
         }
 
     @api.post("/ask", summary="Ask a question; get an answer with citations")

@@ -167,8 +167,8 @@ class AnswerPool:
 
     def load(self) -> dict[str, int]:
         with self._cond:
-            return {"waiting": self._n_waiting, "clients": len(self._load), "completed": self.completed,
-                    "stopped_early": self.stopped_early}  # fmt: skip
+            return {"waiting": self._n_waiting, "in_progress": sum(self._load.values()), "clients": len(self._load),
+                    "completed": self.completed, "stopped_early": self.stopped_early}  # fmt: skip
 
     # -- the workers
 
@@ -326,6 +326,7 @@ class Gate:
         *,
         allowed_hosts: set[str],
         max_body: int,
+        max_page_body: int,
         max_upload: int,
         limiter: RateLimiter,
         login_failures: SlidingWindow,
@@ -334,7 +335,8 @@ class Gate:
         sweep: Callable[[], None] | None = None,
         gradio_check: GradioCheck | None = None,
     ) -> None:
-        self.app, self.allowed_hosts, self.max_body, self.max_upload = app, allowed_hosts, max_body, max_upload
+        self.app, self.allowed_hosts, self.max_upload = app, allowed_hosts, max_upload
+        self.max_body, self.max_page_body = max_body, max_page_body
         self.limiter, self.login_failures, self.upload_dir, self.upload_quota = limiter, login_failures, upload_dir, upload_quota
         self.sweep, self.gradio_check = sweep, gradio_check
 
@@ -356,7 +358,10 @@ class Gate:
             return
         path, method = scope.get("path", ""), scope.get("method", "GET")
         client = scope["client"][0] if scope.get("client") else "unknown"
-        limit = self.max_upload + 64 * 1024 if path == _UPLOAD else self.max_body  # multipart framing
+        if path == _UPLOAD:
+            limit = self.max_upload + 64 * 1024  # multipart framing
+        else:
+            limit = self.max_body if path.startswith(("/api/", "/v1/")) else self.max_page_body
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _too_large(send, limit)

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from qa.app.service import parse_day
 from qa.config import Settings, load_settings
 
 log = logging.getLogger("qa.app")
@@ -85,7 +86,6 @@ def upload_root(settings: Settings) -> Path:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_ASK_ROUTES = ("/gradio_api/call/ask", "/gradio_api/run/ask", "/gradio_api/api/ask")
 _ASK_PARAMS = ("question", "region", "document", "date_from", "date_to", "history_json")
 
 
@@ -99,10 +99,54 @@ def _has_surrogate(value: Any) -> bool:
     return False
 
 
-def gradio_checker(ask_fn_id: int | None) -> Any:
+def _value_problem(kind: str, choices: set[Any] | None, value: Any, model: Any = None) -> str | None:
+    """Why `value` cannot be an input of a component of this kind (None: fine). Gradio itself answers
+    such values with a traceback in the log and `{"error": null}` to the caller."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if value is None or kind in ("State", "Api"):
+        return None
+    if kind in ("Textbox", "Button") and not isinstance(value, str):
+        return f"必须是文本 / must be a string, not {type(value).__name__}"
+    if kind == "Chatbot":
+        try:  # the component's own data model, as Gradio will check it
+            model.model_validate(value)  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - any validation failure is the caller's
+            return "必须是消息列表 [{role, content: [{type, text}]}] / must be a list of chat messages"
+    if kind in ("Dropdown", "Radio") and choices is not None and (not isinstance(value, (str, int, float)) or value not in choices):
+        return f"不是可选的值 / not one of the choices: {str(value)[:60]!r}"
+    if kind == "DateTime":
+        if not (isinstance(value, str) or number):
+            return f"不是日期 / not a date: {type(value).__name__}"
+        try:
+            parse_day(value)
+        except ValueError as exc:
+            return str(exc)
+    if kind == "Number" and not number:
+        return f"必须是数字 / must be a number, not {type(value).__name__}"
+    if kind == "File" and not isinstance(value, dict):
+        return "必须是上传文件的引用 / must be an uploaded file reference"
+    return None
+
+
+def gradio_checker(demo: Any) -> Any:
     """Checks a call to the page's API before Gradio sees it (limits.Gate): a JSON object, no lone
-    surrogates, and for the public `/ask`: up to six string values, the missing ones filled with
-    their defaults (Gradio itself rejects a short list with a traceback and `{"error": null}`)."""
+    surrogates, as many values as the event has inputs, each of the component's kind (a region from
+    the list, a date that is a date …); the public `/ask` gets its missing values filled with their
+    defaults (Gradio itself rejects a short list with a traceback and `{"error": null}`)."""
+    specs: dict[int, list[tuple[str, set[Any] | None, Any]]] = {}
+    by_name: dict[str, int] = {}
+    for fn_id, fn in demo.fns.items():
+        row = []
+        for comp in fn.inputs:
+            kind = type(comp).__name__
+            model = getattr(comp, "data_model", None) if kind == "Chatbot" else None
+            raw = getattr(comp, "choices", None) if kind in ("Dropdown", "Radio") else None
+            # choices set while the page runs (the 评测 question list) are per session: not checked here
+            choices = {c[1] if isinstance(c, (tuple, list)) else c for c in raw} | {"", None} if raw else None
+            row.append((kind, choices, model))
+        specs[fn_id] = row
+        if getattr(fn, "api_name", None):
+            by_name[str(fn.api_name)] = fn_id
 
     def check(path: str, body: Any) -> tuple[Any, str | None]:
         if not isinstance(body, dict):
@@ -114,17 +158,28 @@ def gradio_checker(ask_fn_id: int | None) -> Any:
         data = body.get("data")
         if not isinstance(data, list):
             return body, "data 必须是输入值的列表 / data must be a list of input values"
-        is_ask = path.rstrip("/") in _ASK_ROUTES or (path.startswith("/gradio_api/queue/join")
-                                                      and ask_fn_id is not None and body.get("fn_index") == ask_fn_id)  # fmt: skip
-        if not is_ask:
-            return body, None
-        if len(data) > len(_ASK_PARAMS):
-            return body, f"/ask 最多接受 {len(_ASK_PARAMS)} 个值 / /ask takes at most {len(_ASK_PARAMS)} values: {', '.join(_ASK_PARAMS)}"
-        for name, value in zip(_ASK_PARAMS, data):
-            dates = name.startswith("date_") and isinstance(value, (int, float)) and not isinstance(value, bool)
-            if value is not None and not isinstance(value, str) and not dates:
-                return body, f"{name} 必须是文本 / {name} must be a string, not {type(value).__name__}"
-        return {**body, "data": data + [""] * (len(_ASK_PARAMS) - len(data))}, None
+        if path.startswith("/gradio_api/queue/join"):
+            fn_id = body.get("fn_index")
+        else:  # /gradio_api/{call,run,api}/<api_name>
+            fn_id = by_name.get(path.rstrip("/").rsplit("/", 1)[-1])
+        if not isinstance(fn_id, int) or fn_id not in specs:
+            return body, None  # Gradio answers an unknown event itself
+        if fn_id == by_name.get("ask"):
+            if len(data) > len(_ASK_PARAMS):
+                return body, f"/ask 最多接受 {len(_ASK_PARAMS)} 个值 / /ask takes at most {len(_ASK_PARAMS)} values: {', '.join(_ASK_PARAMS)}"
+            for name, value in zip(_ASK_PARAMS, data):
+                problem = _value_problem("DateTime" if name.startswith("date_") else "Textbox", None, value)
+                if problem:
+                    return body, f"{name}: {problem}"
+            return {**body, "data": data + [""] * (len(_ASK_PARAMS) - len(data))}, None
+        row = specs[fn_id]
+        if len(data) != len(row):
+            return body, f"需要 {len(row)} 个输入值，收到 {len(data)} 个 / expected {len(row)} input values, got {len(data)}"
+        for i, ((kind, choices, model), value) in enumerate(zip(row, data)):
+            problem = _value_problem(kind, choices, value, model)
+            if problem:
+                return body, f"data[{i}] ({kind}): {problem}"
+        return body, None
 
     return check
 
@@ -186,18 +241,18 @@ def create_app(assistant: Any, settings: Settings) -> Any:
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     mounted.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
                            allow_methods=["GET", "POST"], allow_headers=["*"])  # fmt: skip
-    ask_id = next((fn_id for fn_id, fn in demo.fns.items() if getattr(fn, "api_name", None) == "ask"), None)
     mounted.add_middleware(  # added last: the outermost layer, in front of every route
         Gate,
         allowed_hosts=allowed_hosts(settings),
         max_body=int(settings.max_body_mb * 1024 * 1024),
+        max_page_body=int(settings.max_page_body_mb * 1024 * 1024),
         max_upload=int(settings.max_upload_mb * 1024 * 1024),
         limiter=limiter,
         login_failures=SlidingWindow(settings.login_failures_per_minute),
         upload_dir=lambda: uploads,
         upload_quota=int(settings.upload_quota_mb * 1024 * 1024),
         sweep=sweeper.sweep,
-        gradio_check=gradio_checker(ask_id),
+        gradio_check=gradio_checker(demo),
     )
     mounted.state.pool = shared.pool
     mounted.state.sweeper = sweeper

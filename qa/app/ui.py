@@ -169,6 +169,24 @@ def _parse_filters(region: str | None, doc_id: str | None, date_from: Any, date_
         return make_filters(regions, doc_ids), warnings
 
 
+CHAT_KEEP_CHARS = 200_000  # what the chat shows (and the browser sends back) stays under max_page_body_mb
+
+
+def _trim_chat(chat: Any) -> list[dict]:
+    """The newest messages of the chat shown, at most CHAT_KEEP_CHARS in all: the page sends the
+    whole chat with every question, and Gradio keeps it per session."""
+    if not isinstance(chat, list):
+        return []
+    kept: list[dict] = []
+    total = 0
+    for m in reversed(chat):
+        total += len(str(m.get("content", "") if isinstance(m, dict) else getattr(m, "content", m)))
+        if total > CHAT_KEEP_CHARS:
+            break
+        kept.append(m)
+    return kept[::-1]
+
+
 def _client(request: gr.Request | None) -> str:
     client = getattr(request, "client", None)
     return getattr(client, "host", None) or "unknown"
@@ -194,7 +212,7 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         question: str, chat: list[dict], history: list[dict], region: str, doc_id: str, date_from: Any, date_to: Any,
         request: gr.Request,
     ) -> AsyncIterator[tuple[str, list[dict], list[dict]]]:
-        chat = list(chat or []) if isinstance(chat, list) else []
+        chat = _trim_chat(chat)
         history = list(history or []) if isinstance(history, list) else []
         try:
             question = check_text(question or "", "问题", settings.max_question_chars * 4).strip()
