@@ -407,8 +407,8 @@ def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimi
 
         # Taken before the response starts, so a full pool is a real 429/503, not an in-band error.
         stream = assistant.astream(_client(request), question, history or None, filters)
-        try:
-            first = await stream.__anext__()
+        try:  # the first step is most of the work: stop it too if the client hangs up meanwhile
+            first = await until_disconnected(request.is_disconnected, asyncio.ensure_future(stream.__anext__()))
         except StopAsyncIteration:
             first = None
 

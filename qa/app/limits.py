@@ -393,7 +393,10 @@ class Gate:
                 if body is None:
                     await _too_large(send, limit)
                     return
-            body, error = self._check_gradio(path, body)
+            if len(body) > 32 * 1024:  # parsing and checking a large body must not hold up the event loop
+                body, error = await asyncio.to_thread(self._check_gradio, path, body)
+            else:
+                body, error = self._check_gradio(path, body)
             if error:
                 await _respond(send, 422, error, "invalid_request")
                 return
@@ -404,7 +407,7 @@ class Gate:
     def _check_gradio(self, path: str, raw: bytes) -> tuple[bytes, str | None]:
         try:
             parsed = json.loads(raw.decode("utf-8")) if raw.strip() else None
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: 100,000 × "["
             return raw, f"请求体不是 JSON / body is not valid JSON: {str(exc)[:120]}"
         assert self.gradio_check is not None
         checked, error = self.gradio_check(path, parsed)
@@ -509,7 +512,13 @@ class CacheSweeper:
             self._sweep_files()
             self._sweep_sessions()
 
-    def _sweep_files(self) -> None:
+    def expire(self) -> None:
+        """Expired files only: when an upload finds the cache full, fresh files (someone's gold file
+        about to be run) are not evicted for it; the upload is refused instead."""
+        with self._lock:
+            self._sweep_files(enforce_quota=False)
+
+    def _sweep_files(self, enforce_quota: bool = True) -> None:
         if not self.root.is_dir():
             return
         now = time.time()
@@ -519,8 +528,8 @@ class CacheSweeper:
                 p.unlink(missing_ok=True)
             else:
                 kept.append((st.st_mtime, st.st_size, p))
-        total = sum(size for _, size, _ in kept)
-        for _, size, p in sorted(kept):  # oldest first, until under the quota
+        total = sum(size for _, size, _ in kept) if enforce_quota else 0
+        for _, size, p in sorted(kept):  # oldest first, until under the quota (exports can exceed it)
             if total <= self.quota:
                 break
             p.unlink(missing_ok=True)

@@ -89,14 +89,23 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _ASK_PARAMS = ("question", "region", "document", "date_from", "date_to", "history_json")
 
 
-def _has_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return bool(_SURROGATE.search(value))
-    if isinstance(value, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_surrogate(v) for v in value)
-    return False
+def _json_problem(value: Any, max_items: int) -> str | None:
+    """Too many JSON values, or a lone surrogate anywhere (iterative: no recursion limit to hit)."""
+    stack, n = [value], 0
+    while stack:
+        v = stack.pop()
+        n += 1
+        if n > max_items:
+            return f"请求中的值过多（上限 {max_items}）/ too many values in the request (limit {max_items})"
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return "请求含有无效字符（孤立的代理码位）/ the request contains an invalid character (lone surrogate)"
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
 
 
 def _value_problem(kind: str, choices: set[Any] | None, value: Any, model: Any = None) -> str | None:
@@ -128,7 +137,7 @@ def _value_problem(kind: str, choices: set[Any] | None, value: Any, model: Any =
     return None
 
 
-def gradio_checker(demo: Any) -> Any:
+def gradio_checker(demo: Any, max_items: int = 3000) -> Any:
     """Checks a call to the page's API before Gradio sees it (limits.Gate): a JSON object, no lone
     surrogates, as many values as the event has inputs, each of the component's kind (a region from
     the list, a date that is a date …); the public `/ask` gets its missing values filled with their
@@ -151,8 +160,9 @@ def gradio_checker(demo: Any) -> Any:
     def check(path: str, body: Any) -> tuple[Any, str | None]:
         if not isinstance(body, dict):
             return body, "请求体必须是 JSON 对象 / the body must be a JSON object"
-        if _has_surrogate(body):
-            return body, "请求含有无效字符（孤立的代理码位）/ the request contains an invalid character (lone surrogate)"
+        problem = _json_problem(body, max_items)
+        if problem:
+            return body, problem
         if path.startswith("/gradio_api/call/v2/"):
             return body, None  # named arguments: Gradio fills in the defaults, `ask` checks the types
         data = body.get("data")
@@ -209,6 +219,13 @@ def create_app(assistant: Any, settings: Settings) -> Any:
     # fair answer pool. The rest (reset, judging, export) are quick.
     demo.queue(default_concurrency_limit=4, max_size=64)
     demo.state_session_capacity = settings.max_sessions
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "pending_messages_per_session"):
+        from gradio.utils import LRUCache
+
+        # undelivered event messages (a client that never reads its results) per session: Gradio keeps
+        # 2,000 sessions' worth; no more than the sessions themselves
+        queue.pending_messages_per_session = LRUCache(settings.max_sessions)
     auth = parse_auth(settings.auth)
     mounted = gr.mount_gradio_app(
         app,
@@ -251,8 +268,8 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         login_failures=SlidingWindow(settings.login_failures_per_minute),
         upload_dir=lambda: uploads,
         upload_quota=int(settings.upload_quota_mb * 1024 * 1024),
-        sweep=sweeper.sweep,
-        gradio_check=gradio_checker(demo),
+        sweep=sweeper.expire,
+        gradio_check=gradio_checker(demo, settings.max_page_json_items),
     )
     mounted.state.pool = shared.pool
     mounted.state.sweeper = sweeper
@@ -270,6 +287,25 @@ def protection_summary(settings: Settings) -> str:
         f"  /api, /v1:  {api}  (QA_API_KEY does not protect the page)\n"
         f"  评测 tab:   {'on, behind the page password' if settings.auth else 'off (only with QA_AUTH)'}"
     )
+
+
+def _settle_memory(assistant: Any) -> None:
+    """Answer once (jieba loads its dictionary lazily), then move everything loaded so far out of
+    the garbage collector's reach: a full collection otherwise walks the millions of objects of the
+    index and the dictionaries and held every request, /api/health included, for 100–300 ms."""
+    import gc
+
+    try:
+        assistant.ask("我家狗要办证吗？")
+        # Gradio imports matplotlib.pyplot on the first page event: 125 ms with the event loop held
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+    except Exception:  # noqa: BLE001 - a warm-up failure shows up on the first real question instead
+        log.exception("warm-up failed")
+    gc.collect()
+    gc.freeze()
 
 
 def _warn_exposed(settings: Settings) -> None:
@@ -318,6 +354,7 @@ def serve_command(
     import uvicorn
 
     app = create_app(assistant, settings)
+    _settle_memory(assistant)
     _warn_exposed(settings)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     _say(

@@ -170,6 +170,7 @@ def _parse_filters(region: str | None, doc_id: str | None, date_from: Any, date_
 
 
 CHAT_KEEP_CHARS = 200_000  # what the chat shows (and the browser sends back) stays under max_page_body_mb
+CHAT_KEEP_MESSAGES = 100  # … and under max_page_json_items
 
 
 def _trim_chat(chat: Any) -> list[dict]:
@@ -179,7 +180,7 @@ def _trim_chat(chat: Any) -> list[dict]:
         return []
     kept: list[dict] = []
     total = 0
-    for m in reversed(chat):
+    for m in reversed(chat[-CHAT_KEEP_MESSAGES:]):
         total += len(str(m.get("content", "") if isinstance(m, dict) else getattr(m, "content", m)))
         if total > CHAT_KEEP_CHARS:
             break
