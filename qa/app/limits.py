@@ -334,11 +334,12 @@ class Gate:
         upload_quota: int,
         sweep: Callable[[], None] | None = None,
         gradio_check: GradioCheck | None = None,
+        page_password: bool = False,
     ) -> None:
         self.app, self.allowed_hosts, self.max_upload = app, allowed_hosts, max_upload
         self.max_body, self.max_page_body = max_body, max_page_body
         self.limiter, self.login_failures, self.upload_dir, self.upload_quota = limiter, login_failures, upload_dir, upload_quota
-        self.sweep, self.gradio_check = sweep, gradio_check
+        self.sweep, self.gradio_check, self.page_password = sweep, gradio_check, page_password
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -387,7 +388,10 @@ class Gate:
             if body is None:
                 await _too_large(send, limit)
                 return
-        if gradio_post and self.gradio_check and path.startswith(("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")):
+        # Behind a page password, a caller without a login cookie gets Gradio's 401, not our 422.
+        logged_in = not self.page_password or b"access-token" in headers.get(b"cookie", b"")
+        event = path.startswith(("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/"))
+        if gradio_post and self.gradio_check and event and logged_in:
             if body is None:
                 body = await _read_limited(receive, limit)
                 if body is None:

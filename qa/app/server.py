@@ -270,6 +270,7 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         upload_quota=int(settings.upload_quota_mb * 1024 * 1024),
         sweep=sweeper.expire,
         gradio_check=gradio_checker(demo, settings.max_page_json_items),
+        page_password=bool(auth),
     )
     mounted.state.pool = shared.pool
     mounted.state.sweeper = sweeper
