@@ -307,6 +307,9 @@ def _settle_memory(assistant: Any) -> None:
         log.exception("warm-up failed")
     gc.collect()
     gc.freeze()
+    # The answer workers run Python (jieba, BM25) that holds the GIL; a shorter switch interval
+    # (5 ms by default) lets the event loop answer health and static files in between.
+    sys.setswitchinterval(0.001)
 
 
 def _warn_exposed(settings: Settings) -> None:
