@@ -85,7 +85,7 @@ class Settings:
     max_page_body_mb: float = 1.0
     # JSON values in one page request: each becomes objects Gradio keeps per session, and the garbage
     # collector's pauses (which hold every request, /api/health too) grow with their number
-    max_page_json_items: int = 3000
+    max_page_json_items: int = 1000
     max_upload_mb: float = 5.0  # one file uploaded through the page (the 评测 tab's gold file)
     max_eval_questions: int = 300  # questions per 评测 run on the page (`qa eval` has no limit)
     max_comment_chars: int = 2000  # an evaluator's judgement comment
@@ -103,7 +103,7 @@ class Settings:
     upload_dir: str = ""  # Gradio's upload/export cache; empty = <tmp>/qa-gradio-<port>
     upload_ttl_seconds: int = 3600  # uploaded and exported files are deleted after this
     upload_quota_mb: float = 200.0  # total size of that cache; uploads beyond it are refused (507)
-    max_sessions: int = 200  # page sessions kept in memory (oldest dropped first); see max_page_body_mb
+    max_sessions: int = 100  # page sessions kept in memory (least recently used dropped first); see max_page_body_mb
     session_ttl_seconds: int = 3600  # a page session idle this long is forgotten
 
     def with_overrides(self, **kw: object) -> "Settings":

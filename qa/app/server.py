@@ -137,7 +137,7 @@ def _value_problem(kind: str, choices: set[Any] | None, value: Any, model: Any =
     return None
 
 
-def gradio_checker(demo: Any, max_items: int = 3000) -> Any:
+def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
     """Checks a call to the page's API before Gradio sees it (limits.Gate): a JSON object, no lone
     surrogates, as many values as the event has inputs, each of the component's kind (a region from
     the list, a date that is a date …); the public `/ask` gets its missing values filled with their

@@ -170,7 +170,7 @@ def _parse_filters(region: str | None, doc_id: str | None, date_from: Any, date_
 
 
 CHAT_KEEP_CHARS = 200_000  # what the chat shows (and the browser sends back) stays under max_page_body_mb
-CHAT_KEEP_MESSAGES = 100  # … and under max_page_json_items
+CHAT_KEEP_MESSAGES = 40  # 20 questions and answers: … and under max_page_json_items
 
 
 def _trim_chat(chat: Any) -> list[dict]:
