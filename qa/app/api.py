@@ -76,8 +76,6 @@ from qa.models import Answer, Filters
 log = logging.getLogger("qa.app")
 
 MODEL_ID = "policy-qa"
-# The OpenAI request may carry one more message than the history: the question itself.
-MAX_HISTORY_MESSAGES = Settings.max_history_messages
 
 
 # --- errors -------------------------------------------------------------------------------
