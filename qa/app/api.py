@@ -213,7 +213,7 @@ class HealthResponse(BaseModel):
     mode_label: str
     api_key_required: bool
     index: dict[str, Any]
-    answers: dict[str, int]  # the answer pool: waiting, clients, completed, stopped_early
+    answers: dict[str, int]  # the answer pool: waiting, in_progress, clients, answered, stopped_early
 
 
 # --- auth and rate limit --------------------------------------------------------------------

@@ -123,8 +123,8 @@ class AnswerPool:
         self._load: dict[str, int] = {}  # client → running + waiting
         self._n_waiting = 0
         self._cond = threading.Condition()
-        self.completed = 0  # jobs finished or stopped (for tests and monitoring)
-        self.stopped_early = 0  # jobs stopped because their client left
+        self.answered = 0  # jobs run to their end (for monitoring, /api/health)
+        self.stopped_early = 0  # jobs dropped while waiting, or stopped between steps, because their client left
         for i in range(max(1, workers)):
             threading.Thread(target=self._worker, name=f"qa-answer-{i}", daemon=True).start()
 
@@ -168,7 +168,7 @@ class AnswerPool:
     def load(self) -> dict[str, int]:
         with self._cond:
             return {"waiting": self._n_waiting, "in_progress": sum(self._load.values()), "clients": len(self._load),
-                    "completed": self.completed, "stopped_early": self.stopped_early}  # fmt: skip
+                    "answered": self.answered, "stopped_early": self.stopped_early}  # fmt: skip
 
     # -- the workers
 
@@ -212,7 +212,7 @@ class AnswerPool:
             finally:
                 with self._cond:
                     self._release(job.client)
-                    self.completed += 1
+                    self.answered += not stopped
                     self.stopped_early += stopped
 
     # -- consuming
