@@ -182,13 +182,24 @@ def ask(
 def serve(
     host: Optional[str] = typer.Option(None, help="bind address (default 127.0.0.1; QA_HOST)"),
     port: Optional[int] = typer.Option(None, help="port (default 7860; QA_PORT)"),
-    auth: Optional[str] = typer.Option(None, help='chat password "user:password" (QA_AUTH)'),
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="key for /api and /v1 (prefer QA_API_KEY)"),
+    auth: Optional[str] = typer.Option(None, help='page password "user:password"; VISIBLE to other users in `ps`: prefer QA_AUTH or --auth-file'),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="key for /api and /v1; VISIBLE to other users in `ps`: prefer QA_API_KEY or --api-key-file"),
+    auth_file: Optional[Path] = typer.Option(None, "--auth-file", help='file whose first line is "user:password" (QA_AUTH_FILE)'),
+    api_key_file: Optional[Path] = typer.Option(None, "--api-key-file", help="file whose first line is the API key (QA_API_KEY_FILE)"),
     no_build: bool = typer.Option(False, "--no-build", help="fail instead of building a missing index"),
 ) -> None:
-    """Serve the chat page (/) and the HTTP API (/api, /v1, docs at /docs); builds the index first if needed."""
-    from qa.app.server import serve_command
+    """Serve the chat page (/) and the HTTP API (/api, /v1, docs at /docs); builds the index first if needed.
 
+    QA_API_KEY protects /api and /v1 only; without QA_AUTH the page and its own API are public."""
+    from qa.app.server import serve_command
+    from qa.config import _read_secret
+
+    try:
+        auth = auth or (_read_secret(str(auth_file)) if auth_file else None)
+        api_key = api_key or (_read_secret(str(api_key_file)) if api_key_file else None)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     serve_command(host=host, port=port, build_index_if_missing=not no_build, auth=auth, api_key=api_key)
 
 

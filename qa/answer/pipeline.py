@@ -143,7 +143,7 @@ class Assistant:
             notice = f"问题过长，只使用了前 {self.settings.max_question_chars} 个字。"
         timings: dict[str, float] = {}
 
-        standalone = self._standalone(question, history)
+        standalone = self._standalone(question, history)[: self.settings.max_question_chars]  # a rewrite is capped like a typed question
         timings["rewrite"] = time.perf_counter() - t0
 
         t = time.perf_counter()

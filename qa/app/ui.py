@@ -2,14 +2,18 @@
 
 Gradio API (for `gradio_client`): ``/ask`` with (question, region, document, date_from, date_to,
 history_json) → (answer text with [n] markers, JSON list of citation dicts). The UI's own events
-are private.
+are private. The page's API is exactly as public as the page: without QA_AUTH anyone may call it.
+
+Answers are computed in the shared answer pool (qa/app/limits.py), fair between clients, so the
+functions here are async: waiting for an answer holds no thread, and when the browser leaves,
+Gradio stops iterating and the answer is stopped.
 """
 
 # No `from __future__ import annotations` here: gr.api reads real type hints of `ask`.
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
@@ -23,7 +27,9 @@ from qa.app.render import (
     scope_html,
     user_html,
 )
-from qa.app.service import SharedAssistant, clean_history, make_filters
+from qa.app.limits import Refused
+from qa.app.service import SharedAssistant, check_history, check_text, clean_history, make_filters
+from qa.config import Settings
 from qa.models import Answer, Filters
 
 log = logging.getLogger("qa.app")
@@ -163,26 +169,64 @@ def _parse_filters(region: str | None, doc_id: str | None, date_from: Any, date_
         return make_filters(regions, doc_ids), warnings
 
 
-def build_ui(assistant: SharedAssistant) -> gr.Blocks:
-    """The chat page, the document list and (when installed) the evaluation tab."""
+CHAT_KEEP_CHARS = 200_000  # what the chat shows (and the browser sends back) stays under max_page_body_mb
+CHAT_KEEP_MESSAGES = 40  # 20 questions and answers: … and under max_page_json_items
+
+
+def _trim_chat(chat: Any) -> list[dict]:
+    """The newest messages of the chat shown, at most CHAT_KEEP_CHARS in all: the page sends the
+    whole chat with every question, and Gradio keeps it per session."""
+    if not isinstance(chat, list):
+        return []
+    kept: list[dict] = []
+    total = 0
+    for m in reversed(chat[-CHAT_KEEP_MESSAGES:]):
+        total += len(str(m.get("content", "") if isinstance(m, dict) else getattr(m, "content", m)))
+        if total > CHAT_KEEP_CHARS:
+            break
+        kept.append(m)
+    return kept[::-1]
+
+
+def _client(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
+
+
+def _user_error(message: str) -> gr.Error:
+    # the caller's mistake: a clear message, no traceback in the server log
+    return gr.Error(message, print_exception=False)
+
+
+def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr.Blocks:
+    """The chat page, the document list and, behind QA_AUTH only, the evaluation tab."""
+    settings = settings or getattr(assistant, "settings", None) or Settings()
     titles = assistant.titles()
     documents = assistant.document_list()
     doc_choices = [("全部文件", "")] + [
         (f"{d.label()} · {d.region or ''}", d.doc_id)
         for d in sorted(documents, key=lambda d: (d.region or "", d.date or ""), reverse=True)
     ]
+    keep = max(2, settings.max_history_messages - settings.max_history_messages % 2)  # whole turns
 
-    def respond(
-        question: str, chat: list[dict], history: list[dict], region: str, doc_id: str, date_from: Any, date_to: Any
-    ) -> Iterator[tuple[str, list[dict], list[dict]]]:
-        question = (question or "").strip()
-        chat = list(chat or [])
-        history = list(history or [])
+    async def respond(
+        question: str, chat: list[dict], history: list[dict], region: str, doc_id: str, date_from: Any, date_to: Any,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[str, list[dict], list[dict]]]:
+        chat = _trim_chat(chat)
+        history = list(history or []) if isinstance(history, list) else []
+        try:
+            question = check_text(question or "", "问题", settings.max_question_chars * 4).strip()
+        except ValueError as exc:
+            gr.Warning(str(exc))
+            yield "", chat, history
+            return
         if not question:
             gr.Warning("请先输入问题。")
             yield "", chat, history
             return
-        filters, warnings = _parse_filters(region, doc_id, date_from, date_to)
+        filters, warnings = _parse_filters(region if isinstance(region, str) else None,
+                                           doc_id if isinstance(doc_id, str) else None, date_from, date_to)  # fmt: skip
         for w in warnings:
             gr.Warning(w)
         chat = chat + [{"role": "user", "content": user_html(question)}, {"role": "assistant", "content": pending_html()}]
@@ -190,13 +234,17 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
         text = ""
         answer: Answer | None = None
         try:
-            for item in assistant.stream(question, history=clean_history(history) or None, filters=filters):
+            async for item in assistant.astream(_client(request), question, clean_history(history) or None, filters):
                 if isinstance(item, Answer):
                     answer = item
                 elif item:
                     text += item
                     chat[-1] = {"role": "assistant", "content": pending_html(text)}
                     yield "", chat, history
+        except Refused as exc:  # too many questions at once, or the service is full
+            chat[-1] = {"role": "assistant", "content": error_html(exc.message.split(" / ")[0])}
+            yield "", chat, history
+            return
         except Exception:
             log.exception("answering failed")
             chat[-1] = {"role": "assistant", "content": error_html("抱歉，系统暂时无法回答，请稍后再试。")}
@@ -208,19 +256,21 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
             return
         scope = scope_html(answer.filters, filters, titles)
         chat[-1] = {"role": "assistant", "content": answer_html(answer, scope)}
-        history = history + [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        # the history the next follow-up is read from stays bounded, like a /api caller's
+        history = (history + [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}])[-keep:]
         yield "", chat, history
 
     def reset() -> tuple[list[dict], list[dict]]:
         return [], []
 
-    def ask(
+    async def ask(
         question: str,
         region: str = "",
         document: str = "",
         date_from: str = "",
         date_to: str = "",
         history_json: str = "",
+        request: gr.Request = None,  # type: ignore[assignment]
     ) -> tuple[str, str]:
         """Answer a question from the indexed documents.
 
@@ -229,20 +279,37 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
         `document` is a doc_id or an exact title; `history_json` a JSON list of {role, content}.
         """
         # bad input is the caller's mistake: a clear message, no traceback in the server log
-        if not (question or "").strip():
-            raise gr.Error("问题不能为空 / question must not be empty", print_exception=False)
+        try:
+            # longer than max_question_chars: the pipeline uses the first part and says so (notice)
+            question = check_text(question if question is not None else "", "question").strip()
+            region = check_text(region or "", "region", 200)
+            document = check_text(document or "", "document", 500)
+            history_json = check_text(history_json or "", "history_json",
+                                      (settings.max_history_messages + 1) * (settings.max_history_message_chars + 64))  # fmt: skip
+        except ValueError as exc:
+            raise _user_error(str(exc)) from exc
+        if not question:
+            raise _user_error("问题不能为空 / question must not be empty")
         doc_id = document if document in titles else next((k for k, v in titles.items() if v == document), "")
         if document and not doc_id:
-            raise gr.Error(f"未知的文件 / unknown document: {document}", print_exception=False)
+            raise _user_error(f"未知的文件 / unknown document: {document[:100]}")
         try:
-            history = clean_history(json.loads(history_json)) if history_json else []
+            raw = json.loads(history_json) if history_json else []
+            if not isinstance(raw, list) or not all(isinstance(m, dict) for m in raw):
+                raise TypeError("expected a JSON list of {role, content} objects")
+            if len(raw) > settings.max_history_messages:  # before any work on it
+                check_history(raw, settings)
+            history = check_history(clean_history(raw), settings)
         except (ValueError, AttributeError, TypeError) as exc:
-            raise gr.Error(f"history_json 不是消息列表 / not a JSON list of messages: {exc}", print_exception=False) from exc
+            raise _user_error(f"history_json 不是消息列表 / not a JSON list of messages: {str(exc)[:200]}") from exc
         try:
             filters = make_filters([region] if region else [], [doc_id] if doc_id else [], date_from, date_to)
         except ValueError as exc:
-            raise gr.Error(str(exc), print_exception=False) from exc
-        answer = assistant.ask(question.strip(), history=history or None, filters=filters)
+            raise _user_error(str(exc)) from exc
+        try:
+            answer = await assistant.aask(_client(request), question, history or None, filters)
+        except Refused as exc:
+            raise _user_error(exc.message) from exc
         return answer.text, json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
 
     with gr.Blocks(title="政策问答 · 根据政府文件回答", analytics_enabled=False) as demo:
@@ -269,6 +336,7 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
                                 placeholder="请输入您的问题，例如：我家狗要办证吗？（按回车发送）",
                                 lines=1,
                                 max_lines=4,
+                                max_length=settings.max_question_chars,
                                 scale=8,
                                 autofocus=True,
                             )
@@ -308,25 +376,29 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
                     elem_id="qa-doc-table",
                     max_height=640,
                 )
-            _maybe_evaluator_tab(assistant)
+            if settings.auth:  # a tool for evaluators, not citizens: never on a public page
+                _maybe_evaluator_tab(assistant, settings)
 
-        history = gr.State([])
+        history = gr.State([], time_to_live=settings.session_ttl_seconds)
         inputs = [question, chatbot, history, region, document, date_from, date_to]
         outputs = [question, chatbot, history]
-        question.submit(respond, inputs, outputs, api_visibility="private")
-        send.click(respond, inputs, outputs, api_visibility="private")
+        # concurrency_limit=None: answering events start at once and wait in the fair answer pool
+        # (bounded per client and in total), not in Gradio's queue shared with everyone.
+        answering = {"api_visibility": "private", "concurrency_limit": None}
+        question.submit(respond, inputs, outputs, **answering)
+        send.click(respond, inputs, outputs, **answering)
         for b in citizen_buttons + business_buttons:
             # the button's own label is the question
-            b.click(respond, [b, chatbot, history, region, document, date_from, date_to], outputs, api_visibility="private")
+            b.click(respond, [b, chatbot, history, region, document, date_from, date_to], outputs, **answering)
         # 重新开始 clears the conversation and leaves the question box alone: what the person is
         # already typing is theirs (a late reset used to empty a question typed right after it).
         restart.click(reset, None, [chatbot, history], api_visibility="private")
         chatbot.clear(lambda: [], None, history, api_visibility="private")  # the chat's own 🗑 forgets the history too
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", concurrency_limit=None)
     return demo
 
 
-def _maybe_evaluator_tab(assistant: SharedAssistant) -> None:
+def _maybe_evaluator_tab(assistant: SharedAssistant, settings: Settings) -> None:
     """The 评测 tab, when qa/app/evaluator.py (written separately) is present."""
     import importlib
     import importlib.util
@@ -335,7 +407,7 @@ def _maybe_evaluator_tab(assistant: SharedAssistant) -> None:
         return
     with gr.Tab("评测", id="evaluate"):
         try:
-            importlib.import_module("qa.app.evaluator").build_evaluator_tab(assistant)
+            importlib.import_module("qa.app.evaluator").build_evaluator_tab(assistant, settings)
         except Exception as exc:  # a broken optional tab must not take the chat down
             log.exception("evaluator tab failed")
             gr.Markdown(f"评测页面加载失败：{exc}")
