@@ -126,7 +126,9 @@ class Retriever:
         self.lexical = LexicalQuery(bm25_vocabulary(store.bm25), stopwords=STOPWORDS_ZH)
         if self.analyzer.speller is None:
             corpus = "".join(c.text_simplified for c in self.chunks)
-            self.analyzer.speller = Speller(set(self.lexical.vocabulary) | set(OFFICIAL_TERMS), corpus)
+            # only everyday words are typo targets: the collection's own vocabulary sits too close
+            # to jieba's cross-word tokens (前演 → 前沿, 被查 → 备查)
+            self.analyzer.speller = Speller(set(OFFICIAL_TERMS), corpus)
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod

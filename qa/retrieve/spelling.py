@@ -2,8 +2,9 @@
 
 People type Chinese by pinyin, so a wrong character usually sounds like the right one. A word
 of the question is corrected only when it is not a word at all — in neither jieba's dictionary
-nor the collection — and exactly one known word (the collection's terms, or an everyday word of
-qa/data/terms.toml) has the same toneless pinyin. Anything else is left as typed.
+nor the collection — and exactly one everyday word of qa/data/terms.toml, differing from it in
+one character only, has the same toneless pinyin. Anything else is left as typed. (The collection's
+own vocabulary is not a target: it sits too close to jieba's cross-word tokens, 被查 → 备查.)
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ def _sound(word: str) -> tuple[str, ...]:
     from pypinyin import lazy_pinyin
 
     return tuple(lazy_pinyin(word))
+
+
+def _one_char_apart(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
 
 
 def _is_word(token: str) -> bool:
@@ -45,7 +50,9 @@ class Speller:
         for token in dict.fromkeys(jieba.lcut(text)):
             if not _CJK.match(token) or token in self._known or _is_word(token) or token in self.corpus_text:
                 continue
-            candidates = self._by_sound.get(_sound(token), set())
+            # a slip of one character: same sound, all other characters as typed ("狗要" → "购药"
+            # changes two characters and is a word boundary, not a typo)
+            candidates = {c for c in self._by_sound.get(_sound(token), set()) if _one_char_apart(token, c)}
             if len(candidates) == 1:
                 fixes.append((token, next(iter(candidates))))
         for typed, right in fixes:
