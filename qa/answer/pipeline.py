@@ -260,7 +260,7 @@ class Assistant:
                 return self.generator.rewrite_followup(question, history)
             except LLMUnavailable:
                 pass
-        return rewrite_followup(question, history)
+        return rewrite_followup(question, history, getattr(getattr(self.retriever, "analyzer", None), "region_pattern", None))
 
     def _stream_llm(self, question: str, hits: list[Hit], history: History | None):  # type: ignore[no-untyped-def]
         """Stream tokens from the LLM; return the Answer with validated citations."""

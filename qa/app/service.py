@@ -10,9 +10,7 @@ from typing import Any
 
 from qa.app.limits import AnswerPool
 from qa.config import Settings
-from qa.models import Answer, Document, Filters
-
-History = list[dict[str, str]]
+from qa.models import Answer, Document, Filters, History
 
 
 class SharedAssistant:

@@ -201,6 +201,11 @@ class QueryAnalyzer:
         elif level == old[0]:
             old[1].add(region)
 
+    @property
+    def region_pattern(self) -> re.Pattern[str] | None:
+        """Every alias of the collection's regions (兰山, 兰山区, 临沂 …), longest first."""
+        return self._alias_re
+
     def _build_titles(self) -> None:
         # the region's own names are no help in telling its documents apart
         region_words = sorted({a for a in self._alias}, key=len, reverse=True)
