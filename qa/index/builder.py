@@ -98,7 +98,7 @@ class IndexBuilder:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = make_embedder(self.settings.embedder)
+            self._embedder = make_embedder(self.settings.embedder, self.settings)
         return self._embedder
 
     def run(self, paths: list[Path] | None = None, progress: bool = True) -> BuildReport:

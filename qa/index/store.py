@@ -378,7 +378,7 @@ def load_index(settings: Any, embedder: Any = None, verify: bool = True) -> Inde
     """
     from qa.embed.base import make_embedder
 
-    emb = embedder if embedder is not None else make_embedder(settings.embedder)
+    emb = embedder if embedder is not None else make_embedder(settings.embedder, settings)
     return IndexStore.load(
         settings.index_dir,
         expected_embedder_id=emb.id,

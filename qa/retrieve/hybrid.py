@@ -136,7 +136,7 @@ class Retriever:
         from qa.index import IndexStore
         from qa.ingest import IngestResult  # (importing qa.chunk first would be a circular import)
 
-        embedder = make_embedder(settings.embedder)
+        embedder = make_embedder(settings.embedder, settings)
         store = IndexStore.load(
             settings.index_dir,
             expected_embedder_id=embedder.id,
