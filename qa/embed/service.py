@@ -44,7 +44,7 @@ class ServiceSpec:
         url, model = url.strip().rstrip("/"), model.strip()
         if not sep or not url or not model or not url.startswith(("http://", "https://")):
             raise EmbedderError(
-                f"嵌入服务设置无效 / bad embedding service spec {spec!r}: "
+                f"嵌入服务设置无效 / bad embedder spec {spec!r} for a service: "
                 "use 'openai:<base_url>#<model>', e.g. 'openai:http://127.0.0.1:8000/v1#bge-m3'"
             )
         return cls(url, model)
