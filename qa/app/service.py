@@ -22,10 +22,16 @@ class SharedAssistant:
     """
 
     def __init__(self, assistant: Any) -> None:
+        from qa.index.watch import Reloader
+
         self._assistant = assistant
         self._lock = threading.Lock()
+        # follow `qa index` runs without a restart (replicas on one Milvus store; qa.index.watch)
+        self._reloader = Reloader.for_assistant(assistant)
 
     def stream(self, question: str, history: History | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
+        if self._reloader is not None:
+            self._assistant = self._reloader.current(self._assistant)
         it = self._assistant.stream(question, history=history, filters=filters)
         while True:
             with self._lock:
