@@ -247,6 +247,11 @@ def measure_latency(settings: Settings, questions: Sequence[str], warmup: int = 
 def _child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(QA_INDEX_DIR=str(settings.index_dir), QA_CACHE_DIR=str(settings.cache_dir), QA_LLM_BASE_URL=settings.llm_base_url)
+    # the store and embedder the child must open (replicas and the Milvus benchmark)
+    env.update(QA_VECTOR_STORE=settings.vector_store, QA_MILVUS_URI=settings.milvus_uri,
+               QA_MILVUS_TOKEN=settings.milvus_token, QA_MILVUS_COLLECTION=settings.milvus_collection,
+               QA_MILVUS_BM25="1" if settings.milvus_bm25 else "0", QA_EMBEDDER=settings.embedder,
+               QA_RELOAD_CHECK_SECONDS=str(settings.reload_check_seconds))
     return env
 
 
