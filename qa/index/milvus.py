@@ -184,7 +184,7 @@ class MilvusDense:
             params["params"] = {"ef": max(self.ef, 2 * k)}
         res = self.client.search(
             self.collection, data=[q.tolist()], anns_field="vector", limit=min(k, self._size, _MAX_TOPK),
-            filter=expr, search_params=params, output_fields=[],
+            filter=expr, search_params=params, output_fields=["row"],  # only the key: Milvus Lite returns every field otherwise
         )
         hits = list(res[0]) if res else []
         ids = np.array([_pk(h) for h in hits], dtype=np.int64)
@@ -230,7 +230,7 @@ class MilvusBM25:
             return out
         res = self.client.search(
             self.collection, data=[text], anns_field="sparse", limit=min(self.size, _MAX_TOPK),
-            search_params={"metric_type": "BM25"}, output_fields=[],
+            search_params={"metric_type": "BM25"}, output_fields=["row"],
         )
         for h in res[0] if res else []:
             out[_pk(h)] = abs(float(h["distance"]))
