@@ -218,11 +218,16 @@ def bench(
     no_serve: bool = typer.Option(False, "--no-serve", help="skip the HTTP throughput test against `qa serve`"),
     hnsw_max: Optional[int] = typer.Option(100_000, "--hnsw-max", help="largest synthetic size that also gets an HNSW index"),
     eval_metrics: Optional[Path] = typer.Option(None, "--eval-metrics", help="metrics.json of a `qa eval` run to quote in the section"),
+    stores: Optional[str] = typer.Option(None, "--stores", help="compare index stores instead, e.g. faiss,milvus,milvus-server (section '## Vector stores')"),
 ) -> None:
     """Measure index build time, latency, throughput, memory and scaling; print a markdown table."""
     from qa.evaluate.bench import bench_command
 
     sizes = [s for s in scale if s > 0] if scale else None  # --scale 0 alone: skip the scaling test
+    if stores:
+        from qa.evaluate.bench_store import run_stores
+
+        raise typer.Exit(run_stores(out, [s.strip() for s in stores.split(",") if s.strip()], sizes, hnsw_max))
     raise typer.Exit(bench_command(out, sizes, duration=duration, serve=not no_serve, hnsw_max=hnsw_max, eval_metrics=eval_metrics))
 
 

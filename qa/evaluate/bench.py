@@ -497,11 +497,11 @@ def render_markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def update_section(path: Path, section_md: str) -> None:
-    """Replace (or append) the '## System benchmarks' section of a markdown file, leaving other sections alone."""
+def update_section(path: Path, section_md: str, section: str = SECTION) -> None:
+    """Replace (or append) the `section` ('## System benchmarks') of a markdown file, leaving other sections alone."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
+    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == section), None)
     if start is None:
         new = text.rstrip("\n") + "\n\n" + section_md
     else:

@@ -306,6 +306,22 @@ class MilvusBackend:
             self._client = _connect(self.cfg)
         return self._client
 
+    def close(self) -> None:
+        """Disconnect; for a Lite file also stop this process's Lite server, so that another process
+        can open the file (only when nothing else in this process still reads it)."""
+        if self._client is None:
+            return
+        try:
+            self._client.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+        self._client = None
+        self._loaded.clear()
+        if self.cfg.is_lite:
+            from qa.evaluate.bench_store import release_lite
+
+            release_lite(self.cfg.uri)
+
     # ---- finding the live generation ------------------------------------------------------
     def live_generation(self) -> str | None:
         client = self.client
