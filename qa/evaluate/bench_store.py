@@ -39,18 +39,10 @@ from qa.evaluate.bench import (
     synthetic_vectors,
 )
 
+from qa.index.milvus import release_lite  # noqa: E402 - no pymilvus import at module level
+
 SECTION = "## Vector stores: FAISS files vs Milvus"
 REGIONS = 8
-
-
-def release_lite(uri: str) -> None:
-    """Stop this process's Milvus Lite server for `uri`, so another process can open the file."""
-    try:
-        from milvus_lite import server_manager_instance
-
-        server_manager_instance.release_server(uri)
-    except ImportError:
-        pass
 
 
 class MilvusLiteServer:

@@ -105,6 +105,16 @@ class MilvusConfig:
         return not self.uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
 
 
+def release_lite(uri: str) -> None:
+    """Stop this process's Milvus Lite server for `uri` (pymilvus starts one per .db path), so that
+    another process can open the file."""
+    try:
+        from milvus_lite import server_manager_instance
+    except ImportError:
+        return
+    server_manager_instance.release_server(uri)
+
+
 def _connect(cfg: MilvusConfig) -> Any:
     """A MilvusClient, or StoreUnavailable with a message a person can act on."""
     try:
@@ -318,8 +328,6 @@ class MilvusBackend:
         self._client = None
         self._loaded.clear()
         if self.cfg.is_lite:
-            from qa.evaluate.bench_store import release_lite
-
             release_lite(self.cfg.uri)
 
     # ---- finding the live generation ------------------------------------------------------
