@@ -39,7 +39,7 @@ from qa.evaluate.bench import (
     synthetic_vectors,
 )
 
-from qa.index.milvus import release_lite  # noqa: E402 - no pymilvus import at module level
+from qa.index.milvus import release_lite  # (imports no pymilvus at module level)
 
 SECTION = "## Vector stores: FAISS files vs Milvus"
 REGIONS = 8
