@@ -83,14 +83,15 @@ def index(
     paths: Optional[list[Path]] = typer.Argument(None, help="files or directories (default: seeds/)"),
     index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="where the index lives (default: index/)"),
 ) -> None:
-    """Build or update the search index (FAISS + BM25); unchanged chunks are not re-embedded."""
+    """Build or update the search index (FAISS + BM25, or Milvus: QA_VECTOR_STORE); unchanged chunks are not re-embedded."""
+    from qa.embed import EmbedderError
     from qa.index import IndexStoreError
     from qa.index.builder import IndexBuilder
 
     settings = load_settings(index_dir=index_dir, cache_dir=(index_dir / "cache") if index_dir else None)
     try:
         report = IndexBuilder(settings).run(_paths(paths), progress=True)
-    except (IndexStoreError, OSError) as err:
+    except (IndexStoreError, EmbedderError, OSError) as err:
         typer.echo(f"错误 / error: {err}", err=True)
         raise typer.Exit(2) from None
     for r in report.reports:
@@ -98,7 +99,9 @@ def index(
             typer.echo(f"跳过 / skipped {r.path}: {r.message}", err=True)
     typer.echo(
         f"index: {report.documents} documents, {report.chunks} chunks; embedded {report.embedded}, "
-        f"reused {report.reused} from cache; {report.seconds:.1f}s → {settings.index_dir}"
+        f"reused {report.reused} from cache; {report.seconds:.1f}s → "
+        + (f"Milvus {settings.milvus_uri or settings.index_dir / 'milvus.db'} ({report.generation_name})"
+           if report.store == "milvus" else str(settings.index_dir))
     )
 
 
@@ -228,11 +231,16 @@ def bench(
     no_serve: bool = typer.Option(False, "--no-serve", help="skip the HTTP throughput test against `qa serve`"),
     hnsw_max: Optional[int] = typer.Option(100_000, "--hnsw-max", help="largest synthetic size that also gets an HNSW index"),
     eval_metrics: Optional[Path] = typer.Option(None, "--eval-metrics", help="metrics.json of a `qa eval` run to quote in the section"),
+    stores: Optional[str] = typer.Option(None, "--stores", help="compare index stores instead, e.g. faiss,milvus,milvus-server (section '## Vector stores')"),
 ) -> None:
     """Measure index build time, latency, throughput, memory and scaling; print a markdown table."""
     from qa.evaluate.bench import bench_command
 
     sizes = [s for s in scale if s > 0] if scale else None  # --scale 0 alone: skip the scaling test
+    if stores:
+        from qa.evaluate.bench_store import run_stores
+
+        raise typer.Exit(run_stores(out, [s.strip() for s in stores.split(",") if s.strip()], sizes, hnsw_max))
     raise typer.Exit(bench_command(out, sizes, duration=duration, serve=not no_serve, hnsw_max=hnsw_max, eval_metrics=eval_metrics))
 
 

