@@ -58,7 +58,8 @@ class Assistant:
         self.library = DocumentLibrary(list(retriever.store.documents), list(retriever.store.chunks))
         self.models = AnswerModels.load(self.settings.answer_model or None)
         self.scorer = EvidenceScorer(self.models.article, self.library.idf, max_hits=self.settings.answer_hits)
-        self.judge = CoverageJudge(self.models.coverage, self.settings.partial_below)
+        partial_below = self.settings.partial_below if self.settings.partial_below is not None else self.models.partial_below
+        self.judge = CoverageJudge(self.models.coverage, partial_below)
         self.answerer = ArticleAnswerer(self.models, self.library)
         self.baseline = QuoteTopAnswerer(2) if self.settings.answerer == "quote-top2" else None
         self.startup_notice: str | None = None
