@@ -266,7 +266,9 @@ def main() -> None:
     if args.build:
         report = IndexBuilder(settings).run([settings.seeds_dir], progress=False)
         print(report.summary(), file=sys.stderr)
-    store = IndexStore.load(settings.index_dir)
+    from qa.index.base import store_backend
+
+    store = store_backend(settings).load()  # QA_VECTOR_STORE: the FAISS files or Milvus
     if any(CONFIGS[n][1] for n in names):
         # an index-time step: the second stage's article vectors (cached; only new texts are embedded)
         t = time.perf_counter()
@@ -292,8 +294,12 @@ def main() -> None:
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
     timed = [n for n in names if n in LATENCY_CONFIGS]
     latency = {t: measure_latency(settings.index_dir, gold, timed, t, args.repeats) for t in threads} if timed else {}
-    gen = IndexStore.resolve(settings.index_dir)
-    size = dir_size(gen)
+    if settings.vector_store == "milvus":  # a Milvus Lite file is a directory; a server's size is not ours to read
+        gen = Path(settings.milvus_uri or Path(settings.index_dir) / "milvus.db")
+        size = dir_size(gen) if gen.is_dir() else 0
+    else:
+        gen = IndexStore.resolve(settings.index_dir)
+        size = dir_size(gen)
     rss = max((latency[t]["_rss_bytes"]["value"] for t in latency), default=0)
     first = next(iter(results))
     best = max((n for n in results[first] if n not in VARIANTS), key=lambda n: (results[first][n]["R@2500c"], results[first][n]["R@1000c"], results[first][n]["MRR@10"]))

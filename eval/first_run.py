@@ -52,7 +52,7 @@ def main() -> int:
                         print(f"first answer: {r.json()['citations'][0]['doc_number']} {r.json()['citations'][0]['locator']}")
                 if "answer" in marks:
                     h = httpx.get(url + "/api/health", timeout=5).json()
-                    pending = int((h["index"].get("extra") or {}).get("dense_pending") or 0)
+                    pending = int(h["index"].get("dense_pending") or 0)
                     if pending == 0:
                         marks["hybrid"] = time.monotonic() - t0
                         break

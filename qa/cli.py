@@ -83,15 +83,13 @@ def index(
     paths: Optional[list[Path]] = typer.Argument(None, help="files or directories (default: seeds/)"),
     index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="where the index lives (default: index/)"),
 ) -> None:
-    """Build or update the search index (FAISS + BM25); unchanged chunks are not re-embedded."""
+    """Build or update the search index (FAISS + BM25, or Milvus: QA_VECTOR_STORE); unchanged chunks are not re-embedded."""
+    from qa.embed import EmbedderError
     from qa.index import IndexStoreError
     from qa.index.builder import IndexBuilder
-
-    from qa.manage import Collection
+    from qa.manage import Collection, ManageError
 
     settings = _manage_settings(index_dir)
-    from qa.manage import ManageError
-
     coll = Collection(settings)
     try:
         state = coll.read()
@@ -105,7 +103,7 @@ def index(
     try:
         report = IndexBuilder(settings).run(inputs, progress=True, exclude=exclude,
                                             extra={"collection_version": int(state.get("version", 0))})
-    except (IndexStoreError, OSError) as err:
+    except (IndexStoreError, EmbedderError, OSError) as err:
         typer.echo(f"错误 / error: {err}", err=True)
         raise typer.Exit(2) from None
     for r in report.reports:
@@ -113,7 +111,9 @@ def index(
             typer.echo(f"跳过 / skipped {r.path}: {r.message}", err=True)
     typer.echo(
         f"index: {report.documents} documents, {report.chunks} chunks; embedded {report.embedded}, "
-        f"reused {report.reused} from cache; {report.seconds:.1f}s → {settings.index_dir}"
+        f"reused {report.reused} from cache; {report.seconds:.1f}s → "
+        + (f"Milvus {settings.milvus_uri or settings.index_dir / 'milvus.db'} ({report.generation_name})"
+           if report.store == "milvus" else str(settings.index_dir))
     )
 
 
@@ -292,13 +292,24 @@ def ask(
 def serve(
     host: Optional[str] = typer.Option(None, help="bind address (default 127.0.0.1; QA_HOST)"),
     port: Optional[int] = typer.Option(None, help="port (default 7860; QA_PORT)"),
-    auth: Optional[str] = typer.Option(None, help='chat password "user:password" (QA_AUTH)'),
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="key for /api and /v1 (prefer QA_API_KEY)"),
+    auth: Optional[str] = typer.Option(None, help='page password "user:password"; VISIBLE to other users in `ps`: prefer QA_AUTH or --auth-file'),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="key for /api and /v1; VISIBLE to other users in `ps`: prefer QA_API_KEY or --api-key-file"),
+    auth_file: Optional[Path] = typer.Option(None, "--auth-file", help='file whose first line is "user:password" (QA_AUTH_FILE)'),
+    api_key_file: Optional[Path] = typer.Option(None, "--api-key-file", help="file whose first line is the API key (QA_API_KEY_FILE)"),
     no_build: bool = typer.Option(False, "--no-build", help="fail instead of building a missing index"),
 ) -> None:
-    """Serve the chat page (/) and the HTTP API (/api, /v1, docs at /docs); builds the index first if needed."""
-    from qa.app.server import serve_command
+    """Serve the chat page (/) and the HTTP API (/api, /v1, docs at /docs); builds the index first if needed.
 
+    QA_API_KEY protects /api and /v1 only; without QA_AUTH the page and its own API are public."""
+    from qa.app.server import serve_command
+    from qa.config import _read_secret
+
+    try:
+        auth = auth or (_read_secret(str(auth_file)) if auth_file else None)
+        api_key = api_key or (_read_secret(str(api_key_file)) if api_key_file else None)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     serve_command(host=host, port=port, build_index_if_missing=not no_build, auth=auth, api_key=api_key)
 
 
@@ -306,15 +317,17 @@ def serve(
 def eval_(
     gold: Optional[Path] = typer.Option(None, "--gold", help="gold question file to score the system on, e.g. eval/gold.jsonl"),
     out: Optional[Path] = typer.Option(None, "--out", help="report directory (default: eval/reports/<timestamp>)"),
-    config: Optional[list[str]] = typer.Option(None, "--config", help="hybrid | bm25 | dense, optionally with Settings overrides, e.g. hybrid:rerank=false; repeatable (default: hybrid)"),
+    config: Optional[list[str]] = typer.Option(None, "--config", help="hybrid | bm25 | dense | quote-top2, optionally with Settings overrides, e.g. hybrid:rerank=false; repeatable (default: hybrid)"),
     llm: Optional[str] = typer.Option(None, "--llm", help="answer with an OpenAI-compatible LLM: URL/v1/MODEL, MODEL@URL or URL"),
     check: Optional[Path] = typer.Option(None, "--check", help="validate a gold file against seeds/ and list its problems"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N questions, taken round-robin over question types"),
+    no_baseline: bool = typer.Option(False, "--no-baseline", help="do not add the quote-top2 baseline (quoting the two best retrieved articles) to the report"),
 ) -> None:
-    """Score the assistant on a gold question set (retrieval, answers, refusals, latency) and write reports."""
+    """Score the assistant on a gold question set (retrieval, answers, refusals, latency) and write reports.
+    Every report also scores the quote-top2 baseline and states the margin over it."""
     from qa.evaluate.cli import eval_command
 
-    raise typer.Exit(eval_command(gold, out, config, llm, check, limit))
+    raise typer.Exit(eval_command(gold, out, config, llm, check, limit, baseline=not no_baseline))
 
 
 @app.command()
@@ -325,11 +338,16 @@ def bench(
     no_serve: bool = typer.Option(False, "--no-serve", help="skip the HTTP throughput test against `qa serve`"),
     hnsw_max: Optional[int] = typer.Option(100_000, "--hnsw-max", help="largest synthetic size that also gets an HNSW index"),
     eval_metrics: Optional[Path] = typer.Option(None, "--eval-metrics", help="metrics.json of a `qa eval` run to quote in the section"),
+    stores: Optional[str] = typer.Option(None, "--stores", help="compare index stores instead, e.g. faiss,milvus,milvus-server (section '## Vector stores')"),
 ) -> None:
     """Measure index build time, latency, throughput, memory and scaling; print a markdown table."""
     from qa.evaluate.bench import bench_command
 
     sizes = [s for s in scale if s > 0] if scale else None  # --scale 0 alone: skip the scaling test
+    if stores:
+        from qa.evaluate.bench_store import run_stores
+
+        raise typer.Exit(run_stores(out, [s.strip() for s in stores.split(",") if s.strip()], sizes, hnsw_max))
     raise typer.Exit(bench_command(out, sizes, duration=duration, serve=not no_serve, hnsw_max=hnsw_max, eval_metrics=eval_metrics))
 
 

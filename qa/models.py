@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+History = list[dict[str, str]]  # a conversation: {"role": "user" | "assistant", "content": …}, oldest first
+
 
 @dataclass
 class Revision:

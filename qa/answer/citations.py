@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 
 from qa.models import Chunk, Citation, Document, Hit
+from qa.text import to_simplified
 
 _DIGITS = "0-9０-９"
 _SEP = r",，、;；\s"
@@ -154,17 +154,10 @@ def _sentence(chunk: str) -> tuple[str, list[int]]:
 # --- quotes ---------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def _normal(text: str, traditional: bool) -> str:
     text = text.translate(_FULLWIDTH)
     if traditional:
-        text = _t2s().convert(text)
+        text = to_simplified(text)
     return "".join(ch for ch in text if ch.isalnum())
 
 

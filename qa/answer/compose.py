@@ -177,7 +177,7 @@ class ArticleAnswerer:
             d, c = e.hit.document, e.hit.chunk
             quote, source = self._quote(e, intent)
             where = _region_prefix(d, regions, many_regions, always=intent.kind == "comparison")
-            intro = f"{where}同一文件{c.locator}规定：" if d.doc_id == last_doc else f"{where}{_label(d)}{c.locator}规定："
+            intro = f"同一文件{c.locator}规定：" if d.doc_id == last_doc else f"{where}{_label(d)}{c.locator}规定："
             if c.kind in ("notice", "preamble"):
                 intro = intro.replace(f"{c.locator}规定", "写明")
             last_doc = d.doc_id
@@ -241,14 +241,15 @@ class ArticleAnswerer:
         facts = [f for f in (d.issuer and f"发文机关：{d.issuer}", d.date and f"成文日期：{_date_cn(d.date)}") if f]
         marker = w.cite(head, d, own_text(head)) if head else ""
         w.lines.append(f"{_label(d)}" + (f"，{'，'.join(facts)}" if facts else "") + f"。{marker}")
-        term = self._term_line(d)
+        term = self._term_line(d) if intent.kind == "by-doc" else ""  # validity answers get the full statement
         if term:
             w.lines.append(term)
         closing = [e for e in cited if e.hit.document.doc_id == doc_id and has_slot("validity", e.hit.chunk.text_simplified)]
         if intent.kind == "validity":
             for e in closing[:1]:
                 quote, source = self._quote(e, intent)
-                w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
+                label = "印发通知写明：" if e.hit.chunk.kind == "notice" else f"{e.hit.chunk.locator}规定："
+                w.lines.append(f"{label}{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
             return
         purpose = self.library.purpose(doc_id)
         if purpose:
@@ -256,9 +257,10 @@ class ArticleAnswerer:
             w.lines.append(f"主要内容：{defuse_markers(tidy(line))}{w.cite(chunk, d, line)}")
         outline = self.library.outline(doc_id)
         if outline:
-            items = [f"{loc} {h}".strip() if loc and not h.startswith(loc.rstrip('.')) else h for loc, h in outline]
-            w.lines.append("主要章节：" + "；".join(items) + "。")
-        for e in [e for e in cited if e.hit.document.doc_id == doc_id and e.hit.chunk.kind not in ("notice", "preamble")][:1]:
+            w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")
+        # a detail the question also asks about ("…由谁负责解释？"), when an article clearly holds it
+        detail = [e for e in cited if e.hit.document.doc_id == doc_id and e.hit.chunk.kind not in ("notice", "preamble")]
+        for e in [e for e in detail if e.prob >= self.models.extra_min + 0.2][:1]:
             quote, source = self._quote(e, intent)
             w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
 

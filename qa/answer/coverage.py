@@ -62,16 +62,16 @@ def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
     asked = list(dict.fromkeys(_YEAR.findall(question)))
     if not asked or not hits:
         return None
-    for hit in hits[:_YEAR_HITS]:
+    top = hits[:_YEAR_HITS]
+    seen = "".join(f"{h.document.title}{h.document.notice_title or ''}{h.chunk.text_simplified}" for h in top)
+    missing = [y for y in asked if y not in seen]
+    if len(missing) < len(asked):
+        return None  # one year asked about is the year of what was found (a comparison of two years)
+    for hit in top:
         titled = _YEAR.findall(hit.document.title)
-        if not titled:
-            continue
-        seen = f"{hit.document.title}{hit.document.notice_title or ''}{hit.chunk.text_simplified}"
-        # the nearest dated plan is another year's and its article does not mention this year
-        for year in asked:
-            if year not in titled and year not in seen:
-                return year, hit.document.title
-        return None
+        if titled:
+            # the nearest dated plan is another year's and no article found mentions the year asked
+            return missing[0], hit.document.title
     return None
 
 
@@ -107,7 +107,8 @@ def word_features(words: list[str], evidence: list[ArticleEvidence], corpus_text
     top_text = "".join(
         to_simplified(e.hit.chunk.text) + e.hit.document.title + "".join(e.hit.chunk.heading_path) for e in top
     )
-    weights = [max((idf(w[i : i + 2]) for i in range(len(w) - 1)), default=1.0) for w in words]
+    # a word weighs what its rarest bigram (a single character: that character) weighs
+    weights = [max((idf(w[i : i + 2]) for i in range(len(w) - 1)), default=idf(w)) for w in words]
     total = sum(weights) or 1.0
     # an everyday word counts as present when its official term is (办狗证 → 犬只登记)
     forms = {w: [w, *official_terms(w)] for w in words}
@@ -143,10 +144,14 @@ def coverage_features(
 
 
 class CoverageJudge:
-    def __init__(self, model: LogisticModel, partial_below: float | None = None) -> None:
+    def __init__(
+        self, model: LogisticModel, partial_below: float | None = None, near_sentences: int = 2, focus_ratio: float = 0.5
+    ) -> None:
         if model.features != COVERAGE_FEATURES:
             raise ValueError(f"coverage model features {model.features} != {COVERAGE_FEATURES}")
         self.model = model
+        self.near_sentences = near_sentences
+        self.focus_ratio = focus_ratio
         # between the decline threshold and this one, an answer is given but marked partial
         self.partial_below = model.threshold if partial_below is None else partial_below
 
@@ -179,7 +184,10 @@ class CoverageJudge:
             return Coverage("none", p)
         # a figure or a date is asked for and none of the best articles has one: the topic is
         # covered, the detail is not (department and condition slots are too loose to say so)
-        if slot in PARTIAL_SLOTS and not named_document and not any(e.slot for e in sorted(evidence, key=lambda e: -e.prob)[:3]):
+        ranked = sorted(evidence, key=lambda e: -e.prob)
+        # the articles that answer, not the tail: a figure in an unrelated article answers nothing
+        top = [e for e in ranked[:3] if e.prob >= self.focus_ratio * ranked[0].prob]
+        if slot in PARTIAL_SLOTS and not any(e.slot_near(self.near_sentences) for e in top):
             return Coverage("partial", p, missing=slot)
         if p < self.partial_below and not named_document:
             return Coverage("partial", p)

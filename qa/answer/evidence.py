@@ -98,6 +98,11 @@ class ArticleEvidence:
     def best_sentence(self) -> ScoredSentence | None:
         return max(self.sentences, key=lambda s: s.score, default=None)
 
+    def slot_near(self, n: int = 2) -> bool:
+        """The slot is in one of the article's `n` sentences closest to the question (a figure
+        elsewhere in the article answers some other question)."""
+        return any(s.slot for s in sorted(self.sentences, key=lambda s: -s.score)[:n])
+
 
 def _is_heading(sentence: str, headings: set[str]) -> bool:
     simp = to_simplified(sentence)

@@ -7,9 +7,12 @@ import re
 
 from qa.ingest.lines import to_simplified
 
-History = list[dict[str, str]]
+from qa.models import History
 
-_REGION = re.compile(r"(临沂市)?兰山区?|(淄博市)?周村区?|招远市?|青岛市?")
+# Place names a follow-up may switch to ("兰山区呢？"). The assistant passes the pattern of the
+# collection's own region aliases (QueryAnalyzer.region_pattern); this generic one (a name ending in
+# 区/市/县) serves when there is none.
+_ANY_REGION = re.compile(r"[\u4e00-\u9fff]{2,6}?[区市县]")
 _THIS_DOC = re.compile(r"这个政策|该政策|这项政策|这个文件|该文件|这份文件|这个办法|该办法|这个意见|这个方案|上述政策|它")
 _ELLIPSIS = re.compile(r"^(那么?|还有|另外|再问一下|那如果是?|如果是)?(?P<x>.{1,24}?)(呢|怎么样|怎么办|如何|行吗|可以吗)?[？?。!！]*$")
 _ANAPHORA = re.compile(r"^(那么?|还有|另外|如果是)|呢[？?]?$|这个|该|上述|同样|也")
@@ -38,7 +41,7 @@ def is_followup(question: str, history: History | None) -> bool:
     return bool(_ANAPHORA.search(q)) or len(re.sub(r"[？?。！!\s]", "", q)) <= 6
 
 
-def rewrite_followup(question: str, history: History | None) -> str:
+def rewrite_followup(question: str, history: History | None, regions: re.Pattern[str] | None = None) -> str:
     """A standalone question; the question itself when it already stands alone."""
     q = to_simplified(question.strip())
     if not is_followup(q, history):
@@ -55,11 +58,12 @@ def rewrite_followup(question: str, history: History | None) -> str:
     m = _ELLIPSIS.match(q)
     x = m.group("x") if m else q
     x = re.sub(r"^(那么?|还有|另外|如果是)", "", x).strip()
-    region = _REGION.fullmatch(x) or (_REGION.match(x) if x.endswith(("区", "市")) else None)
+    rx = regions or _ANY_REGION
+    region = rx.fullmatch(x) or (rx.match(x) if x.endswith(("区", "市", "县")) else None)
     if region:
         # "兰山区呢？": same question, other region
-        if _REGION.search(prev_q):
-            return _REGION.sub(x, prev_q, count=1)
+        if rx.search(prev_q):
+            return rx.sub(x, prev_q, count=1)
         return f"{x}{prev_q}"
     if not x:
         return prev_q

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from qa.models import Chunk, Document
 from qa.text import compact, to_simplified
 
+_NUMBERED = re.compile(r"^(?:第[一二三四五六七八九十百]+[章节条编部分]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、])")
 _ADDRESSEE = re.compile(r"^各[\u4e00-\u9fff、，,（）()]{2,80}[:：]$")
 
 
@@ -26,11 +27,11 @@ class DocumentLibrary:
         df: Counter[str] = Counter()
         for c in chunks:
             t = c.text_simplified
-            df.update({t[i : i + 2] for i in range(len(t) - 1)})
+            df.update({t[i : i + 2] for i in range(len(t) - 1)} | set(t))  # bigrams and single characters
         n = max(len(chunks), 1)
         self._idf = {g: math.log(1 + n / k) for g, k in df.items()}
         self._idf_unseen = self.max_idf = math.log(1 + n)
-        self.grams = frozenset(self._idf)  # every bigram of the collection
+        self.grams = frozenset(g for g in self._idf if len(g) == 2)  # every bigram of the collection
 
     def idf(self, gram: str) -> float:
         """Inverse article frequency of a bigram (single characters and unseen grams: the maximum)."""
@@ -72,8 +73,8 @@ class DocumentLibrary:
             path = [h for h in c.heading_path if compact(to_simplified(h)) != title]
             for level, heading in enumerate(path[:depth]):
                 key = compact(heading)
-                if key in keys or len(key) < 2:
-                    continue
+                if key in keys or len(key) < 2 or not _NUMBERED.match(key):
+                    continue  # only numbered sections (一、 （一） 1. 第X章 …), not repeated titles
                 keys.add(key)
                 if level == 0 or len(seen) < limit:
                     seen.append((c.locator if level == len(path) - 1 else "", heading.strip()))

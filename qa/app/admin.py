@@ -240,13 +240,12 @@ def status_html(shared: Any) -> str:
     return f'<div class="{cls}" id="qa-index-status"><b>检索方式</b>：{html.escape(status_text(st))}</div>'
 
 
-def build_status(shared: Any) -> None:
-    """The line on the chat page saying whether answers use keyword search only or full retrieval."""
+def build_status(shared: Any) -> Any:
+    """The line on the chat page saying whether answers use keyword search only or full retrieval
+    (kept current by the page's timer, qa.app.ui._follow_index)."""
     import gradio as gr
 
-    box = gr.HTML(status_html(shared))
-    timer = gr.Timer(3.0)
-    timer.tick(lambda: status_html(shared), None, box, api_visibility="private", show_progress="hidden")
+    return gr.HTML(status_html(shared))
 
 
 def build_admin_tab(shared: Any) -> None:
@@ -326,7 +325,6 @@ def build_admin_tab(shared: Any) -> None:
     gr.HTML(f'<div class="qa-side-sub">上传政府文件（{" ".join(SUPPORTED)}；单个文件不超过 {settings.max_file_mb} MB），'
             "先预览解析结果，确认后收录。收录和移除不影响正在进行的问答。</div>")
     status = gr.HTML(progress_html())
-    gr.Timer(2.0).tick(progress_html, None, status, api_visibility="private", show_progress="hidden")
     with gr.Row():
         upload = gr.File(label="选择文件", file_count="multiple", file_types=list(SUPPORTED), elem_id="qa-admin-upload", scale=3)
         with gr.Column(scale=1):
@@ -341,6 +339,20 @@ def build_admin_tab(shared: Any) -> None:
         remove_btn = gr.Button("移除", variant="stop", elem_id="qa-admin-remove", scale=1)
     docs = gr.Dataframe(headers=DOC_COLUMNS, value=_doc_rows(coll), interactive=False, wrap=True, max_height=420,
                         elem_id="qa-admin-docs")
+    from qa.app.server import LIVE_CHOICES
+    from qa.index.watch import loaded_generation
+
+    # the page's API gate checks the chosen document against the index as it is now
+    setattr(to_remove, LIVE_CHOICES, lambda: [d.doc_id for d in coll.indexed_documents()])
+    shown = gr.State(loaded_generation(shared))  # the generation the list shows
+
+    def tick(seen: Any) -> tuple[Any, ...]:
+        generation = loaded_generation(shared)
+        if generation == seen:
+            return progress_html(), gr.skip(), gr.skip(), seen
+        return progress_html(), _doc_rows(coll), gr.update(choices=_remove_choices()), generation
+
+    gr.Timer(2.0).tick(tick, shown, [status, docs, to_remove, shown], api_visibility="private", show_progress="hidden")
     preview_btn.click(do_preview, upload, [preview, message, staged], api_visibility="private")
     add_btn.click(do_add, staged, [message, docs, to_remove, staged], api_visibility="private")
     remove_btn.click(do_remove, to_remove, [message, docs, to_remove], api_visibility="private")

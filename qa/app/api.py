@@ -25,7 +25,8 @@ Endpoints
                        Extra response fields (OpenAI clients keep unknown fields; in the Python client read
                        ``completion.model_extra["sources"]``): ``sources`` = list of citation dicts
                        (marker, chunk_id, doc_title, doc_number, locator, issuer, date, region, quote,
-                       passage, source_file) and ``refused`` (bool). When streaming, they ride on the final
+                       passage, source_file, validity), ``refused`` (bool) and ``coverage``
+                       (full | partial | none; refused exactly when none). When streaming, they ride on the final
                        chunk (the one with ``finish_reason: "stop"``), followed by ``data: [DONE]``; that
                        chunk also carries ``answer``, the validated answer text (in LLM mode the markers
                        of the streamed tokens are the model's own; ``answer``'s markers match ``sources``).
@@ -35,43 +36,52 @@ Endpoints
 Auth: when ``settings.api_key`` is set, /api/* (except /api/health) and /v1/* need
 ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; otherwise 401.
 Errors are JSON in the OpenAI shape ``{"error": {"message", "type", "code", "param"}}``, never a stack trace.
-Rate limit: ``settings.rate_limit_per_minute`` questions per client address per minute (0 = off) → 429.
+Rate limit: ``settings.rate_limit_per_minute`` questions per client address per minute (0 = off) → 429,
+one budget with the page's own API. Answers are computed in a bounded pool, fair between clients
+(qa/app/limits.py): a client with ``answer_per_client`` answers in progress gets 429, a full queue 503.
+Input bounds (all in qa/config.py): question ``max_question_chars``, history ``max_history_messages`` ×
+``max_history_message_chars``, list filters ``max_filter_items``, body ``max_body_mb`` → 422 / 413.
+A client that disconnects stops its answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
-import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import qa
+from qa.app.limits import ClientGone, Refused, until_disconnected
+from qa.app.limits import RateLimiter as SharedRateLimiter
 from qa.app.render import references_text
-from qa.app.service import SharedAssistant, clean_history, content_text, make_filters
+from qa.app.service import (
+    SharedAssistant,
+    check_history,
+    check_list,
+    check_text,
+    clean_history,
+    content_text,
+    make_filters,
+)
 from qa.config import Settings
 from qa.models import Answer, Filters
 
 log = logging.getLogger("qa.app")
 
 MODEL_ID = "policy-qa"
-MAX_HISTORY_MESSAGES = 40
-MAX_MESSAGE_CHARS = 20_000
-# The largest valid request (41 messages of 20,000 characters, as UTF-8 JSON) is ~2.5 MB; anything
-# bigger is refused with 413 before it is read into memory, however it is sent.
-MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -98,46 +108,19 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
         loc = [str(x) for x in err.get("loc", ()) if x != "body"]
         where = ".".join(loc) or "body"
         first = first or where
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
     return "请求参数有误 / invalid request — " + "; ".join(parts[:5]), first
-
-
-_TOO_LARGE = f"请求体过大（上限 {MAX_BODY_BYTES // (1024 * 1024)} MB）/ request body too large (limit {MAX_BODY_BYTES} bytes)"
-
-
-class BodySizeLimit:
-    """ASGI middleware: 413 for /api and /v1 request bodies over `max_bytes` (declared or streamed)."""
-
-    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES, prefixes: tuple[str, ...] = ("/api/", "/v1/")) -> None:
-        self.app, self.max_bytes, self.prefixes = app, max_bytes, prefixes
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefixes):
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            response = JSONResponse(_error_body(_TOO_LARGE, "request_too_large"), status_code=413)
-            await response(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited() -> Any:  # chunked bodies have no length: count as they arrive
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise StarletteHTTPException(413, _TOO_LARGE)
-            return message
-
-        await self.app(scope, limited, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def _api_error(_: Request, exc: APIError) -> JSONResponse:
         return JSONResponse(_error_body(exc.message, exc.code, exc.param), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(Refused)
+    async def _refused(_: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse(_error_body(exc.message, exc.code), status_code=exc.status, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -160,16 +143,37 @@ def install_error_handlers(app: FastAPI) -> None:
 # --- request / response models ------------------------------------------------------------
 
 
+def _valid_text(value: str) -> str:
+    return check_text(value, "text")  # lone surrogates cannot be encoded: refuse them here, not with a 500
+
+
+# Every string a client sends: a real str, never a number, without lone surrogates.
+Text = Annotated[StrictStr, AfterValidator(_valid_text)]
+
+
+def _valid_parts(value: Any) -> Any:
+    """OpenAI content parts may nest strings anywhere: check them all."""
+    if isinstance(value, str):
+        check_text(value, "text")
+    elif isinstance(value, dict):
+        for v in value.values():
+            _valid_parts(v)
+    elif isinstance(value, list):
+        for v in value:
+            _valid_parts(v)
+    return value
+
+
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
-    content: StrictStr = Field(max_length=MAX_MESSAGE_CHARS)
+    content: Text
 
 
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    regions: list[StrictStr] = Field(default_factory=list, description="e.g. ['临沂市兰山区']")
-    doc_ids: list[StrictStr] = Field(default_factory=list, description="ids from /api/documents")
+    regions: list[Text] = Field(default_factory=list, description="e.g. ['临沂市兰山区']")
+    doc_ids: list[Text] = Field(default_factory=list, description="ids from /api/documents")
     date_from: date | None = Field(None, description="inclusive, YYYY-MM-DD")
     date_to: date | None = Field(None, description="inclusive, YYYY-MM-DD")
     in_force: StrictBool = Field(False, description="only documents in force on as_of (or stating no term)")
@@ -177,8 +181,8 @@ class FiltersIn(BaseModel):
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"question": "我家狗要办证吗？"}]})
-    question: StrictStr = Field(description="the question, in Chinese")
-    history: list[Message] | None = Field(None, max_length=MAX_HISTORY_MESSAGES, description="earlier turns, oldest first")
+    question: Text = Field(description="the question, in Chinese")
+    history: list[Message] | None = Field(None, description="earlier turns, oldest first (max_history_messages)")
     filters: FiltersIn | None = None
     as_of: date | None = Field(None, description="judge the validity of cited documents on this day (default today)")
     with_hits: StrictBool = Field(True, description="include the retrieved passages (hits)")
@@ -186,16 +190,23 @@ class AskRequest(BaseModel):
 
 class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="allow")  # name, tool_calls … are accepted and ignored
-    role: StrictStr
+    role: Text
     content: StrictStr | list[dict[str, Any]] | None = None
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _content(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, (str, list)):
+            raise ValueError("content 必须是文本或内容片段列表 / content must be a string or a list of parts")
+        return _valid_parts(value)
 
 
 class ChatCompletionRequest(BaseModel):
     """OpenAI chat.completions request; sampling options are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
-    model: StrictStr = MODEL_ID
-    messages: list[ChatMessageIn] = Field(min_length=1, max_length=MAX_HISTORY_MESSAGES + 1)
+    model: Text = MODEL_ID
+    messages: list[ChatMessageIn] = Field(min_length=1)
     stream: StrictBool = False
     filters: FiltersIn | None = Field(None, description="extension: restrict the search (same as /api/ask)")
     as_of: date | None = Field(None, description="extension: judge validity on this day (same as /api/ask)")
@@ -211,6 +222,7 @@ class HealthResponse(BaseModel):
     mode_label: str
     api_key_required: bool
     index: dict[str, Any]
+    answers: dict[str, int]  # the answer pool: waiting, in_progress, clients, answered, stopped_early
 
 
 # --- auth and rate limit --------------------------------------------------------------------
@@ -219,30 +231,14 @@ _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <QA_AP
 _header_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <QA_API_KEY>")
 
 
-class RateLimiter:
-    """Sliding one-minute window per client address; 0 disables it."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+class RateLimiter(SharedRateLimiter):
+    """Sliding one-minute window per client address; 0 disables it. Raises a 429 `APIError`."""
 
     def check(self, client: str) -> None:
-        if self.per_minute <= 0:
-            return
-        now = time.monotonic()
-        with self._lock:
-            q = self._seen.setdefault(client, deque())
-            while q and now - q[0] > 60:
-                q.popleft()
-            if len(q) >= self.per_minute:
-                retry = max(1, int(60 - (now - q[0])) + 1)
-                raise APIError(429, f"请求过于频繁，请 {retry} 秒后再试 / rate limit exceeded", "rate_limited",
-                               headers={"Retry-After": str(retry)})
-            q.append(now)
-            if len(self._seen) > 10_000:  # forget idle clients
-                for k in [k for k, v in self._seen.items() if not v or now - v[-1] > 60]:
-                    del self._seen[k]
+        retry = self.retry_after(client)
+        if retry is not None:
+            raise APIError(429, f"请求过于频繁，请 {retry} 秒后再试 / rate limit exceeded", "rate_limited",
+                           headers={"Retry-After": str(retry)})
 
 
 def _auth_dependency(settings: Settings):  # type: ignore[no-untyped-def]
@@ -276,8 +272,15 @@ def _check_question(question: str, settings: Settings, param: str = "question") 
     return q
 
 
-def _filters(f: FiltersIn | None, known_docs: set[str], as_of: date | None = None) -> Filters | None:
-    out = _explicit_filters(f, known_docs)
+def _check_history(history: list[dict[str, str]], settings: Settings, param: str) -> list[dict[str, str]]:
+    try:
+        return check_history(history, settings)
+    except ValueError as exc:
+        raise APIError(422, str(exc), param=param) from exc
+
+
+def _filters(f: FiltersIn | None, known_docs: set[str], settings: Settings, as_of: date | None = None) -> Filters | None:
+    out = _explicit_filters(f, known_docs, settings)
     if as_of is not None or (f is not None and f.in_force):  # validity: carried by the filters
         out = out or Filters()
         out.in_force = bool(f is not None and f.in_force)
@@ -285,12 +288,17 @@ def _filters(f: FiltersIn | None, known_docs: set[str], as_of: date | None = Non
     return out
 
 
-def _explicit_filters(f: FiltersIn | None, known_docs: set[str]) -> Filters | None:
+def _explicit_filters(f: FiltersIn | None, known_docs: set[str], settings: Settings) -> Filters | None:
     if f is None:
         return None
+    try:
+        check_list(f.regions, "filters.regions", settings)
+        check_list(f.doc_ids, "filters.doc_ids", settings)
+    except ValueError as exc:
+        raise APIError(422, str(exc), param="filters") from exc
     unknown = [d for d in f.doc_ids if d not in known_docs]
     if unknown:
-        raise APIError(422, f"未知的文件 id / unknown doc_ids: {unknown} (see /api/documents)", param="filters.doc_ids")
+        raise APIError(422, f"未知的文件 id / unknown doc_ids: {unknown[:5]} (see /api/documents)", param="filters.doc_ids")
     try:
         return make_filters(f.regions, f.doc_ids, f.date_from, f.date_to)
     except ValueError as exc:
@@ -315,11 +323,21 @@ def _sse(obj: dict[str, Any]) -> str:
     return "data: " + json.dumps(obj, ensure_ascii=False) + "\n\n"
 
 
+async def _answer(assistant: SharedAssistant, request: Request, question: str, history: list[dict[str, str]] | None,
+                  filters: Filters | None) -> Answer:  # fmt: skip
+    """The answer from the pool; if the client hangs up first, its work is stopped (ClientGone)."""
+    task = asyncio.ensure_future(assistant.aask(_client(request), question, history, filters))
+    return await until_disconnected(request.is_disconnected, task)
+
+
 # --- the app --------------------------------------------------------------------------------
 
 
-def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
-    """FastAPI app with /api and /v1 routes (the chat UI is mounted onto it by server.py)."""
+def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimiter | None = None) -> FastAPI:
+    """FastAPI app with /api and /v1 routes (the chat UI is mounted onto it by server.py).
+
+    `limiter` is shared with the page's own API (server.py); one is made when none is given.
+    """
     app = FastAPI(
         title="政策问答 API",
         version=qa.__version__,
@@ -329,17 +347,22 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit)
     require_key = _auth_dependency(settings)
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+    limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
+    app.state.limiter = limiter
     known_docs = _KnownDocs(assistant)  # live: documents added to the running server count at once
+
+    @app.exception_handler(ClientGone)
+    async def _gone(_: Request, exc: ClientGone) -> Response:
+        return Response(status_code=499)  # nobody reads it: the client has left
 
     open_api = APIRouter(prefix="/api", tags=["api"])
     api = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_key)])
     v1 = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_key)])
 
+    # async: runs on the event loop, never waits for a thread behind answering
     @open_api.get("/health", response_model=HealthResponse, summary="Service status and index facts")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {
             "status": "ok",
             "version": qa.__version__,
@@ -347,21 +370,23 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
             "chunks": assistant.chunk_total(),
             "regions": assistant.regions(),
             "mode": assistant.mode,
-            "mode_label": assistant.describe_mode(),
+            "mode_label": assistant.public_mode_label(),
             "api_key_required": bool(settings.api_key),
             "index": assistant.index_info(),
+            "answers": assistant.pool.load(),
         }
 
     @api.post("/ask", summary="Ask a question; get an answer with citations")
-    def ask(body: AskRequest, request: Request) -> dict[str, Any]:
+    async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         limiter.check(_client(request))
         question = _check_question(body.question, settings)
-        history = [m.model_dump() for m in body.history or []]
-        answer = assistant.ask(question, history=history or None, filters=_filters(body.filters, known_docs, body.as_of))
+        history = _check_history([m.model_dump() for m in body.history or []], settings, "history")
+        filters = _filters(body.filters, known_docs, settings, body.as_of)
+        answer = await _answer(assistant, request, question, history or None, filters)
         return answer.to_dict(with_hits=body.with_hits)
 
     @api.get("/documents", summary="The indexed documents")
-    def documents(as_of: date | None = None) -> dict[str, Any]:
+    async def documents(as_of: date | None = None) -> dict[str, Any]:
         from qa.ingest.validity import STATUS_LABELS, citation_validity
 
         counts = assistant.chunk_counts
@@ -373,24 +398,28 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
         return {"documents": out}
 
     @v1.get("/models", summary="OpenAI-compatible model list")
-    def models() -> dict[str, Any]:
+    async def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "policy-qa"}]}
 
     @v1.post("/chat/completions", summary="OpenAI-compatible chat completion (stream or not)")
-    def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
         limiter.check(_client(request))
+        if len(body.messages) > settings.max_history_messages + 1:
+            raise APIError(422, f"消息过多（{len(body.messages)} 条，上限 {settings.max_history_messages + 1}）/ "
+                                f"too many messages ({len(body.messages)} > {settings.max_history_messages + 1})",
+                           param="messages")  # fmt: skip
         last = body.messages[-1]
         if last.role != "user":
             raise APIError(400, "最后一条消息必须来自用户 / the last message must have role 'user'", param="messages")
         question = _check_question(content_text(last.content), settings, param="messages")
-        history = clean_history([m.model_dump() for m in body.messages[:-1]])
-        filters = _filters(body.filters, known_docs, body.as_of)
+        history = _check_history(clean_history([m.model_dump() for m in body.messages[:-1]]), settings, "messages")
+        filters = _filters(body.filters, known_docs, settings, body.as_of)
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         model = body.model or MODEL_ID
 
         if not body.stream:
-            answer = assistant.ask(question, history=history or None, filters=filters)
+            answer = await _answer(assistant, request, question, history or None, filters)
             content = answer.text + references_text(answer.citations)
             return {
                 "id": cid,
@@ -401,6 +430,7 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
                 "sources": [c.to_dict() for c in answer.citations],
                 "refused": answer.refused,
+                "coverage": answer.coverage,
             }
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -409,25 +439,42 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra,
             })
 
-        def events() -> Iterator[str]:
+        # Taken before the response starts, so a full pool is a real 429/503, not an in-band error.
+        stream = assistant.astream(_client(request), question, history or None, filters)
+        try:  # the first step is most of the work: stop it too if the client hangs up meanwhile
+            first = await until_disconnected(request.is_disconnected, asyncio.ensure_future(stream.__anext__()))
+        except StopAsyncIteration:
+            first = None
+
+        async def events() -> AsyncIterator[str]:
+            # Starlette cancels this generator when the client disconnects; closing `stream`
+            # (finally below) then stops the answer in the pool.
             yield chunk({"role": "assistant", "content": ""})
             answer: Answer | None = None
             try:
-                for item in assistant.stream(question, history=history or None, filters=filters):
+                item = first
+                while item is not None:
                     if isinstance(item, Answer):
                         answer = item
                     elif item:
                         yield chunk({"content": item})
+                    try:
+                        item = await stream.__anext__()
+                    except StopAsyncIteration:
+                        item = None
             except Exception:  # headers are sent: report in-band, never a trace
                 log.exception("stream failed")
                 yield _sse(_error_body("服务器内部错误 / internal server error", "internal_error"))
                 yield "data: [DONE]\n\n"
                 return
+            finally:
+                await stream.aclose()
             refs = references_text(answer.citations) if answer else ""
             if refs:
                 yield chunk({"content": refs})
             yield chunk({}, "stop", sources=[c.to_dict() for c in answer.citations] if answer else [],
-                        refused=bool(answer.refused) if answer else True, answer=answer.text if answer else "")
+                        refused=bool(answer.refused) if answer else True, answer=answer.text if answer else "",
+                        coverage=answer.coverage if answer else "none")
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream",
@@ -443,7 +490,7 @@ def create_api(assistant: SharedAssistant, settings: Settings) -> FastAPI:
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    def _unknown(request: Request, rest: str) -> None:
+    async def _unknown(request: Request, rest: str) -> None:
         allowed = known.get(request.url.path)
         if allowed:
             raise APIError(405, f"{request.method} not allowed on {request.url.path} (use {', '.join(sorted(allowed))})",

@@ -4,19 +4,27 @@ The logic is in pure functions (load, run, table, judge, export) that the
 tests call directly; `build_evaluator_tab` only wires them to Gradio
 components inside the caller's Blocks context. Everything shown is plain
 text in a Dataframe or HTML-escaped, so document or question text can never
-inject markup.
+inject markup, and exported CSV cells cannot start a spreadsheet formula.
+
+The tab is only built behind QA_AUTH (qa/app/ui.py). A run is bounded: at most
+`max_eval_questions` questions, one run per session, `eval_queue` runs in all; its
+questions are answered in the shared answer pool like any other client's, one at a
+time, so a run never blocks the chat; when the evaluator leaves, the run stops.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import json
 import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from qa.evaluate.gold import GoldFormatError, GoldItem, load_gold
 from qa.evaluate.metrics import evidence_recall_at_k, score_question
@@ -188,11 +196,15 @@ def table_rows(rows: Sequence[EvalRow]) -> list[list[str]]:
     ]
 
 
-def set_judgement(rows: Sequence[EvalRow], qid: str | None, verdict: str | None, comment: str | None) -> tuple[list[EvalRow], str]:
+def set_judgement(rows: Sequence[EvalRow], qid: str | None, verdict: str | None, comment: str | None,
+                  max_comment: int = 2000) -> tuple[list[EvalRow], str]:  # fmt: skip
     """Record the evaluator's judgement of one question; (rows, status message)."""
     rows = list(rows)
     if not rows:
         return rows, "请先运行评测 / run the evaluation first"
+    if not isinstance(comment, (str, type(None))) or len(comment or "") > max_comment:
+        n = len(comment) if isinstance(comment, str) else 0
+        return rows, f"备注过长（{n} 字，上限 {max_comment}），未保存 / comment too long (limit {max_comment}), not saved"
     code = next((k for k, v in JUDGEMENTS.items() if verdict in (k, v)), None)
     if verdict and code is None:
         return rows, f"无效的评价 / unknown judgement: {verdict}"
@@ -243,6 +255,17 @@ def detail_html(rows: Sequence[EvalRow], qid: str | None) -> str:
     )
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: one that starts like a formula (=HYPERLINK(…), +cmd|…,
+    -…, @SUM(…), tab, CR) gets a leading apostrophe (the OWASP advice for CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export(rows: Sequence[EvalRow], directory: Path | str | None = None) -> tuple[Path, Path]:
     """Write CSV (UTF-8 with BOM, opens in Excel) and JSON; returns (csv_path, json_path)."""
     out = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="qa-eval-"))
@@ -255,7 +278,7 @@ def export(rows: Sequence[EvalRow], directory: Path | str | None = None) -> tupl
         for r in rows:
             d = r.to_dict()
             d["citations"] = r.citations_text()
-            w.writerow({k: ("" if d.get(k) is None else d.get(k)) for k in CSV_FIELDS})
+            w.writerow({k: csv_safe("" if d.get(k) is None else d.get(k)) for k in CSV_FIELDS})
     payload = {"summary": summary(rows), "rows": [r.to_dict() for r in rows]}
     json_path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     return csv_path, json_path
@@ -264,24 +287,66 @@ def export(rows: Sequence[EvalRow], directory: Path | str | None = None) -> tupl
 # ---------------------------------------------------------------- Gradio wiring
 
 
-def build_evaluator_tab(assistant: Any) -> None:
+def too_many_questions(n_file: int, first_n: int, limit: int) -> str | None:
+    """Why a run of `first_n` (0 = all) of `n_file` questions is refused on the page (None: fine)."""
+    n = min(n_file, first_n) if first_n > 0 else n_file
+    if n <= limit:
+        return None
+    return (f"评测集有 {n_file} 个问题，网页上一次最多运行 {limit} 个：请填写“只运行前 N 题”，"
+            f"或用命令行 qa eval 运行全部 / at most {limit} questions per run on the page (qa eval has no limit)")
+
+
+class EvalQueue:
+    """The 评测 tab's own small queue: one run per session, `size` runs running or waiting in all;
+    runs take turns (one at a time), so evaluators never crowd out the chat."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.sessions: set[str] = set()
+        self._turn: asyncio.Lock | None = None  # created in the server's event loop
+
+    def join(self, session: str) -> str | None:
+        if session in self.sessions:
+            return "本页已有一个评测在运行，请等它结束 / a run from this page is already in progress"
+        if len(self.sessions) >= self.size:
+            return "评测队列已满，请稍后再试 / the evaluation queue is full, try again later"
+        self.sessions.add(session)
+        return None
+
+    def leave(self, session: str) -> None:
+        self.sessions.discard(session)
+
+    @property
+    def turn(self) -> asyncio.Lock:
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        return self._turn
+
+
+def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
     """Create the evaluator components inside the caller's Blocks (e.g. within `with gr.Tab(...)`)."""
     import gradio as gr
 
-    rows_state = gr.State([])
+    from qa.config import Settings
+
+    settings = settings or getattr(assistant, "settings", None) or Settings()
+    max_questions, max_comment = settings.max_eval_questions, settings.max_comment_chars
+    runs = EvalQueue(settings.eval_queue)
+    rows_state = gr.State([], time_to_live=settings.session_ttl_seconds)
     gr.Markdown("用评测集检验助手：运行全部问题，逐题对照参考答案打分，导出结果。 / Run the gold set, judge each answer, export.")
     with gr.Row():
         upload = gr.File(label="上传评测集 / upload gold (.jsonl)", file_types=[".jsonl"], type="filepath")
         with gr.Column():
-            path = gr.Textbox(label="或文件路径 / or path", value=str(DEFAULT_GOLD))
-            limit = gr.Number(label="只运行前 N 题（0 = 全部）/ first N (0 = all)", value=0, precision=0, minimum=0)
+            path = gr.Textbox(label="或文件路径 / or path", value=str(DEFAULT_GOLD), max_length=500)
+            limit = gr.Number(label=f"只运行前 N 题（0 = 全部，网页上限 {max_questions}）/ first N (0 = all)",
+                              value=0, precision=0, minimum=0)  # fmt: skip
             run_btn = gr.Button("运行评测 / Run", variant="primary")
     status = gr.Textbox(label="状态 / status", interactive=False)
     table = gr.Dataframe(headers=COLUMNS, value=[], interactive=False, wrap=True, max_height=520, label="结果 / results")
     with gr.Row():
         qid = gr.Dropdown(label="问题 / question", choices=[], interactive=True)
         verdict = gr.Radio(label="评价 / judgement", choices=list(JUDGEMENTS.values()))
-        comment = gr.Textbox(label="备注 / comment", lines=2)
+        comment = gr.Textbox(label="备注 / comment", lines=2, max_length=max_comment)
         save_btn = gr.Button("保存评价 / Save")
     detail = gr.HTML()
     with gr.Row():
@@ -289,25 +354,68 @@ def build_evaluator_tab(assistant: Any) -> None:
         csv_file = gr.File(label="CSV", interactive=False)
         json_file = gr.File(label="JSON", interactive=False)
 
-    def _run(upload_path, path_text, n, progress=gr.Progress()):  # noqa: ANN001, ANN202
+    def _ask_in_pool(session: str, item: GoldItem) -> Callable[[], Any]:
+        """One question through the shared answer pool, as its own client: fair against the chat."""
+        pool = getattr(assistant, "pool", None)
+
+        async def one() -> EvalRow:
+            if pool is None:  # a bare Assistant (tests): answer in a thread
+                return await asyncio.to_thread(evaluate_item, assistant, item)
+            async for row in pool.stream(f"eval:{session}", lambda: iter([evaluate_item(assistant, item)])):
+                return row
+            raise RuntimeError("no evaluation row")
+
+        return one
+
+    async def _run(upload_path: Any, path_text: Any, n: Any, request: gr.Request) -> AsyncIterator[tuple]:  # noqa: ANN401
+        keep = gr.update()
+        fail = lambda msg: ([], [], msg, gr.update(choices=[], value=None), "")  # noqa: E731
+        upload_path = upload_path if isinstance(upload_path, str) else None
+        path_text = path_text if isinstance(path_text, str) else ""
+        try:
+            first_n = max(0, int(n or 0))
+        except (TypeError, ValueError, OverflowError):
+            first_n = 0
         problem = web_source_problem(upload_path, path_text)
         if problem:
-            return [], [], problem, gr.update(choices=[], value=None), ""
-        items, msg = load_items(upload_path, path_text)
-        if not items:
-            return [], [], msg, gr.update(choices=[], value=None), ""
-        if n and int(n) > 0:
-            items = items[: int(n)]
-        rows = evaluate_items(assistant, items, lambda i, total: progress((i, total), desc="评测中 / evaluating", unit="题"))
-        first = rows[0].id
-        return rows, table_rows(rows), msg + "\n" + summary(rows), gr.update(choices=[r.id for r in rows], value=first), detail_html(rows, first)
+            yield fail(problem)
+            return
+        session = getattr(request, "session_hash", None) or uuid.uuid4().hex
+        refused = runs.join(session)
+        if refused:
+            yield (keep, keep, refused, keep, keep)
+            return
+        try:  # from here on the slot is ours; Gradio closes this generator when the page goes away
+            items, msg = await asyncio.to_thread(load_items, upload_path, path_text)
+            if not items:
+                yield fail(msg)
+                return
+            too_many = too_many_questions(len(items), first_n, max_questions)
+            if too_many:
+                yield fail(too_many)
+                return
+            if first_n:
+                items = items[:first_n]
+            if runs.turn.locked():
+                yield (keep, keep, msg + "\n排队中，前面还有评测在运行 / waiting for another run to finish", keep, keep)
+            async with runs.turn:
+                rows: list[EvalRow] = []
+                for i, item in enumerate(items):
+                    rows.append(await _ask_in_pool(session, item)())
+                    yield (keep, keep, f"{msg}\n评测中 / evaluating {i + 1}/{len(items)}", keep, keep)
+            first = rows[0].id
+            yield (rows, table_rows(rows), msg + "\n" + summary(rows), gr.update(choices=[r.id for r in rows], value=first),
+                   detail_html(rows, first))  # fmt: skip
+        finally:
+            runs.leave(session)
 
     def _select(rows, evt: gr.SelectData):  # noqa: ANN001, ANN202
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return rows[row].id if 0 <= row < len(rows) else gr.update()
+        return rows[row].id if isinstance(row, int) and 0 <= row < len(rows) else gr.update()
 
     # Gradio finds the event-data argument by its type; with postponed annotations it sees a string.
     _select.__annotations__["evt"] = gr.SelectData
+    _run.__annotations__["request"] = gr.Request
 
     def _show(rows, q):  # noqa: ANN001, ANN202
         r = next((r for r in rows if r.id == q), None)
@@ -316,18 +424,22 @@ def build_evaluator_tab(assistant: Any) -> None:
         return detail_html(rows, q), JUDGEMENTS.get(r.judgement), r.comment
 
     def _save(rows, q, v, c):  # noqa: ANN001, ANN202
-        rows, msg = set_judgement(rows, q, v, c)
+        rows, msg = set_judgement(rows, q, v, c, max_comment)
         return rows, table_rows(rows), msg + "\n" + summary(rows)
 
     def _export(rows):  # noqa: ANN001, ANN202
         if not rows:
             return None, None, "请先运行评测 / run the evaluation first"
-        c, j = export(rows)
+        # under Gradio's cache folder, which expires and has a quota (qa/app/limits.py CacheSweeper)
+        from gradio.utils import get_upload_folder
+
+        c, j = export(rows, Path(get_upload_folder()) / "qa-exports" / uuid.uuid4().hex)
         return str(c), str(j), f"已导出 {len(rows)} 题 / exported"
 
-    # UI wiring, not a public API (like the chat's own events)
+    # UI wiring, not a public API (like the chat's own events). The run waits in its own queue
+    # (EvalQueue), not in Gradio's queue shared with the chat.
     private = {"api_visibility": "private"}
-    run_btn.click(_run, [upload, path, limit], [rows_state, table, status, qid, detail], **private)
+    run_btn.click(_run, [upload, path, limit], [rows_state, table, status, qid, detail], concurrency_limit=None, **private)
     table.select(_select, [rows_state], [qid], **private)
     qid.change(_show, [rows_state, qid], [detail, verdict, comment], **private)
     save_btn.click(_save, [rows_state, qid, verdict, comment], [rows_state, table, status], **private)

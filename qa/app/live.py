@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
+from qa.index.watch import loaded_generation
 
 log = logging.getLogger("qa.app")
 
@@ -95,7 +96,13 @@ class Indexer:
 
 
 class IndexWatcher(threading.Thread):
-    """Swaps the shared Assistant to each new index generation."""
+    """Switches the shared Assistant to each new index generation without waiting for a question.
+
+    The switch itself is the Reloader's (qa.index.watch, through SharedAssistant.refresh): a new
+    Assistant is loaded beside the old one and swapped in; answers in flight finish on the old one.
+    This thread only makes it happen in the background: every `interval` seconds with the file
+    store (reading CURRENT costs nothing), at the Reloader's own pace with Milvus.
+    """
 
     def __init__(self, shared: Any, settings: Settings, interval: float = 1.0) -> None:
         super().__init__(daemon=True, name="qa-index-watcher")
@@ -103,42 +110,36 @@ class IndexWatcher(threading.Thread):
         self.settings = settings
         self.interval = interval
         self._stop = threading.Event()
-        self.current = self._pointer()
         self.swaps = 0
-        self.last_error: str | None = None
-
-    def _pointer(self) -> str | None:
-        try:
-            return (Path(self.settings.index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
+        self.force = (getattr(settings, "vector_store", "faiss") or "faiss").lower() == "faiss"
+        if hasattr(shared, "follow"):
+            shared.follow(max(interval, float(getattr(settings, "reload_check_seconds", 0) or 0) or interval))
 
     def run(self) -> None:
         while not self._stop.wait(self.interval):
-            ptr = self._pointer()
-            if not ptr or ptr == self.current:
-                continue
             try:
-                self.reload()
-                self.current = ptr
-                self.last_error = None
+                t = time.perf_counter()
+                if self.shared.refresh(force=self.force):
+                    self.swaps += 1
+                    log.info("switched to index generation %s in %.1fs", loaded_generation(self.shared),
+                             time.perf_counter() - t)
+                    _refreeze()
             except Exception as exc:  # noqa: BLE001 - keep answering with the old index
-                self.last_error = str(exc)
-                log.warning("could not switch to the new index generation %s: %s", ptr, exc)
-                time.sleep(2)
-
-    def reload(self) -> None:
-        from qa.answer.pipeline import Assistant
-
-        t = time.perf_counter()
-        old = getattr(self.shared, "_assistant", None)
-        fresh = Assistant(self.settings, generator=getattr(old, "generator", None))
-        self.shared.swap(fresh)
-        self.swaps += 1
-        log.info("switched to index generation %s in %.1fs", self._pointer(), time.perf_counter() - t)
+                log.warning("index watcher: %s", exc)
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _refreeze() -> None:
+    """qa serve froze the loaded index out of the garbage collector's reach (server._settle_memory);
+    after a switch the old generation must be collectable and the new one frozen in turn."""
+    import gc
+
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
 
 class Live:
@@ -167,14 +168,14 @@ class Live:
             "chunks": self.shared.chunk_total(),
             "job": st,
             "updating": self.indexer.running,
-            "generation": self.shared.index_info().get("generation"),
+            "generation": loaded_generation(self.shared),
         }
 
 
 def index_pending(shared: Any) -> int:
     """Chunks of the loaded generation still waiting for their vector."""
     info = shared.index_info() if hasattr(shared, "index_info") else {}
-    return int(((info.get("extra") or {}).get("dense_pending")) or 0)
+    return int(info.get("dense_pending") or 0)
 
 
 def status_text(status: dict[str, Any]) -> str:

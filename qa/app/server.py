@@ -13,9 +13,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from qa.app.service import parse_day
 from qa.config import Settings, load_settings
 
 log = logging.getLogger("qa.app")
@@ -68,24 +72,190 @@ def load_assistant(settings: Settings, build_index_if_missing: bool = True) -> A
     return Assistant(settings)
 
 
-def create_app(assistant: Any, settings: Settings) -> Any:
-    """FastAPI (/api, /v1) with the Gradio chat mounted at /."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    import gradio as gr
+def allowed_hosts(settings: Settings) -> set[str]:
+    """Host header values the server answers: QA_ALLOWED_HOSTS, or loopback names plus the bind
+    address when it is a specific one (a DNS-rebinding page sends its own name and is refused)."""
+    if settings.allowed_hosts.strip():
+        return {h.strip().lower().strip("[]") for h in settings.allowed_hosts.split(",") if h.strip()}
+    hosts = {"localhost", "localhost.localdomain", "127.0.0.1", "::1"}
+    if settings.host not in ("", "0.0.0.0", "::"):
+        hosts.add(settings.host.lower().strip("[]"))
+    return hosts
 
-    from qa.app.api import create_api
+
+def upload_root(settings: Settings) -> Path:
+    """Gradio's upload/export cache for this server (its own folder: the quota counts only its files)."""
+    if settings.upload_dir:
+        return Path(settings.upload_dir)
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / f"qa-gradio-{settings.port}")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# a Dropdown whose choices follow the running index carries a callable under this name (ui.py, admin.py)
+LIVE_CHOICES = "qa_live_choices"
+_ASK_PARAMS = ("question", "region", "document", "date_from", "date_to", "history_json")
+
+
+def _json_problem(value: Any, max_items: int) -> str | None:
+    """Too many JSON values, or a lone surrogate anywhere (iterative: no recursion limit to hit)."""
+    stack, n = [value], 0
+    while stack:
+        v = stack.pop()
+        n += 1
+        if n > max_items:
+            return f"请求中的值过多（上限 {max_items}）/ too many values in the request (limit {max_items})"
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return "请求含有无效字符（孤立的代理码位）/ the request contains an invalid character (lone surrogate)"
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
+def _value_problem(kind: str, choices: set[Any] | None, value: Any, model: Any = None, multiple: bool = False) -> str | None:
+    """Why `value` cannot be an input of a component of this kind (None: fine). Gradio itself answers
+    such values with a traceback in the log and `{"error": null}` to the caller."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if value is None or kind in ("State", "Api"):
+        return None
+    if kind in ("Textbox", "Button") and not isinstance(value, str):
+        return f"必须是文本 / must be a string, not {type(value).__name__}"
+    if kind == "Chatbot":
+        try:  # the component's own data model, as Gradio will check it
+            model.model_validate(value)  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - any validation failure is the caller's
+            return "必须是消息列表 [{role, content: [{type, text}]}] / must be a list of chat messages"
+    if kind in ("Dropdown", "Radio") and choices is not None and (not isinstance(value, (str, int, float)) or value not in choices):
+        return f"不是可选的值 / not one of the choices: {str(value)[:60]!r}"
+    if kind == "DateTime":
+        if not (isinstance(value, str) or number):
+            return f"不是日期 / not a date: {type(value).__name__}"
+        try:
+            parse_day(value)
+        except ValueError as exc:
+            return str(exc)
+    if kind == "Number" and not number:
+        return f"必须是数字 / must be a number, not {type(value).__name__}"
+    if kind == "File" and not isinstance(value, dict):
+        many = isinstance(value, list) and value and len(value) <= 10 and all(isinstance(v, dict) for v in value)
+        if not (many and multiple):  # file_count="multiple" (文件管理): a list of references
+            return "必须是上传文件的引用 / must be an uploaded file reference"
+    return None
+
+
+def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
+    """Checks a call to the page's API before Gradio sees it (limits.Gate): a JSON object, no lone
+    surrogates, as many values as the event has inputs, each of the component's kind (a region from
+    the list, a date that is a date …); the public `/ask` gets its missing values filled with their
+    defaults (Gradio itself rejects a short list with a traceback and `{"error": null}`)."""
+    specs: dict[int, list[tuple[str, Any, Any, bool]]] = {}
+    by_name: dict[str, int] = {}
+    for fn_id, fn in demo.fns.items():
+        row = []
+        for comp in fn.inputs:
+            kind = type(comp).__name__
+            model = getattr(comp, "data_model", None) if kind == "Chatbot" else None
+            raw = getattr(comp, "choices", None) if kind in ("Dropdown", "Radio") else None
+            # choices set while the page runs (the 评测 question list) are per session: not checked here;
+            # those that follow the index (documents, regions: new uploads) name their source, LIVE_CHOICES
+            live = getattr(comp, LIVE_CHOICES, None)
+            choices = live or ({c[1] if isinstance(c, (tuple, list)) else c for c in raw} | {"", None} if raw else None)
+            row.append((kind, choices, model, getattr(comp, "file_count", "single") == "multiple"))
+        specs[fn_id] = row
+        if getattr(fn, "api_name", None):
+            by_name[str(fn.api_name)] = fn_id
+
+    def check(path: str, body: Any) -> tuple[Any, str | None]:
+        if not isinstance(body, dict):
+            return body, "请求体必须是 JSON 对象 / the body must be a JSON object"
+        problem = _json_problem(body, max_items)
+        if problem:
+            return body, problem
+        if path.startswith("/gradio_api/call/v2/"):
+            return body, None  # named arguments: Gradio fills in the defaults, `ask` checks the types
+        data = body.get("data")
+        if not isinstance(data, list):
+            return body, "data 必须是输入值的列表 / data must be a list of input values"
+        if path.startswith("/gradio_api/queue/join"):
+            fn_id = body.get("fn_index")
+        else:  # /gradio_api/{call,run,api}/<api_name>
+            fn_id = by_name.get(path.rstrip("/").rsplit("/", 1)[-1])
+        if not isinstance(fn_id, int) or fn_id not in specs:
+            return body, None  # Gradio answers an unknown event itself
+        if fn_id == by_name.get("ask"):
+            if len(data) > len(_ASK_PARAMS):
+                return body, f"/ask 最多接受 {len(_ASK_PARAMS)} 个值 / /ask takes at most {len(_ASK_PARAMS)} values: {', '.join(_ASK_PARAMS)}"
+            for name, value in zip(_ASK_PARAMS, data):
+                problem = _value_problem("DateTime" if name.startswith("date_") else "Textbox", None, value)
+                if problem:
+                    return body, f"{name}: {problem}"
+            return {**body, "data": data + [""] * (len(_ASK_PARAMS) - len(data))}, None
+        row = specs[fn_id]
+        if len(data) != len(row):
+            return body, f"需要 {len(row)} 个输入值，收到 {len(data)} 个 / expected {len(row)} input values, got {len(data)}"
+        for i, ((kind, choices, model, multiple), value) in enumerate(zip(row, data)):
+            if callable(choices):
+                choices = set(choices()) | {"", None}
+            problem = _value_problem(kind, choices, value, model, multiple)
+            if problem:
+                return body, f"data[{i}] ({kind}): {problem}"
+        return body, None
+
+    return check
+
+
+def page_upload_limit(settings: Settings) -> int:
+    """Bytes one file uploaded through the page may have: the 评测 tab's gold file (QA_MAX_UPLOAD_MB),
+    or a document for 文件管理 (QA_MAX_FILE_MB) when that tab is on (only behind the page password)."""
+    mb = max(settings.max_upload_mb, settings.max_file_mb) if settings.auth else settings.max_upload_mb
+    return int(mb * 1024 * 1024)
+
+
+def admin_body_limit(settings: Settings) -> int:
+    """Bytes of one request to /admin/api (qa/app/admin.py checks each file against QA_MAX_FILE_MB)."""
+    from qa.app.admin import MAX_FILES
+
+    return int(settings.max_file_mb * 1024 * 1024) * MAX_FILES + 64 * 1024
+
+
+def create_app(assistant: Any, settings: Settings) -> Any:
+    """FastAPI (/api, /v1) with the Gradio chat mounted at /, behind one gate for every route."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    uploads = upload_root(settings)
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)  # read by Gradio when the Blocks and the app are made
+    import gradio as gr
+    from starlette.middleware.cors import CORSMiddleware
+
+    from qa.app.api import RateLimiter, create_api
+    from qa.app.limits import AnswerPool, CacheSweeper, Gate, SlidingWindow
     from qa.app.service import SharedAssistant
     from qa.app.ui import CSS, _theme, build_ui
 
-    shared = assistant if isinstance(assistant, SharedAssistant) else SharedAssistant(assistant)
-    app = create_api(shared, settings)
+    if isinstance(assistant, SharedAssistant):
+        shared = assistant
+    else:
+        pool = AnswerPool(settings.answer_workers, settings.answer_queue, settings.answer_per_client, settings.answer_timeout)
+        shared = SharedAssistant(assistant, pool)
+    limiter = RateLimiter(settings.rate_limit_per_minute)  # one budget per client: /api, /v1 and the page's API
+    app = create_api(shared, settings, limiter)
     from qa.app.admin import install_admin
 
     live = install_admin(app, shared, settings)  # 文件管理 routes (/admin/api) and the live index switch
-    demo = build_ui(shared)
-    # Queue concurrency 2: one long answer does not block a second person; the
-    # SharedAssistant lock keeps the pipeline itself one-at-a-time per step.
-    demo.queue(default_concurrency_limit=2, max_size=64)
+    demo = build_ui(shared, settings)
+    # Answering events are not limited here (concurrency_limit=None in ui.py): they wait in the
+    # fair answer pool. The rest (reset, judging, export) are quick.
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    demo.state_session_capacity = settings.max_sessions
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "pending_messages_per_session"):
+        from gradio.utils import LRUCache
+
+        # undelivered event messages (a client that never reads its results) per session: Gradio keeps
+        # 2,000 sessions' worth; no more than the sessions themselves
+        queue.pending_messages_per_session = LRUCache(settings.max_sessions)
     auth = parse_auth(settings.auth)
     mounted = gr.mount_gradio_app(
         app,
@@ -98,8 +268,8 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         auth=auth,
         auth_message="政策问答：请输入账号和密码" if auth else None,
         show_error=False,  # errors are shown in the chat as friendly messages, not as traces
-        # uploads: the evaluator's gold file, documents in 文件管理; unlimited would let anyone fill the disk
-        max_file_size=f"{max(10, settings.max_file_mb)}mb",
+        # the evaluator's gold file; with 文件管理 (behind the page password) also documents up to QA_MAX_FILE_MB
+        max_file_size=page_upload_limit(settings),
         ssr_mode=False,
         mcp_server=False,
         theme=_theme(),
@@ -110,8 +280,75 @@ def create_app(assistant: Any, settings: Settings) -> Any:
     # any path on the server and Gradio would copy it into its public cache. Turn the check on, as
     # demo.launch() does (tests/app/test_security.py::test_evaluator_tab_reads_no_arbitrary_file).
     demo.has_launched = True
+
+    sweeper = CacheSweeper(uploads, settings.upload_ttl_seconds, int(settings.upload_quota_mb * 1024 * 1024),
+                           getattr(demo, "state_holder", None), settings.session_ttl_seconds)  # fmt: skip
+    sweeper.start(every=max(5.0, min(60.0, settings.upload_ttl_seconds / 4)))
+    # Gradio answers CORS itself (any Origin, with credentials, when the Host is not localhost)
+    # unless the parent app has a CORSMiddleware: this one allows only the configured origins.
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    mounted.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
+                           allow_methods=["GET", "POST"], allow_headers=["*"])  # fmt: skip
+    mounted.add_middleware(  # added last: the outermost layer, in front of every route
+        Gate,
+        allowed_hosts=allowed_hosts(settings),
+        max_body=int(settings.max_body_mb * 1024 * 1024),
+        max_page_body=int(settings.max_page_body_mb * 1024 * 1024),
+        max_upload=page_upload_limit(settings),
+        max_admin_body=admin_body_limit(settings),
+        limiter=limiter,
+        login_failures=SlidingWindow(settings.login_failures_per_minute),
+        upload_dir=lambda: uploads,
+        upload_quota=int(settings.upload_quota_mb * 1024 * 1024),
+        sweep=sweeper.expire,
+        gradio_check=gradio_checker(demo, settings.max_page_json_items),
+        page_password=bool(auth),
+    )
+    mounted.state.pool = shared.pool
+    mounted.state.sweeper = sweeper
     live.start()
     return mounted
+
+
+def protection_summary(settings: Settings) -> str:
+    """Who can reach what, said plainly at start-up (README, "Who can reach what")."""
+    page = ("需要密码 / password required (QA_AUTH)" if settings.auth
+            else "公开 / PUBLIC: anyone who reaches this address can use the page and its API (/gradio_api); set QA_AUTH")  # fmt: skip
+    api = ("需要密钥 / key required (QA_API_KEY)" if settings.api_key
+           else "公开 / PUBLIC: no key; set QA_API_KEY")  # fmt: skip
+    admin = ("tab behind the page password; /admin/api with " + " or ".join(
+        x for x, on in (("QA_API_KEY", settings.api_key), ("QA_AUTH as HTTP Basic", settings.auth)) if on)
+        if settings.auth or settings.api_key else "off (needs QA_AUTH or QA_API_KEY)")
+    if settings.api_key and not settings.auth:
+        admin = "no tab (needs QA_AUTH); /admin/api with QA_API_KEY"
+    return (
+        f"  页面及其接口 page + /gradio_api: {page}\n"
+        f"  /api, /v1:  {api}  (QA_API_KEY does not protect the page)\n"
+        f"  评测 tab:   {'on, behind the page password' if settings.auth else 'off (only with QA_AUTH)'}\n"
+        f"  文件管理:   {admin}"
+    )
+
+
+def _settle_memory(assistant: Any) -> None:
+    """Answer once (jieba loads its dictionary lazily), then move everything loaded so far out of
+    the garbage collector's reach: a full collection otherwise walks the millions of objects of the
+    index and the dictionaries and held every request, /api/health included, for 100–300 ms."""
+    import gc
+
+    try:
+        assistant.ask("我家狗要办证吗？")
+        # Gradio imports matplotlib.pyplot on the first page event: 125 ms with the event loop held
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+    except Exception:  # noqa: BLE001 - a warm-up failure shows up on the first real question instead
+        log.exception("warm-up failed")
+    gc.collect()
+    gc.freeze()
+    # The answer workers run Python (jieba, BM25) that holds the GIL; a shorter switch interval
+    # (5 ms by default) lets the event loop answer health and static files in between.
+    sys.setswitchinterval(0.001)
 
 
 def _warn_exposed(settings: Settings) -> None:
@@ -142,8 +379,8 @@ def serve_command(
     host/port/auth/api_key override settings (QA_HOST, QA_PORT, QA_AUTH, QA_API_KEY).
     """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    settings = (settings or load_settings()).with_overrides(host=host, port=port, auth=auth, api_key=api_key)
     try:
+        settings = (settings or load_settings()).with_overrides(host=host, port=port, auth=auth, api_key=api_key)
         parse_auth(settings.auth)
     except ValueError as exc:
         _say(str(exc))
@@ -160,12 +397,14 @@ def serve_command(
     import uvicorn
 
     app = create_app(assistant, settings)
+    _settle_memory(assistant)
     _warn_exposed(settings)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     _say(
         f"政策问答已启动 / serving {len(assistant.documents)} documents ({assistant.describe_mode()})\n"
         f"  聊天页面 chat:   http://{shown}:{settings.port}/\n"
-        f"  接口文档 API:    http://{shown}:{settings.port}/docs"
-        + ("  (API key required)" if settings.api_key else "")
+        f"  接口文档 API:    http://{shown}:{settings.port}/docs\n"
+        + protection_summary(settings)
+        + f"\n  Host 允许 allowed: {', '.join(sorted(allowed_hosts(settings)))} (QA_ALLOWED_HOSTS)"
     )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, timeout_graceful_shutdown=5)

@@ -2,14 +2,18 @@
 
 Gradio API (for `gradio_client`): ``/ask`` with (question, region, document, date_from, date_to,
 history_json) → (answer text with [n] markers, JSON list of citation dicts). The UI's own events
-are private.
+are private. The page's API is exactly as public as the page: without QA_AUTH anyone may call it.
+
+Answers are computed in the shared answer pool (qa/app/limits.py), fair between clients, so the
+functions here are async: waiting for an answer holds no thread, and when the browser leaves,
+Gradio stops iterating and the answer is stopped.
 """
 
 # No `from __future__ import annotations` here: gr.api reads real type hints of `ask`.
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
@@ -23,7 +27,9 @@ from qa.app.render import (
     scope_html,
     user_html,
 )
-from qa.app.service import SharedAssistant, clean_history, make_filters
+from qa.app.limits import Refused
+from qa.app.service import SharedAssistant, check_history, check_text, clean_history, make_filters
+from qa.config import Settings
 from qa.models import Answer, Filters
 
 log = logging.getLogger("qa.app")
@@ -163,26 +169,60 @@ def _parse_filters(region: str | None, doc_id: str | None, date_from: Any, date_
         return make_filters(regions, doc_ids), warnings
 
 
-def build_ui(assistant: SharedAssistant) -> gr.Blocks:
-    """The chat page, the document list and (when installed) the evaluation tab."""
-    titles = assistant.titles()
-    documents = assistant.document_list()
-    doc_choices = [("全部文件", "")] + [
-        (f"{d.label()} · {d.region or ''}", d.doc_id)
-        for d in sorted(documents, key=lambda d: (d.region or "", d.date or ""), reverse=True)
-    ]
+CHAT_KEEP_CHARS = 200_000  # what the chat shows (and the browser sends back) stays under max_page_body_mb
+CHAT_KEEP_MESSAGES = 40  # 20 questions and answers: … and under max_page_json_items
 
-    def respond(
-        question: str, chat: list[dict], history: list[dict], region: str, doc_id: str, date_from: Any, date_to: Any
-    ) -> Iterator[tuple[str, list[dict], list[dict]]]:
-        question = (question or "").strip()
-        chat = list(chat or [])
-        history = list(history or [])
+
+def _trim_chat(chat: Any) -> list[dict]:
+    """The newest messages of the chat shown, at most CHAT_KEEP_CHARS in all: the page sends the
+    whole chat with every question, and Gradio keeps it per session."""
+    if not isinstance(chat, list):
+        return []
+    kept: list[dict] = []
+    total = 0
+    for m in reversed(chat[-CHAT_KEEP_MESSAGES:]):
+        total += len(str(m.get("content", "") if isinstance(m, dict) else getattr(m, "content", m)))
+        if total > CHAT_KEEP_CHARS:
+            break
+        kept.append(m)
+    return kept[::-1]
+
+
+def _client(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
+
+
+def _user_error(message: str) -> gr.Error:
+    # the caller's mistake: a clear message, no traceback in the server log
+    return gr.Error(message, print_exception=False)
+
+
+def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr.Blocks:
+    """The chat page, the document list and, behind QA_AUTH only, the evaluation tab."""
+    settings = settings or getattr(assistant, "settings", None) or Settings()
+    documents = assistant.document_list()
+    doc_choices = _doc_choices(documents)
+    keep = max(2, settings.max_history_messages - settings.max_history_messages % 2)  # whole turns
+
+    async def respond(
+        question: str, chat: list[dict], history: list[dict], region: str, doc_id: str, date_from: Any, date_to: Any,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[str, list[dict], list[dict]]]:
+        chat = _trim_chat(chat)
+        history = list(history or []) if isinstance(history, list) else []
+        try:
+            question = check_text(question or "", "问题", settings.max_question_chars * 4).strip()
+        except ValueError as exc:
+            gr.Warning(str(exc))
+            yield "", chat, history
+            return
         if not question:
             gr.Warning("请先输入问题。")
             yield "", chat, history
             return
-        filters, warnings = _parse_filters(region, doc_id, date_from, date_to)
+        filters, warnings = _parse_filters(region if isinstance(region, str) else None,
+                                           doc_id if isinstance(doc_id, str) else None, date_from, date_to)  # fmt: skip
         for w in warnings:
             gr.Warning(w)
         chat = chat + [{"role": "user", "content": user_html(question)}, {"role": "assistant", "content": pending_html()}]
@@ -190,13 +230,17 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
         text = ""
         answer: Answer | None = None
         try:
-            for item in assistant.stream(question, history=clean_history(history) or None, filters=filters):
+            async for item in assistant.astream(_client(request), question, clean_history(history) or None, filters):
                 if isinstance(item, Answer):
                     answer = item
                 elif item:
                     text += item
                     chat[-1] = {"role": "assistant", "content": pending_html(text)}
                     yield "", chat, history
+        except Refused as exc:  # too many questions at once, or the service is full
+            chat[-1] = {"role": "assistant", "content": error_html(exc.message.split(" / ")[0])}
+            yield "", chat, history
+            return
         except Exception:
             log.exception("answering failed")
             chat[-1] = {"role": "assistant", "content": error_html("抱歉，系统暂时无法回答，请稍后再试。")}
@@ -206,21 +250,23 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
             chat[-1] = {"role": "assistant", "content": error_html("抱歉，没有得到回答，请换个问法再试。")}
             yield "", chat, history
             return
-        scope = scope_html(answer.filters, filters, titles)
+        scope = scope_html(answer.filters, filters, assistant.titles())
         chat[-1] = {"role": "assistant", "content": answer_html(answer, scope)}
-        history = history + [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        # the history the next follow-up is read from stays bounded, like a /api caller's
+        history = (history + [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}])[-keep:]
         yield "", chat, history
 
     def reset() -> tuple[list[dict], list[dict]]:
         return [], []
 
-    def ask(
+    async def ask(
         question: str,
         region: str = "",
         document: str = "",
         date_from: str = "",
         date_to: str = "",
         history_json: str = "",
+        request: gr.Request = None,  # type: ignore[assignment]
     ) -> tuple[str, str]:
         """Answer a question from the indexed documents.
 
@@ -229,24 +275,42 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
         `document` is a doc_id or an exact title; `history_json` a JSON list of {role, content}.
         """
         # bad input is the caller's mistake: a clear message, no traceback in the server log
-        if not (question or "").strip():
-            raise gr.Error("问题不能为空 / question must not be empty", print_exception=False)
+        try:
+            # longer than max_question_chars: the pipeline uses the first part and says so (notice)
+            question = check_text(question if question is not None else "", "question").strip()
+            region = check_text(region or "", "region", 200)
+            document = check_text(document or "", "document", 500)
+            history_json = check_text(history_json or "", "history_json",
+                                      (settings.max_history_messages + 1) * (settings.max_history_message_chars + 64))  # fmt: skip
+        except ValueError as exc:
+            raise _user_error(str(exc)) from exc
+        if not question:
+            raise _user_error("问题不能为空 / question must not be empty")
+        titles = assistant.titles()  # now: documents added to the running server count at once
         doc_id = document if document in titles else next((k for k, v in titles.items() if v == document), "")
         if document and not doc_id:
-            raise gr.Error(f"未知的文件 / unknown document: {document}", print_exception=False)
+            raise _user_error(f"未知的文件 / unknown document: {document[:100]}")
         try:
-            history = clean_history(json.loads(history_json)) if history_json else []
+            raw = json.loads(history_json) if history_json else []
+            if not isinstance(raw, list) or not all(isinstance(m, dict) for m in raw):
+                raise TypeError("expected a JSON list of {role, content} objects")
+            if len(raw) > settings.max_history_messages:  # before any work on it
+                check_history(raw, settings)
+            history = check_history(clean_history(raw), settings)
         except (ValueError, AttributeError, TypeError) as exc:
-            raise gr.Error(f"history_json 不是消息列表 / not a JSON list of messages: {exc}", print_exception=False) from exc
+            raise _user_error(f"history_json 不是消息列表 / not a JSON list of messages: {str(exc)[:200]}") from exc
         try:
             filters = make_filters([region] if region else [], [doc_id] if doc_id else [], date_from, date_to)
         except ValueError as exc:
-            raise gr.Error(str(exc), print_exception=False) from exc
-        answer = assistant.ask(question.strip(), history=history or None, filters=filters)
+            raise _user_error(str(exc)) from exc
+        try:
+            answer = await assistant.aask(_client(request), question, history or None, filters)
+        except Refused as exc:
+            raise _user_error(exc.message) from exc
         return answer.text, json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
 
     with gr.Blocks(title="政策问答 · 根据政府文件回答", analytics_enabled=False) as demo:
-        gr.HTML(_header_html(assistant))
+        header = gr.HTML(_header_html(assistant))
         with gr.Tabs():
             with gr.Tab("咨询问答", id="chat"):
                 with gr.Row(equal_height=False):
@@ -269,6 +333,7 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
                                 placeholder="请输入您的问题，例如：我家狗要办证吗？（按回车发送）",
                                 lines=1,
                                 max_lines=4,
+                                max_length=settings.max_question_chars,
                                 scale=8,
                                 autofocus=True,
                             )
@@ -293,13 +358,10 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
                                 date_to = gr.DateTime(include_time=False, type="string", label="至", value=None)
                             gr.HTML('<div class="qa-side-sub">不设置时，系统会根据问题中的地名自动缩小范围。</div>')
                         gr.HTML(_mode_html(assistant))
-                        _maybe_index_status(assistant)
+                        index_status = _maybe_index_status(assistant)
             with gr.Tab("已收录文件", id="documents"):
-                gr.HTML(
-                    f'<div class="qa-side-sub">共 {len(documents)} 份文件。可点击表头排序；'
-                    "在“咨询问答”的“筛选范围”中可只在某一份文件里查找。</div>"
-                )
-                gr.Dataframe(
+                doc_count = gr.HTML(_doc_count_html(documents))
+                doc_table = gr.Dataframe(
                     value=document_rows(documents, assistant.chunk_counts),
                     headers=DOCUMENT_COLUMNS,
                     datatype=["str", "str", "str", "str", "str", "number"],
@@ -309,26 +371,71 @@ def build_ui(assistant: SharedAssistant) -> gr.Blocks:
                     elem_id="qa-doc-table",
                     max_height=640,
                 )
-            _maybe_evaluator_tab(assistant)
+            if settings.auth:  # a tool for evaluators, not citizens: never on a public page
+                _maybe_evaluator_tab(assistant, settings)
             _maybe_admin_tab(assistant)
 
-        history = gr.State([])
+        history = gr.State([], time_to_live=settings.session_ttl_seconds)
         inputs = [question, chatbot, history, region, document, date_from, date_to]
         outputs = [question, chatbot, history]
-        question.submit(respond, inputs, outputs, api_visibility="private")
-        send.click(respond, inputs, outputs, api_visibility="private")
+        # concurrency_limit=None: answering events start at once and wait in the fair answer pool
+        # (bounded per client and in total), not in Gradio's queue shared with everyone.
+        answering = {"api_visibility": "private", "concurrency_limit": None}
+        question.submit(respond, inputs, outputs, **answering)
+        send.click(respond, inputs, outputs, **answering)
         for b in citizen_buttons + business_buttons:
             # the button's own label is the question
-            b.click(respond, [b, chatbot, history, region, document, date_from, date_to], outputs, api_visibility="private")
+            b.click(respond, [b, chatbot, history, region, document, date_from, date_to], outputs, **answering)
         # 重新开始 clears the conversation and leaves the question box alone: what the person is
         # already typing is theirs (a late reset used to empty a question typed right after it).
         restart.click(reset, None, [chatbot, history], api_visibility="private")
         chatbot.clear(lambda: [], None, history, api_visibility="private")  # the chat's own 🗑 forgets the history too
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", concurrency_limit=None)
+        if index_status is not None:
+            _follow_index(assistant, header, index_status, region, document, doc_count, doc_table)
     return demo
 
 
-def _maybe_evaluator_tab(assistant: SharedAssistant) -> None:
+def _doc_choices(documents: list[Any]) -> list[tuple[str, str]]:
+    return [("全部文件", "")] + [
+        (f"{d.label()} · {d.region or ''}", d.doc_id)
+        for d in sorted(documents, key=lambda d: (d.region or "", d.date or ""), reverse=True)
+    ]
+
+
+def _doc_count_html(documents: list[Any]) -> str:
+    return (f'<div class="qa-side-sub">共 {len(documents)} 份文件。可点击表头排序；'
+            "在“咨询问答”的“筛选范围”中可只在某一份文件里查找。</div>")
+
+
+def _follow_index(assistant: SharedAssistant, header: Any, status: Any, region: Any, document: Any, doc_count: Any,
+                  doc_table: Any) -> None:
+    """One timer per page: the index status line, and, when the server switched to a new index
+    generation (a document added or removed in 文件管理), the header, filters and document list."""
+    from qa.app.admin import status_html
+    from qa.app.server import LIVE_CHOICES
+    from qa.index.watch import loaded_generation
+
+    # the page's API gate checks a chosen region / document against the index as it is now
+    setattr(region, LIVE_CHOICES, lambda: [ALL_REGIONS] + assistant.regions())
+    setattr(document, LIVE_CHOICES, lambda: [d.doc_id for d in assistant.document_list()])
+    shown = gr.State(loaded_generation(assistant))  # the generation this page shows
+
+    def tick(seen: Any) -> tuple[Any, ...]:
+        line = status_html(assistant)
+        generation = loaded_generation(assistant)
+        if generation == seen:
+            return line, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), seen
+        docs = assistant.document_list()
+        return (line, _header_html(assistant), gr.update(choices=[ALL_REGIONS] + assistant.regions()),
+                gr.update(choices=_doc_choices(docs)), _doc_count_html(docs),
+                gr.update(value=document_rows(docs, assistant.chunk_counts)), generation)
+
+    gr.Timer(3.0).tick(tick, shown, [status, header, region, document, doc_count, doc_table, shown],
+                       api_visibility="private", show_progress="hidden")
+
+
+def _maybe_evaluator_tab(assistant: SharedAssistant, settings: Settings) -> None:
     """The 评测 tab, when qa/app/evaluator.py (written separately) is present."""
     import importlib
     import importlib.util
@@ -337,22 +444,23 @@ def _maybe_evaluator_tab(assistant: SharedAssistant) -> None:
         return
     with gr.Tab("评测", id="evaluate"):
         try:
-            importlib.import_module("qa.app.evaluator").build_evaluator_tab(assistant)
+            importlib.import_module("qa.app.evaluator").build_evaluator_tab(assistant, settings)
         except Exception as exc:  # a broken optional tab must not take the chat down
             log.exception("evaluator tab failed")
             gr.Markdown(f"评测页面加载失败：{exc}")
 
 
-def _maybe_index_status(assistant: SharedAssistant) -> None:
+def _maybe_index_status(assistant: SharedAssistant) -> Any:
     """Which retrieval answers use now (keyword only while vectors are computed), from qa/app/admin.py."""
     if getattr(assistant, "live", None) is None:
-        return
+        return None
     try:
         from qa.app.admin import build_status
 
-        build_status(assistant)
+        return build_status(assistant)
     except Exception:  # an optional line must not take the chat down
         log.exception("index status failed")
+        return None
 
 
 def _maybe_admin_tab(assistant: SharedAssistant) -> None:

@@ -247,6 +247,11 @@ def measure_latency(settings: Settings, questions: Sequence[str], warmup: int = 
 def _child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(QA_INDEX_DIR=str(settings.index_dir), QA_CACHE_DIR=str(settings.cache_dir), QA_LLM_BASE_URL=settings.llm_base_url)
+    # the store and embedder the child must open (replicas and the Milvus benchmark)
+    env.update(QA_VECTOR_STORE=settings.vector_store, QA_MILVUS_URI=settings.milvus_uri,
+               QA_MILVUS_TOKEN=settings.milvus_token, QA_MILVUS_COLLECTION=settings.milvus_collection,
+               QA_MILVUS_BM25="1" if settings.milvus_bm25 else "0", QA_EMBEDDER=settings.embedder,
+               QA_RELOAD_CHECK_SECONDS=str(settings.reload_check_seconds))
     return env
 
 
@@ -492,11 +497,11 @@ def render_markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def update_section(path: Path, section_md: str) -> None:
-    """Replace (or append) the '## System benchmarks' section of a markdown file, leaving other sections alone."""
+def update_section(path: Path, section_md: str, section: str = SECTION) -> None:
+    """Replace (or append) the `section` ('## System benchmarks') of a markdown file, leaving other sections alone."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
+    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == section), None)
     if start is None:
         new = text.rstrip("\n") + "\n\n" + section_md
     else:

@@ -28,11 +28,12 @@ def eval_command(
     limit: int | None,
     settings: Settings | None = None,
     progress: bool = True,
+    baseline: bool = True,
 ) -> int:
     """`qa eval`: validate a gold file (--check) and/or score the system on it (--gold)."""
     from qa.evaluate.gold import GoldFormatError, check_gold, load_gold
-    from qa.evaluate.report import headline_table, _md_table, write_reports
-    from qa.evaluate.runner import EvalError, run_eval, select_items
+    from qa.evaluate.report import baseline_margin, headline_table, _md_table, write_reports
+    from qa.evaluate.runner import BASELINE, EvalError, run_eval, select_items
 
     base = settings or load_settings()
     if check is None and gold is None:
@@ -59,7 +60,10 @@ def eval_command(
         return 2
     out = out or DEFAULT_REPORTS / datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
-        metrics, records = run_eval(items, configs or ["hybrid"], base, llm=llm, progress=progress)
+        configs = list(configs or ["hybrid"])
+        if baseline and BASELINE not in configs:
+            configs.append(BASELINE)  # every report shows the simple thing to beat
+        metrics, records = run_eval(items, configs, base, llm=llm, progress=progress)
     except EvalError as exc:
         _err(str(exc))
         return 2
@@ -73,6 +77,8 @@ def eval_command(
     meta = {"gold": str(gold), "questions": len(items), "configs": ", ".join(metrics)}
     paths = write_reports(out, metrics, records, meta)
     print(_md_table(*headline_table(metrics)))
+    for line in baseline_margin(metrics):
+        print(line)
     for kind, p in paths.items():
         print(f"{kind:13} {p}")
     return 0

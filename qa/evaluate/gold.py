@@ -21,7 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import opencc
+from qa.text import to_simplified
+
 
 PERSONAS = ("citizen", "enterprise", "evaluator")
 # The first seven are the types of eval/gold.jsonl; the rest were added with the blind sets
@@ -43,8 +44,6 @@ EVIDENCE_MIN_CHARS = 15
 EVIDENCE_MAX_CHARS = 80
 MIN_UNANSWERABLE_SHARE = 0.10
 
-# Building an OpenCC converter loads its dictionaries; do it once per process.
-_T2S = opencc.OpenCC("t2s")
 
 # After NFKC (which already folds full-width ASCII such as （）：，；０-９ to
 # half-width), fold the CJK punctuation that NFKC leaves alone to one canonical
@@ -126,7 +125,7 @@ def normalize_for_match(text: str) -> str:
     if not text:
         return ""
     text = "".join(text.split())  # first, so OpenCC sees whole phrases across stray spaces
-    text = _T2S.convert(text)
+    text = to_simplified(text)
     text = unicodedata.normalize("NFKC", text).translate(_PUNCT)
     return "".join(text.split()).lower()  # NFKC can turn e.g. U+3000 into a plain space
 

@@ -380,6 +380,7 @@ def aggregate(scores: Sequence[QuestionScores]) -> dict[str, Any]:
     not_full = [s for s in scores if s.expected_coverage != "full"]
     out["n_not_full"] = len(not_full)
     out["handled_not_full"] = _mean(float(s.coverage != "full") for s in not_full)
+    out["full_marked_partial"] = _mean(float(s.coverage == "partial") for s in full)
     partial = [s for s in scores if s.expected_coverage == "partial"]
     out["partial_marked"] = _mean(float(s.coverage == "partial") for s in partial)
     bydoc = [s for s in scores if s.type == "by-doc"]

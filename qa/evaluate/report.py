@@ -40,6 +40,10 @@ HEADLINE: list[tuple[str, Any, str]] = [
     ("len", lambda a: a["answer_chars"], _NUM),
     ("declined unans.", lambda a: a["declined_unanswerable"], _PCT),
     ("wrongly declined", lambda a: a["wrongly_declined"], _PCT),
+    ("handled unans.+partial", lambda a: a.get("handled_not_full"), _PCT),
+    ("full marked partial", lambda a: a.get("full_marked_partial"), _PCT),
+    ("by-doc declined", lambda a: a.get("bydoc_declined"), _PCT),
+    ("glitches", lambda a: a.get("glitch_answers"), _PCT),
     ("validity", lambda a: a.get("validity_accuracy"), _PCT),
     ("p50 ms", _lat("wall", "p50"), _MS),
     ("p95 ms", _lat("wall", "p95"), _MS),
@@ -66,7 +70,11 @@ DEFINITIONS = [
     ("cited sent.", "share of answer sentences carrying a [n] citation marker"),
     ("len", "mean answer length in characters (markers removed; answered questions only)"),
     ("declined unans.", "share of unanswerable questions the system declined (higher is better)"),
-    ("wrongly declined", "share of answerable questions the system declined (lower is better)"),
+    ("wrongly declined", "share of questions expecting a full answer that the system declined (lower is better)"),
+    ("handled unans.+partial", "share of unanswerable and partial questions not presented as fully answered (declined, or marked partial)"),
+    ("full marked partial", "share of questions the documents answer fully whose answer was marked partial (hedged)"),
+    ("by-doc declined", "share of questions about a named document that were declined (should be 0)"),
+    ("glitches", "share of answers with a text glitch: markdown residue, dangling colon, addressee or signature line, line starting with punctuation"),
     ("validity", "questions with a gold validity block, asked once per date: share of dates on which the cited document carries the right status and, when not in force, the answer warns (注意：…)"),
     ("p50/p95 ms", "wall-clock time of Assistant.ask per question"),
 ]
@@ -101,6 +109,26 @@ def headline_table(metrics: dict[str, Any]) -> tuple[list[str], list[list[str]]]
     header = ["config"] + [c[0] for c in HEADLINE]
     rows = [[name] + [_fmt(get(m["overall"]), kind) for _, get, kind in HEADLINE] for name, m in metrics.items()]
     return header, rows
+
+
+def baseline_margin(metrics: dict[str, Any], baseline: str = "quote-top2") -> list[str]:
+    """One line per configuration: its key points and citation precision minus the baseline's."""
+    base = metrics.get(baseline)
+    if base is None:
+        return []
+    b = base["overall"]
+    lines = []
+    for name, m in metrics.items():
+        if name == baseline:
+            continue
+        o = m["overall"]
+        if o.get("kp_coverage") is None or b.get("kp_coverage") is None:
+            continue
+        kp = 100 * (o["kp_coverage"] - b["kp_coverage"])
+        cp = 100 * ((o.get("citation_precision") or 0) - (b.get("citation_precision") or 0))
+        verdict = "beats" if kp > 0 else "does NOT beat"
+        lines.append(f"{name} {verdict} {baseline}: key points {kp:+.1f} points, citation precision {cp:+.1f} points")
+    return lines
 
 
 def group_table(metrics: dict[str, Any], by: str) -> tuple[list[str], list[list[str]]]:
@@ -182,6 +210,7 @@ def render_markdown(metrics: dict[str, Any], records: Sequence[dict[str, Any]], 
     if meta:
         parts += [f"- {k}: {v}" for k, v in meta.items()] + [""]
     parts += ["## Headline", "", _md_table(*headline_table(metrics)), ""]
+    parts += [f"- {line}" for line in baseline_margin(metrics)] + [""]
     parts += ["Definitions:", ""] + [f"- **{k}**: {v}" for k, v in DEFINITIONS] + [""]
     parts += ["## By question type", "", _md_table(*group_table(metrics, "by_type")), ""]
     parts += ["## By persona", "", _md_table(*group_table(metrics, "by_persona")), ""]
@@ -325,6 +354,7 @@ def render_html(metrics: dict[str, Any], records: Sequence[dict[str, Any]], meta
     if meta:
         body.append("<ul>" + "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in meta.items()) + "</ul>")
     body += ["<h2>Headline</h2>", _html_table(*headline_table(metrics))]
+    body += [f"<p>{html.escape(line)}</p>" for line in baseline_margin(metrics)]
     body.append("<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in DEFINITIONS) + "</dl>")
     body += ["<h2>Plots</h2>", f'<div class="plots">{imgs}</div>']
     body += ["<h2>By question type</h2>", _html_table(*group_table(metrics, "by_type"))]

@@ -21,8 +21,8 @@ from typing import Any
 from qa.config import Settings
 from qa.embed.base import Embedder, make_embedder
 from qa.embed.cache import EmbeddingCache, cached_vectors, embed_with_cache
-from qa.index.dense import DenseIndex
-from qa.index.lexical import BM25Index, TokenCache
+from qa.index.base import IndexContent, StoreBackend, store_backend
+from qa.index.lexical import TokenCache
 from qa.index.store import (
     IndexCorrupt,
     IndexMismatch,
@@ -55,6 +55,8 @@ class BuildReport:
     dense_kind: str = "flat"
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     pending: int = 0  # chunks saved without their vector yet (defer_dense): keyword search only for them
+    store: str = "faiss"  # settings.vector_store that was written
+    generation_name: str = ""  # the generation dir name, or the Milvus collection
 
     @property
     def failed_files(self) -> list[Any]:
@@ -95,11 +97,18 @@ class IndexBuilder:
         self._embedder = embedder
         self.chunker_version = chunker_version
         self.log = log or _stderr
+        self._backend: StoreBackend | None = None
+
+    @property
+    def backend(self) -> StoreBackend:
+        if self._backend is None:
+            self._backend = store_backend(self.settings)
+        return self._backend
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = make_embedder(self.settings.embedder)
+            self._embedder = make_embedder(self.settings.embedder, self.settings)
         return self._embedder
 
     def run(
@@ -160,33 +169,28 @@ class IndexBuilder:
         timings["embed"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        dense = DenseIndex(hnsw_threshold=s.flat_index_max).index(vectors)
-        timings["dense"] = time.perf_counter() - t
-        t = time.perf_counter()
         token_cache = TokenCache(s.cache_dir)
         try:
-            bm25 = BM25Index().index_tokens(token_cache.tokenize_all(texts))
+            terms = token_cache.tokenize_all(texts)
         finally:
             token_cache.close()
-        timings["bm25"] = time.perf_counter() - t
+        timings["terms"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        store = IndexStore(
+        content = IndexContent(
             documents=result.documents,
             chunks=chunks,
-            dense=dense,
-            bm25=bm25,
+            vectors=vectors,
+            terms=terms,
             embedder_id=embedder.id,
             chunker_version=chunker_version,
+            extra={
+                "inputs": [str(p) for p in paths],
+                "files": [{"path": r.path, "ok": r.ok, "documents": r.documents, "chunks": r.chunks} for r in result.reports],
+            },
         )
-        extra = {
-            **(extra or {}),
-            "dense_pending": pending,
-            "inputs": [str(p) for p in paths],
-            "files": [{"path": r.path, "ok": r.ok, "documents": r.documents, "chunks": r.chunks} for r in result.reports],
-        }
-        generation = store.save(s.index_dir, extra=extra)
-        timings["save"] = time.perf_counter() - t
+        content.extra = {**(extra or {}), "dense_pending": pending, **content.extra}
+        written = self.backend.write(content)
+        timings.update(written.timings)
 
         return BuildReport(
             files=sum(1 for r in result.reports if r.ok),
@@ -196,19 +200,22 @@ class IndexBuilder:
             reused=len(chunks) - computed,
             seconds=time.perf_counter() - t0,
             index_dir=Path(s.index_dir),
-            generation=generation,
+            generation=written.path,
             reports=list(result.reports),
             rebuilt=rebuilt,
             reason=reason,
             embedder_id=embedder.id,
             chunker_version=chunker_version,
-            dense_kind=dense.kind,
+            dense_kind=written.dense_kind,
             timings=timings,
             pending=pending,
+            store=self.backend.name,
+            generation_name=written.generation,
         )
 
     def _check_writable(self) -> None:
         """Raise IndexStoreError (a clear message, not an OSError trace) if the index or cache dir cannot be written."""
+        # index_dir holds the cache, the lock and (by default) the Milvus Lite file too
         for d in (Path(self.settings.index_dir), Path(self.settings.cache_dir)):
             try:
                 d.mkdir(parents=True, exist_ok=True)
@@ -224,7 +231,7 @@ class IndexBuilder:
     def _previous_state(self, embedder_id: str, chunker_version: str) -> tuple[bool, str]:
         """(rebuilt from scratch?, message): is there a compatible index to replace?"""
         try:
-            manifest = IndexStore.read_manifest(self.settings.index_dir)
+            manifest = self.backend.read_manifest()
             IndexStore.check_manifest(manifest, embedder_id, chunker_version)
         except IndexMissing:
             return True, ""

@@ -71,9 +71,17 @@ class DenseIndex:
         return self
 
     def retrieve(
-        self, query_vec: np.ndarray, k: int = 10, allowed: np.ndarray | list[int] | None = None
+        self,
+        query_vec: np.ndarray,
+        k: int = 10,
+        allowed: np.ndarray | list[int] | None = None,
+        selection: object | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (ids, inner-product scores), best first, restricted to `allowed` if given."""
+        """Top-k (ids, inner-product scores), best first, restricted to `allowed` if given.
+
+        `selection` (qa.index.base.Selection) is the same restriction as metadata conditions, for
+        stores that filter by expression; the mask already says it exactly, so it is unused here.
+        """
         import faiss
 
         n = self.size

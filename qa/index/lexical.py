@@ -17,6 +17,8 @@ import json
 import logging
 import threading
 import unicodedata
+
+from qa.text import to_simplified
 from pathlib import Path
 
 import numpy as np
@@ -30,23 +32,20 @@ STOPWORDS_ZH: frozenset[str] = frozenset(
 
 _init_lock = threading.Lock()
 _ready = False
-_cc: object | None = None
 
 
 def _init() -> None:
-    """Initialise jieba (quietly) and OpenCC once per process."""
-    global _ready, _cc
+    """Initialise jieba (quietly) once per process."""
+    global _ready
     if _ready:
         return
     with _init_lock:
         if _ready:
             return
         import jieba
-        import opencc
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
-        _cc = opencc.OpenCC("t2s")
         _ready = True
 
 
@@ -64,7 +63,7 @@ def tokenize_zh(text: str, simplify: bool = True) -> list[str]:
 
     text = unicodedata.normalize("NFKC", text or "")
     if simplify:
-        text = _cc.convert(text)  # type: ignore[attr-defined]
+        text = to_simplified(text)
     return [t.lower() for t in jieba.cut_for_search(text) if _keep(t)]
 
 

@@ -147,6 +147,11 @@ class IndexStore:
         self.doc_by_id: dict[str, Document] = {d.doc_id: d for d in self.documents}
         self.row_of: dict[str, int] = {c.chunk_id: i for i, c in enumerate(self.chunks)}
 
+    @property
+    def generation(self) -> str:
+        """Name of the generation loaded (its directory name)."""
+        return self.path.name if self.path is not None else ""
+
     # lookups for retrieval
     def document_of(self, chunk: Chunk) -> Document:
         return self.doc_by_id[chunk.doc_id]
@@ -370,6 +375,51 @@ class IndexStore:
         )
 
 
+class FileBackend:
+    """The default store: FAISS + bm25s files under settings.index_dir (see the module doc)."""
+
+    name = "faiss"
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.directory = Path(settings.index_dir)
+
+    def write(self, content: Any) -> Any:  # IndexContent -> WriteResult (qa.index.base)
+        import time
+
+        from qa.index.base import WriteResult
+
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        dense = DenseIndex(hnsw_threshold=self.settings.flat_index_max).index(content.vectors)
+        timings["dense"] = time.perf_counter() - t
+        t = time.perf_counter()
+        bm25 = BM25Index().index_tokens(content.terms)
+        timings["bm25"] = time.perf_counter() - t
+        t = time.perf_counter()
+        store = IndexStore(
+            documents=content.documents,
+            chunks=content.chunks,
+            dense=dense,
+            bm25=bm25,
+            embedder_id=content.embedder_id,
+            chunker_version=content.chunker_version,
+        )
+        path = store.save(self.directory, extra=content.extra)
+        timings["save"] = time.perf_counter() - t
+        return WriteResult(generation=path.name, path=path, dense_kind=dense.kind, timings=timings)
+
+    def load(self, expected_embedder_id: str | None = None, expected_chunker_version: str | None = None) -> IndexStore:
+        return IndexStore.load(self.directory, expected_embedder_id, expected_chunker_version)
+
+    def read_manifest(self) -> dict[str, Any]:
+        return IndexStore.read_manifest(self.directory)
+
+    def live_generation(self) -> str | None:
+        pointer = IndexStore._pointer(self.directory)
+        return pointer.strip() if pointer else None
+
+
 def load_index(settings: Any, embedder: Any = None, verify: bool = True) -> IndexStore:
     """Load settings.index_dir, insisting it was built with the configured embedder and current chunker.
 
@@ -378,7 +428,7 @@ def load_index(settings: Any, embedder: Any = None, verify: bool = True) -> Inde
     """
     from qa.embed.base import make_embedder
 
-    emb = embedder if embedder is not None else make_embedder(settings.embedder)
+    emb = embedder if embedder is not None else make_embedder(settings.embedder, settings)
     return IndexStore.load(
         settings.index_dir,
         expected_embedder_id=emb.id,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from qa.ingest.lines import Line, compact
+from qa.text import _CN_DIGITS, cn_number  # noqa: F401  (cn_number: used by qa.ingest.validity too)
 
 # --- patterns on Line.key (simplified, no whitespace) -------------------------------------------
 
@@ -45,20 +46,6 @@ REGIONS = [
     (re.compile(r"烟台"), "烟台市"),
 ]
 
-_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
-def cn_number(s: str) -> int:
-    """一 → 1, 十二 → 12, 二十三 → 23 (small numbers: months, days, articles)."""
-    if s.isdigit():
-        return int(s)
-    if "百" in s:
-        hundreds, _, rest = s.partition("百")
-        return cn_number(hundreds or "一") * 100 + (cn_number(rest.lstrip("零〇")) if rest else 0)
-    if "十" in s:
-        tens, _, ones = s.partition("十")
-        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
-    return _CN_DIGITS.get(s, 0)
 
 
 def iso_date(y: int, m: int, d: int) -> str | None:

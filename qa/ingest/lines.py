@@ -8,32 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-import opencc
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    return _t2s().convert(text)
-
-
-_SPACES = re.compile(r"[ \u3000\u00a0]+")
-_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff“”《》（）、，])\s+(?=[\u4e00-\u9fff“”《》（）、，])")
-
-
-def compact(text: str) -> str:
-    """Drop all whitespace: gazette line breaks and PDF spacing put spaces anywhere."""
-    return re.sub(r"\s+", "", text)
-
-
-def tidy(text: str) -> str:
-    """Collapse runs of spaces and remove spaces between Chinese characters (PDF artefacts)."""
-    return _CJK_GAP.sub("", _SPACES.sub(" ", text)).strip()
+from qa.text import compact, tidy, to_simplified  # noqa: F401  (re-exported for the ingest stage)
 
 
 @dataclass
@@ -55,13 +31,12 @@ def split_lines(text: str) -> list[Line]:
     """Non-blank lines with offsets; blank lines carry no content."""
     out: list[Line] = []
     pos = 0
-    conv = _t2s()
     for physical in text.split("\n"):
         stripped = physical.strip()
         if stripped:
             lead = len(physical) - len(physical.lstrip())
             start = pos + lead
-            simp = conv.convert(stripped)
+            simp = to_simplified(stripped)
             out.append(
                 Line(
                     start=start,

@@ -153,10 +153,25 @@ class Collection:
         return {r["doc_id"] for r in state["removed"]}
 
     # --- what is indexed now ----------------------------------------------------------------
+    def _file_store(self) -> bool:
+        return (getattr(self.settings, "vector_store", "faiss") or "faiss").lower() == "faiss"
+
+    def _loaded(self) -> Any:
+        """The live generation through its store (Milvus: documents and chunks live there)."""
+        from qa.index.base import store_backend
+
+        try:
+            return store_backend(self.settings).load()
+        except Exception:  # noqa: BLE001 - nothing indexed yet, or the store is unreachable: nothing to list
+            return None
+
     def indexed_documents(self) -> list[Document]:
-        """The documents of the live index generation (without loading the index)."""
+        """The documents of the live index generation (file store: without loading the index)."""
         from qa.index.store import IndexStore, IndexStoreError
 
+        if not self._file_store():
+            store = self._loaded()
+            return list(store.documents) if store is not None else []
         try:
             gen = IndexStore.resolve(self.root)
             rows = json.loads((gen / "documents.json").read_text(encoding="utf-8"))
@@ -167,11 +182,15 @@ class Collection:
     def indexed_article_counts(self) -> dict[str, int]:
         from qa.index.store import IndexStore, IndexStoreError
 
-        try:
-            gen = IndexStore.resolve(self.root)
-            rows = json.loads((gen / "chunks.json").read_text(encoding="utf-8"))
-        except (IndexStoreError, OSError, ValueError):
-            return {}
+        if not self._file_store():
+            store = self._loaded()
+            rows = [{"doc_id": c.doc_id} for c in store.chunks] if store is not None else []
+        else:
+            try:
+                gen = IndexStore.resolve(self.root)
+                rows = json.loads((gen / "chunks.json").read_text(encoding="utf-8"))
+            except (IndexStoreError, OSError, ValueError):
+                return {}
         counts: dict[str, int] = {}
         for r in rows:
             counts[r["doc_id"]] = counts.get(r["doc_id"], 0) + 1

@@ -32,12 +32,14 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
+from qa.index.base import Selection
 from qa.index.lexical import STOPWORDS_ZH, tokenize_zh
 from qa.models import Chunk, Document, Filters, Hit
 from qa.retrieve.lexical import LexicalQuery, bm25_vocabulary
 from qa.retrieve.query import QueryAnalysis, QueryAnalyzer, merge_filters, number_key
 from qa.retrieve.refs import build_reference_table
-from qa.retrieve.synonyms import expand
+from qa.retrieve.spelling import Speller
+from qa.retrieve.synonyms import OFFICIAL_TERMS, expand
 
 MODES = ("bm25", "dense", "hybrid")
 # questions about a document as a whole: retrieval leads with the named document's opening
@@ -82,11 +84,11 @@ def _top(scores: np.ndarray, k: int, positive: bool = False) -> np.ndarray:
 
 
 class Retriever:
-    """Filters + BM25 + dense + fusion (+ optional re-scoring) over one loaded IndexStore."""
+    """Filters + BM25 + dense + fusion (+ optional re-scoring) over one loaded store (qa.index.base)."""
 
     def __init__(
         self,
-        store: Any,  # qa.index.IndexStore
+        store: Any,  # qa.index.base.RetrievalStore: IndexStore (files) or MilvusStore
         embedder: Any,  # qa.embed.Embedder
         settings: Settings,
         analyzer: QueryAnalyzer | None = None,
@@ -123,6 +125,11 @@ class Retriever:
         for row, c in enumerate(self.chunks):
             self._doc_rows.setdefault(c.doc_id, []).append(row)
         self.lexical = LexicalQuery(bm25_vocabulary(store.bm25), stopwords=STOPWORDS_ZH)
+        if self.analyzer.speller is None:
+            corpus = "".join(c.text_simplified for c in self.chunks)
+            # only everyday words are typo targets: the collection's own vocabulary sits too close
+            # to jieba's cross-word tokens (前演 → 前沿, 被查 → 备查)
+            self.analyzer.speller = Speller(set(OFFICIAL_TERMS), corpus)
         # chunks saved before their vectors were computed (the first run, a new upload) have zero rows:
         # dense search skips them until the next generation has them (qa.manage)
         self.dense_ready: np.ndarray | None = None
@@ -130,6 +137,7 @@ class Retriever:
         if pending and n and store.dense.size == n:
             norms = np.linalg.norm(store.dense.vectors(np.arange(n, dtype=np.int64)), axis=1)
             self.dense_ready = norms > 0
+        self.dense_waiting = 0 if self.dense_ready is None else int((~self.dense_ready).sum())
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
@@ -140,12 +148,11 @@ class Retriever:
         messages say to run `qa index`) and EmbedderError for a bad embedder.
         """
         from qa.embed import make_embedder
-        from qa.index import IndexStore
+        from qa.index.base import store_backend
         from qa.ingest import IngestResult  # (importing qa.chunk first would be a circular import)
 
-        embedder = make_embedder(settings.embedder)
-        store = IndexStore.load(
-            settings.index_dir,
+        embedder = make_embedder(settings.embedder, settings)
+        store = store_backend(settings).load(
             expected_embedder_id=embedder.id,
             expected_chunker_version=str(IngestResult().chunker_version),
         )
@@ -230,6 +237,22 @@ class Retriever:
         mask[valid] = ok_docs[self._doc_of_row[valid]]
         return mask
 
+    def selection(self, filters: Filters) -> Selection | None:
+        """The filters as metadata conditions (what a Milvus store evaluates as its filter
+        expression); the same rows as `allowed_mask`. None when nothing is filtered."""
+        if filters.is_empty():
+            return None
+        doc_ids: list[str] | None = list(filters.doc_ids) if filters.doc_ids else None
+        if filters.in_force:  # validity is judged here, on a date; Milvus gets the documents it leaves
+            in_force = [d.doc_id for d, ok in zip(self.documents, self.in_force_docs(filters.as_of)) if ok]
+            doc_ids = in_force if doc_ids is None else [d for d in doc_ids if d in set(in_force)]
+        return Selection(
+            regions=tuple(filters.regions),
+            doc_ids=None if doc_ids is None else tuple(doc_ids),
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+        )
+
     def in_force_docs(self, as_of: str | None = None) -> np.ndarray:
         """Bool per document: in force on as_of (default today), see qa.ingest.validity.is_in_force."""
         from qa.ingest.validity import as_of_date, is_in_force
@@ -296,8 +319,17 @@ class Retriever:
             timings["embed"] = time.perf_counter() - t
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
-            dense_mask = mask if self.dense_ready is None else (self.dense_ready if mask is None else mask & self.dense_ready)
-            dense_ids, dense_scores = self.store.dense.retrieve(qvec, k=n_cand, allowed=dense_mask)
+            sel = self.selection(merged) if mask is not None else None
+            if self.dense_ready is None:
+                dense_ids, dense_scores = self.store.dense.retrieve(qvec, k=n_cand, allowed=mask, selection=sel)
+            else:
+                # rows without their vector yet (zero vectors) never come from dense search: FAISS takes them
+                # out by the mask, Milvus (filtered by the selection) after the search, with room for them in k
+                dense_mask = self.dense_ready if mask is None else mask & self.dense_ready
+                dense_ids, dense_scores = self.store.dense.retrieve(
+                    qvec, k=n_cand + self.dense_waiting, allowed=mask, selection=sel)
+                keep = dense_mask[dense_ids]
+                dense_ids, dense_scores = dense_ids[keep][:n_cand], dense_scores[keep][:n_cand]
             timings["dense"] = time.perf_counter() - t
 
         t = time.perf_counter()

@@ -25,19 +25,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from qa.models import Document, Filters
+from qa.text import to_simplified
 from qa.retrieve.intent import DETAIL_SLOTS, Intent, classify
 from qa.retrieve.places import uncovered_places
 
-_cc: Any = None
-
-
-def to_simplified(text: str) -> str:
-    global _cc
-    if _cc is None:
-        import opencc
-
-        _cc = opencc.OpenCC("t2s")
-    return _cc.convert(text)
 
 
 # Colloquial openings and closings that carry no content (longest first).
@@ -112,6 +103,7 @@ class QueryAnalysis:
     other_places: list[str] = field(default_factory=list)  # places named that the corpus does not cover
     titles: list[str] = field(default_factory=list)  # titles of boosted documents, best first
     intent: Intent = field(default_factory=Intent)  # what the question asks for
+    corrections: list[tuple[str, str]] = field(default_factory=list)  # typos fixed: (typed, understood)
 
     @property
     def named_documents(self) -> list[str]:
@@ -171,6 +163,7 @@ class QueryAnalyzer:
         max_title_boosts: int = 3,
     ) -> None:
         self.documents = list(documents)
+        self.speller: Any = None  # qa.retrieve.spelling.Speller, set by the retriever that owns the vocabulary
         self.title_boost_min = title_boost_min
         self.quoted_title_min = quoted_title_min
         self.max_title_boosts = max_title_boosts
@@ -208,6 +201,11 @@ class QueryAnalyzer:
         elif level == old[0]:
             old[1].add(region)
 
+    @property
+    def region_pattern(self) -> re.Pattern[str] | None:
+        """Every alias of the collection's regions (兰山, 兰山区, 临沂 …), longest first."""
+        return self._alias_re
+
     def _build_titles(self) -> None:
         # the region's own names are no help in telling its documents apart
         region_words = sorted({a for a in self._alias}, key=len, reverse=True)
@@ -231,7 +229,10 @@ class QueryAnalyzer:
     # ---- analysis -------------------------------------------------------------------------
     def analyze(self, question: str) -> QueryAnalysis:
         text = normalize_question(question)
-        out = QueryAnalysis(question=question, text=text)
+        corrections: list[tuple[str, str]] = []
+        if self.speller is not None:
+            text, corrections = self.speller.correct(text)
+        out = QueryAnalysis(question=question, text=text, corrections=corrections)
         self._find_numbers(text, out)
         self._find_regions(text, out)
         self._find_titles(text, out)

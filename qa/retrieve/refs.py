@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from qa.text import cn_number
 from qa.models import Chunk
 
 _NUM = r"[一二三四五六七八九十百零〇两\d]+"
@@ -45,25 +46,9 @@ _ARTICLE_LOC = re.compile(rf"^第({_NUM})条")
 _ARTICLE_RANGE = re.compile(rf"^第({_NUM})条[–\-~至]第({_NUM})条")
 _ITEM_LOC = re.compile(r"(\d{1,3})\.(?:[–\-~](\d{1,3})\.)?$")
 
-_CN = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
-def cn_to_int(s: str) -> int:
-    """一 → 1, 十三 → 13, 二十 → 20, 一百零二 → 102, "13" → 13."""
-    s = s.strip()
-    if s.isdigit():
-        return int(s)
-    total, cur = 0, 0
-    for ch in s:
-        if ch in _CN:
-            cur = _CN[ch]
-        elif ch == "十":
-            total += (cur or 1) * 10
-            cur = 0
-        elif ch == "百":
-            total += (cur or 1) * 100
-            cur = 0
-    return total + cur
+cn_to_int = cn_number  # one numeral parser for every stage (qa.text)
 
 
 def _article_numbers(chunk: Chunk) -> tuple[str, list[int]]:

@@ -22,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 START_TIMEOUT = 420  # seconds: includes building the index on a cold embedding cache
+FUNCTIONAL_RATE = "100000"  # requests per client per minute on the shared functional-test servers
 
 
 @dataclass
@@ -99,8 +100,11 @@ def app_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(app_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Open server (no key, no password); builds the index on first start."""
-    s = start_server(app_index_dir, tmp_path_factory.mktemp("logs") / "open.log", build=True)
+    """Open server (no key, no password); builds the index on first start. Its rate limit is out
+    of the way: every functional test asks from 127.0.0.1, and the limits have their own servers
+    (test_security.py, test_hostile.py)."""
+    s = start_server(app_index_dir, tmp_path_factory.mktemp("logs") / "open.log", build=True,
+                     QA_RATE_LIMIT_PER_MINUTE=FUNCTIONAL_RATE)
     yield s
     stop_server(s)
 
@@ -114,6 +118,7 @@ def locked_server(server: Server, app_index_dir: Path, tmp_path_factory: pytest.
         build=False,
         QA_API_KEY="test-key-123",
         QA_AUTH="reader:pw-456",
+        QA_RATE_LIMIT_PER_MINUTE=FUNCTIONAL_RATE,
     )
     s.auth = ("reader", "pw-456")
     yield s

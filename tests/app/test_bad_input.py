@@ -222,6 +222,8 @@ def _gradio_http(server, data: list) -> tuple[str, str]:  # noqa: ANN001
     All six values are sent (raw callers must; gradio_client fills in the defaults itself)."""
     data = list(data) + [""] * (6 - len(data))
     r = httpx.post(server.url + "/gradio_api/call/ask", json={"data": data}, timeout=30)
+    if r.status_code == 422:  # refused before the call is queued (qa/app/server.py gradio_checker)
+        return "error", json.dumps(r.json(), ensure_ascii=False)
     assert r.status_code == 200, r.text
     event = payload = ""
     with httpx.stream("GET", f"{server.url}/gradio_api/call/ask/{r.json()['event_id']}", timeout=120) as s:

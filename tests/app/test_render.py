@@ -65,7 +65,7 @@ def test_answer_html_marks_citations_and_escapes_documents():
 def test_refused_answer_shows_nearest_documents():
     doc = Document(doc_id="d1", title="青岛市活禽交易管理办法", source_file="f", start=0, end=1, number="青岛市人民政府令第1号", region="青岛市")
     chunk = Chunk(chunk_id="k1", doc_id="d1", locator="第七条", heading_path=["x"], text="下列区域禁止设置活禽交易市场", text_simplified="", start=0, end=1)
-    ans = Answer(question="q", text="抱歉，没有找到。", refused=True, hits=[Hit(chunk=chunk, document=doc, score=0.1)])
+    ans = Answer(question="q", text="抱歉，没有找到。", coverage="none", hits=[Hit(chunk=chunk, document=doc, score=0.1)])
     out = answer_html(ans)
     assert "未找到可依据的规定" in out and "最接近的文件内容" in out
     assert "青岛市活禽交易管理办法" in out and "第七条" in out

@@ -84,7 +84,8 @@ def test_report_files(report_dir, items):
     for name in ("metrics.json", "per_question.jsonl", "report.md", "report.html"):
         assert (report_dir / name).stat().st_size > 500, name
     metrics = json.loads((report_dir / "metrics.json").read_text(encoding="utf-8"))["configs"]
-    assert list(metrics) == ["hybrid", "bm25"]
+    assert list(metrics) == ["hybrid", "bm25", "quote-top2"]  # the baseline is added to every report
+    assert "quote-top2" in (report_dir / "report.md").read_text(encoding="utf-8").split("## Headline")[1].split("##")[0]
     for name, m in metrics.items():
         o = m["overall"]
         assert o["n"] == 8 and o["n_unanswerable"] == sum(not it.answerable for it in items)
@@ -96,7 +97,7 @@ def test_report_files(report_dir, items):
         assert 0.0 <= o["recall_at"]["1"] <= o["recall_at"]["5"] <= o["recall_at"]["10"] <= 1.0
         assert o["recall_at"]["10"] > 0.3, f"{name}: the retriever finds almost no evidence"
         assert o["latency_ms"]["wall"]["p50"] > 0
-        assert m["config"]["mode"] == name
+        assert m["config"]["mode"] == ("hybrid" if name == "quote-top2" else name)  # the baseline retrieves hybrid
     md = (report_dir / "report.md").read_text(encoding="utf-8")
     assert "| hybrid |" in md and "| bm25 |" in md and "## By question type" in md and "Worst failures" in md
     page = (report_dir / "report.html").read_text(encoding="utf-8")
@@ -106,7 +107,7 @@ def test_report_files(report_dir, items):
 
 def test_per_question_records_are_consistent(report_dir, items):
     recs = [json.loads(ln) for ln in (report_dir / "per_question.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(recs) == 16
+    assert len(recs) == 24  # 8 questions × (hybrid, bm25, the quote-top2 baseline)
     by_id = {it.id: it for it in items}
     for r in recs:
         it = by_id[r["id"]]

@@ -33,3 +33,10 @@ def test_analysis_carries_the_intent(retriever):
     assert a.intent.kind == "by-doc" and a.named_documents
     two = retriever.analyzer.analyze("兰山区和周村区的防空地下室易地建设费降到多少")
     assert two.intent.kind == "comparison" and two.intent.slot == "amount"
+
+
+def test_typos_of_everyday_words_are_fixed_and_word_boundaries_are_not(retriever):
+    a = retriever.analyzer
+    assert a.analyze("养够要上户口吗").corrections == [("养够", "养狗")]
+    for q in ("我家狗要办证吗？", "开网吧的,未成年人进网吧被查到店里要罚多少", "今年的演出要在什么时候前演完？"):
+        assert a.analyze(q).corrections == [], q

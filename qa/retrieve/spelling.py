@@ -1,0 +1,60 @@
+"""Typos of everyday words, fixed by sound: 养够 → 养狗, 补帖 → 补贴.
+
+People type Chinese by pinyin, so a wrong character usually sounds like the right one. A word
+of the question is corrected only when it is not a word at all — in neither jieba's dictionary
+nor the collection — and exactly one everyday word of qa/data/terms.toml, differing from it in
+one character only, has the same toneless pinyin. Anything else is left as typed. (The collection's
+own vocabulary is not a target: it sits too close to jieba's cross-word tokens, 被查 → 备查.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+_CJK = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
+
+
+@lru_cache(maxsize=4096)
+def _sound(word: str) -> tuple[str, ...]:
+    from pypinyin import lazy_pinyin
+
+    return tuple(lazy_pinyin(word))
+
+
+def _one_char_apart(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
+
+
+def _is_word(token: str) -> bool:
+    import jieba
+
+    return bool(jieba.dt.FREQ.get(token))
+
+
+class Speller:
+    def __init__(self, vocabulary: Iterable[str], corpus_text: str = "") -> None:
+        self.corpus_text = corpus_text
+        self._known = {w for w in vocabulary if _CJK.match(w)}
+        by_sound: dict[tuple[str, ...], set[str]] = {}
+        for w in self._known:
+            by_sound.setdefault(_sound(w), set()).add(w)
+        self._by_sound = by_sound
+
+    def correct(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """The text with typos replaced, and the (typed, corrected) pairs."""
+        import jieba
+
+        fixes: list[tuple[str, str]] = []
+        for token in dict.fromkeys(jieba.lcut(text)):
+            if not _CJK.match(token) or token in self._known or _is_word(token) or token in self.corpus_text:
+                continue
+            # a slip of one character: same sound, all other characters as typed ("狗要" → "购药"
+            # changes two characters and is a word boundary, not a typo)
+            candidates = {c for c in self._by_sound.get(_sound(token), set()) if _one_char_apart(token, c)}
+            if len(candidates) == 1:
+                fixes.append((token, next(iter(candidates))))
+        for typed, right in fixes:
+            text = text.replace(typed, right)
+        return text, fixes
