@@ -129,6 +129,8 @@ def _update_index(settings) -> None:  # type: ignore[no-untyped-def]
     from qa.manage.jobs import update
 
     reports = update(settings, progress=True)
+    if not reports:
+        return
     last = reports[-1]
     typer.echo(f"index: {last.documents} documents, {last.chunks} chunks; embedded {sum(r.embedded for r in reports)}; "
                f"{sum(r.seconds for r in reports):.1f}s → {settings.index_dir}")

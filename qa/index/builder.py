@@ -197,7 +197,7 @@ class IndexBuilder:
             documents=len(result.documents),
             chunks=len(chunks),
             embedded=computed,
-            reused=len(chunks) - computed,
+            reused=len(chunks) - computed - pending,
             seconds=time.perf_counter() - t0,
             index_dir=Path(s.index_dir),
             generation=written.path,

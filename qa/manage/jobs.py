@@ -75,6 +75,27 @@ def build(settings: Settings, defer_dense: bool, progress: bool = False,
     return report
 
 
+class _Pending:
+    """The keyword step already live (the first run's, made by `qa serve` itself): only vectors to add."""
+
+    def __init__(self, pending: int) -> None:
+        self.pending = pending
+
+
+def _live_keyword_step(settings: Settings, version: int) -> "_Pending | None":
+    """The live generation when it already is this collection version's keyword step (vectors pending)."""
+    from qa.index.base import store_backend
+
+    try:
+        extra = store_backend(settings).read_manifest().get("extra") or {}
+    except Exception:  # noqa: BLE001 - no live generation: build one
+        return None
+    pending = int(extra.get("dense_pending") or 0)
+    if pending and extra.get("collection_version") == version:
+        return _Pending(pending)
+    return None
+
+
 def update(settings: Settings, progress: bool = False, log: Callable[[str], None] | None = None,
            wait: bool = True, quick_only: bool = False) -> list[Any]:
     """Both steps, repeated until the collection stops changing; returns the build reports."""
@@ -85,10 +106,13 @@ def update(settings: Settings, progress: bool = False, log: Callable[[str], None
         coll = Collection(settings)
         for _ in range(20):
             version = coll.version()
-            write_status(index_dir, state="keyword", message="正在更新关键词索引 / updating the keyword index", done=0, total=0)
             t0 = time.monotonic()
-            quick = build(settings, defer_dense=True, log=say)
-            reports.append(quick)
+            quick = None if quick_only else _live_keyword_step(settings, version)
+            if quick is None:
+                write_status(index_dir, state="keyword", message="正在更新关键词索引 / updating the keyword index",
+                             done=0, total=0)
+                quick = build(settings, defer_dense=True, log=say)
+                reports.append(quick)
             write_status(index_dir, state="embedding" if quick.pending else "ready", done=0, total=quick.pending,
                          keyword_seconds=round(time.monotonic() - t0, 1),
                          message=(f"关键词检索已就绪，正在生成向量 0/{quick.pending} / keyword search ready, embedding"
