@@ -116,7 +116,8 @@ def install_admin(app: Any, shared: Any, settings: Settings) -> Any:
         raise APIError(401, "需要管理员认证 / administrator authentication required (API key, or QA_AUTH user:password "
                             "as HTTP Basic)", "unauthorized", headers={"WWW-Authenticate": 'Basic realm="policy-qa admin"'})
 
-    router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[Depends(require_admin)])
+    # not in the public /openapi.json and /docs: these routes are for administrators (README lists them)
+    router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[Depends(require_admin)], include_in_schema=False)
     coll = Collection(settings)
 
     async def _save_uploads(request: Request, tmp: Path) -> list[tuple[Path, str]]:
@@ -322,7 +323,9 @@ def build_admin_tab(shared: Any) -> None:
         names = "、".join(f"《{d['title']}》" for d in removed)
         return f"已移除：{names}。索引更新后不再引用。", _doc_rows(coll), gr.update(choices=_remove_choices(), value=None)
 
-    gr.HTML(f'<div class="qa-side-sub">上传政府文件（{" ".join(SUPPORTED)}；单个文件不超过 {settings.max_file_mb} MB），'
+    page_mb = min(settings.max_upload_mb, settings.max_file_mb)  # the page's upload limit (QA_MAX_UPLOAD_MB)
+    larger = (f"；更大的文件（至多 {settings.max_file_mb} MB）请通过 /admin/api 上传" if settings.max_file_mb > page_mb else "")
+    gr.HTML(f'<div class="qa-side-sub">上传政府文件（{" ".join(SUPPORTED)}；单个文件不超过 {page_mb:g} MB{larger}），'
             "先预览解析结果，确认后收录。收录和移除不影响正在进行的问答。</div>")
     status = gr.HTML(progress_html())
     with gr.Row():

@@ -208,17 +208,15 @@ def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
 
 
 def page_upload_limit(settings: Settings) -> int:
-    """Bytes one file uploaded through the page may have: the 评测 tab's gold file (QA_MAX_UPLOAD_MB),
-    or a document for 文件管理 (QA_MAX_FILE_MB) when that tab is on (only behind the page password)."""
-    mb = max(settings.max_upload_mb, settings.max_file_mb) if settings.auth else settings.max_upload_mb
-    return int(mb * 1024 * 1024)
+    """Bytes one file uploaded through the page may have (the 评测 tab's gold file, a document in
+    文件管理): QA_MAX_UPLOAD_MB, whoever uploads. Larger documents go through /admin/api."""
+    return int(settings.max_upload_mb * 1024 * 1024)
 
 
 def admin_body_limit(settings: Settings) -> int:
-    """Bytes of one request to /admin/api (qa/app/admin.py checks each file against QA_MAX_FILE_MB)."""
-    from qa.app.admin import MAX_FILES
-
-    return int(settings.max_file_mb * 1024 * 1024) * MAX_FILES + 64 * 1024
+    """Bytes of one request to /admin/api: a document of QA_MAX_FILE_MB and the form around it
+    (qa/app/admin.py says which file is too large)."""
+    return int(settings.max_file_mb * 1024 * 1024) + 64 * 1024
 
 
 def create_app(assistant: Any, settings: Settings) -> Any:
@@ -268,8 +266,7 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         auth=auth,
         auth_message="政策问答：请输入账号和密码" if auth else None,
         show_error=False,  # errors are shown in the chat as friendly messages, not as traces
-        # the evaluator's gold file; with 文件管理 (behind the page password) also documents up to QA_MAX_FILE_MB
-        max_file_size=page_upload_limit(settings),
+        max_file_size=page_upload_limit(settings),  # the evaluator's gold file, a document in 文件管理
         ssr_mode=False,
         mcp_server=False,
         theme=_theme(),

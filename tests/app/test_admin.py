@@ -225,3 +225,38 @@ def test_upload_in_the_browser(admin_server, policies, artifacts, tmp_path_facto
         assert "临兰政办发〔2023〕9号" in meta, meta
         pg.screenshot(path=str(artifacts / "admin-02-answer.png"), full_page=True)
         ctx.close()
+
+
+def test_page_inputs_follow_the_index(admin_server, policies):
+    """The page's gate checks a chosen document against the index as it is now: a document uploaded
+    after the page was built may be chosen in the 文件 filter, an unknown one may not; 文件管理's
+    multi-file input passes as a list of uploaded files."""
+    s = admin_server
+    docs = httpx.get(s.url + "/api/documents", headers=_h(), timeout=30).json()["documents"]
+    if not any(d["number"] == "临兰政办发〔2023〕9号" for d in docs):
+        r = httpx.post(s.url + "/admin/api/documents", files=[("files", (policies["pdf"].name, policies["pdf"].read_bytes()))],
+                       headers=_h(), timeout=120)
+        assert r.status_code == 200, r.text
+        _wait(lambda: "临兰政办发〔2023〕9号" in _numbers(s), 60, "the upload")
+        docs = httpx.get(s.url + "/api/documents", headers=_h(), timeout=30).json()["documents"]
+    new_id = next(d["doc_id"] for d in docs if d["number"] == "临兰政办发〔2023〕9号")
+    with httpx.Client(base_url=s.url, timeout=60) as c:
+        assert c.post("/login", data={"username": AUTH[0], "password": AUTH[1]}).status_code == 200
+        cfg = c.get("/config").json()
+        chat = next(d["id"] for d in cfg["dependencies"] if len(d["inputs"]) == 7)
+        join = "/gradio_api/queue/join"
+        ok = c.post(join, json={"data": ["", [], None, "全部地区", new_id, None, None], "fn_index": chat, "session_hash": "a1"})
+        assert ok.status_code == 200, ok.text
+        bad = c.post(join, json={"data": ["", [], None, "全部地区", "no-such-doc", None, None], "fn_index": chat,
+                                 "session_hash": "a2"})
+        assert bad.status_code == 422 and "choices" in bad.json()["error"]["message"]
+        ids = {x["id"]: x.get("props", {}) for x in cfg["components"]}
+        preview = next(d["id"] for d in cfg["dependencies"]
+                       if any(ids.get(t[0], {}).get("elem_id") == "qa-admin-preview" for t in d["targets"]))
+        up = c.post("/gradio_api/upload", files={"files": (policies["docx"].name, policies["docx"].read_bytes())})
+        assert up.status_code == 200, up.text
+        ref = {"path": up.json()[0], "orig_name": policies["docx"].name, "meta": {"_type": "gradio.FileData"}}
+        r = c.post(join, json={"data": [[ref]], "fn_index": preview, "session_hash": "a3"})
+        assert r.status_code == 200, r.text
+        r = c.post(join, json={"data": ["not a file"], "fn_index": preview, "session_hash": "a4"})
+        assert r.status_code == 422
