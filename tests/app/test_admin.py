@@ -216,7 +216,17 @@ def test_upload_in_the_browser(admin_server, policies, artifacts, tmp_path_facto
         pg.locator("#qa-admin-add").click()
         pg.wait_for_function("() => document.querySelector('#qa-admin-message')?.innerText.includes('已收录')")
         _wait(lambda: "临兰政办发〔2023〕9号" in _numbers(s), 60, "the browser upload")
+        # the page follows the new index generation without a reload: document list and filters
+        pg.get_by_role("tab", name="已收录文件").click()
+        pg.wait_for_function("() => document.querySelector('#qa-doc-table')?.innerText.includes('临兰政办发〔2023〕9号')",
+                             timeout=30_000)
         pg.get_by_role("tab", name="咨询问答").click()
+        pg.locator("#qa-filters").click()
+        pg.locator("#qa-document input").click()
+        pg.wait_for_function("() => [...document.querySelectorAll('#qa-document li[role=option]')]"
+                             ".some(li => (li.getAttribute('aria-label') || '').includes('临兰政办发〔2023〕9号'))", timeout=30_000)
+        pg.keyboard.press("Escape")
+        pg.locator("#qa-filters").click()
         box = pg.locator("#qa-question textarea")
         box.fill("兰山区个人创业担保贷款最多能贷多少？")
         box.press("Enter")
