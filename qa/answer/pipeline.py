@@ -183,7 +183,10 @@ class Assistant:
 
             t = time.perf_counter()
             try:
-                answer = yield from self._stream_llm(standalone, hits, history)
+                # the model reads the articles that answer first (evidence order), then the rest
+                ranked = [e.hit for e in sorted(decision.evidence, key=lambda e: -e.prob)]
+                ranked += [h for h in hits if h not in ranked]
+                answer = yield from self._stream_llm(standalone, ranked, history)
             except LLMUnavailable as err:
                 base["notice"] = f"大模型暂不可用，已改用离线摘录模式作答（{err}）"
                 yield "\n\n"
