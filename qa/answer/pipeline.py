@@ -268,23 +268,7 @@ class Assistant:
 
     def _stream_llm(self, question: str, hits: list[Hit], history: History | None):  # type: ignore[no-untyped-def]
         """Stream tokens from the LLM; return the Answer with validated citations."""
-        from qa.answer.citations import map_citations
-        from qa.answer.prompts import REFUSAL, is_refusal
-
-        _, included = self.generator.messages(question, hits, history)
-        parts: list[str] = []
-        for token in self.generator.stream(question, hits, history):
-            parts.append(token)
-            yield token
-        raw = "".join(parts).strip()
-        if not raw:
-            from qa.answer.llm import LLMUnavailable
-
-            raise LLMUnavailable("empty answer from the model")
-        if is_refusal(raw):
-            return Answer(question=question, text=REFUSAL, coverage="none", hits=list(included), mode="llm")
-        text, citations, flagged = map_citations(raw, included)
-        return Answer(question=question, text=text, citations=citations, flagged=flagged, hits=list(included), mode="llm")
+        return (yield from self.generator.answer_stream(question, hits, history))
 
     def refusal_message(self, question: str, hits: list[Hit], filters: Filters, reason: str = "") -> str:
         """Say what was searched and point to the nearest documents found."""
