@@ -179,3 +179,22 @@ def _row(row: sqlite3.Row) -> dict[str, Any]:
         except ValueError:
             d[key] = empty
     return d
+
+
+def workbench_root(settings: Any) -> Path:
+    """Where the workbench keeps its files: settings.workbench_dir, else <index_dir>/workbench."""
+    return Path(settings.workbench_dir) if getattr(settings, "workbench_dir", "") else Path(settings.index_dir) / "workbench"
+
+
+_STORES: dict[str, FeedbackStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def feedback_store(settings: Any) -> FeedbackStore:
+    """The one store of this server's workbench directory (the chat writes, the 评测 tab reads)."""
+    path = workbench_root(settings) / "feedback.sqlite"
+    with _STORES_LOCK:
+        store = _STORES.get(str(path))
+        if store is None:
+            store = _STORES[str(path)] = FeedbackStore(path, getattr(settings, "max_feedback_rows", 20_000))
+        return store

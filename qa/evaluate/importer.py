@@ -321,9 +321,9 @@ def _notes(items: list[GoldItem], columns: dict[str, str], ignored: list[str], a
     if "key_points" not in columns:
         without = sum(1 for it in answerable if it.id not in auto)
         msg = "没有“要点”列（key_points，用；分隔）："
-        msg += f"已从参考答案中提取数字作为要点（{len(auto)} 题）" if auto else "不计算要点覆盖率"
+        msg += f"已从参考答案中提取数字作为要点（{len(auto)} 个问题）" if auto else "不计算要点覆盖率"
         if auto and without:
-            msg += f"，其余 {without} 题不计算要点覆盖率"
+            msg += f"，其余 {without} 个问题不计算要点覆盖率"
         notes.append(msg + "；要点覆盖率与人工评价的一致性仅供参考。")
     if "type" not in columns:
         notes.append("没有“类型”列（type）：全部按事实题计，不评估拒答，也没有按类型的细分。")

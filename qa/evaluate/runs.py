@@ -65,11 +65,13 @@ class Run:
         return next((r for r in self.main_records() if r["id"] == qid), None)
 
     def label(self) -> str:
-        created = self.meta.get("created", "")
-        gold = self.meta.get("gold_name") or Path(str(self.meta.get("gold", ""))).name
-        n = len(self.main_records())
-        judged = sum(1 for r in self.main_records() if r["id"] in self.judgements)
-        return f"{created} · {gold} · {n} 题" + (f" · 已评 {judged}" if judged else "")
+        return run_label(self.meta, len(self.main_records()), len(self.judgements))
+
+
+def run_label(meta: dict[str, Any], n: Any, judged: int) -> str:
+    created = meta.get("created", "")
+    gold = meta.get("gold_name") or Path(str(meta.get("gold", ""))).name
+    return f"{created} · {gold} · {n} 个问题" + (f" · 已评 {judged}" if judged else "")
 
 
 class RunStore:
@@ -101,11 +103,16 @@ class RunStore:
         return sorted((p.name for p in self.root.iterdir() if (p / "per_question.jsonl").is_file() and _ID.match(p.name)), reverse=True)
 
     def choices(self) -> list[tuple[str, str]]:
+        """(label, run id) of every run, newest first; reads only the small files of each."""
         out = []
         for rid in self.ids():
-            run = self.load(rid)
-            if run is not None:
-                out.append((run.label(), rid))
+            p = self.root / rid
+            try:
+                meta = json.loads((p / "run.json").read_text(encoding="utf-8")) if (p / "run.json").is_file() else \
+                    json.loads((p / "metrics.json").read_text(encoding="utf-8")).get("meta", {})
+            except (OSError, ValueError):
+                continue
+            out.append((run_label(meta, meta.get("questions"), len(load_judgements(p))), rid))
         return out
 
     def load(self, run_id: str) -> Run | None:
