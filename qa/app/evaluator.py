@@ -672,7 +672,7 @@ def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
         refresh_btn = gr.Button("刷新", size="sm", scale=0, min_width=70, elem_id="qa-wb-refresh")
     status = gr.Textbox(label="状态", interactive=False, lines=2, elem_id="qa-wb-status")
     with gr.Tabs(elem_id="qa-wb-tabs") as wb_tabs:
-        with gr.Tab("导入与运行", id="wb-run"):
+        with gr.Tab("运行", id="wb-run"):
             with gr.Row():
                 upload = gr.File(label="上传评测集（JSONL / CSV / Excel）", type="filepath", elem_id="qa-wb-upload")
                 with gr.Column():
@@ -688,9 +688,9 @@ def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
                 export_btn = gr.Button("导出 CSV + JSON", elem_id="qa-wb-export")
                 csv_file = gr.File(label="CSV", interactive=False)
                 json_file = gr.File(label="JSON", interactive=False)
-        with gr.Tab("指标与图表", id="wb-metrics"):
+        with gr.Tab("指标", id="wb-metrics"):
             metrics_view = gr.HTML(metrics_html(None), elem_id="qa-wb-metrics")
-        with gr.Tab("逐题评审", id="wb-review"):
+        with gr.Tab("评审", id="wb-review"):
             review_filter = gr.Radio(label="筛选", choices=REVIEW_FILTERS, value="all", elem_id="qa-wb-filter")
             table = gr.Dataframe(headers=REVIEW_COLUMNS, value=[], interactive=False, wrap=True, max_height=360,
                                  column_widths=["9%", "9%", "40%", "10%", "17%", "15%"], label="问题列表（点一行查看）", elem_id="qa-wb-table")  # fmt: skip
@@ -702,13 +702,13 @@ def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
                 verdict = gr.Radio(label="人工评价", choices=VERDICT_CHOICES, elem_id="qa-wb-verdict", scale=2)
                 comment = gr.Textbox(label="备注", lines=2, max_length=max_comment, elem_id="qa-wb-comment", scale=3)
                 save_btn = gr.Button("保存评价", variant="primary", scale=0, min_width=100, elem_id="qa-wb-save")
-        with gr.Tab("对比两次运行", id="wb-compare"):
+        with gr.Tab("对比", id="wb-compare"):
             with gr.Row():
                 cmp_a = gr.Dropdown(label="之前", choices=store.choices(), value=None, elem_id="qa-wb-cmp-a")
                 cmp_b = gr.Dropdown(label="之后", choices=store.choices(), value=None, elem_id="qa-wb-cmp-b")
                 cmp_btn = gr.Button("对比", variant="primary", scale=0, min_width=80, elem_id="qa-wb-cmp-btn")
             cmp_view = gr.HTML(elem_id="qa-wb-compare")
-        with gr.Tab("用户反馈", id="wb-feedback"):
+        with gr.Tab("反馈", id="wb-feedback"):
             gr.HTML('<div class="qa-wb-sub">用户在咨询页对回答点“有用 / 没用”（可附说明）后，会出现在这里。选中一条，'
                     "一键转为评测草稿题（写入草稿评测集，下次运行可用）。</div>")  # fmt: skip
             with gr.Row(equal_height=True):
@@ -809,7 +809,7 @@ def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
             view = await asyncio.to_thread(_view, run)
             over = metrics[cfg.name]["overall"]
             line = f"{len(records)} 题 · 要点覆盖 {_pct(over.get('kp_coverage'))} · 误拒 {_pct(over.get('wrongly_declined'))} · 出错 {over.get('errors', 0)}"
-            yield (rid, view[1], f"{msg}\n已完成：{line}。结果已保存，可在“指标与图表”“逐题评审”中查看。", *_choices_update(rid), view[0],
+            yield (rid, view[1], f"{msg}\n已完成：{line}。结果已保存，可在“指标”“评审”中查看。", *_choices_update(rid), view[0],
                    view[2], view[3], view[4], view[5], gr.Tabs(selected="wb-metrics"))  # fmt: skip
         finally:
             runs.leave(session)

@@ -12,6 +12,7 @@ a source panel or run code.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,6 +39,11 @@ _MD_ENTITIES = {
 }
 _MD_RE = re.compile("[" + re.escape("".join(_MD_ENTITIES)) + "]")
 _MARKER_RE = re.compile(r"\[(\d{1,3})\]")
+
+
+def token(key: str) -> str:
+    """A short class-safe token for a chunk or document id (the page script sends it back)."""
+    return hashlib.sha1((key or "").encode("utf-8")).hexdigest()[:16]
 
 
 def _esc(text: str | None) -> str:
@@ -80,8 +86,8 @@ def _answer_text_html(text: str, markers: set[int]) -> str:
         n = int(m.group(1))
         if n not in markers:
             return m.group(0)
-        return (f'<sup class="qa-cite" data-cite="{n}" role="link" tabindex="0" title="跳到来源 {n}" '
-                f'aria-label="来源 {n}">{n}</sup>')
+        # the chat keeps only class, title, role and tabindex: the number rides in a class
+        return f'<sup class="qa-cite qa-cite-{n}" role="link" tabindex="0" title="跳到来源 {n}">{n}</sup>'
 
     # _esc turned "[" "]" into entities; match those.
     return re.sub(r"&#91;(\d{1,3})&#93;", chip, escaped)
@@ -203,15 +209,15 @@ def citation_html(c: Citation) -> str:
     quote = c.quote.strip() if c.quote else ""
     n = int(c.marker)
     return (
-        f'<div class="qa-src" data-n="{n}" tabindex="-1">'
-        f'<div class="qa-src-head"><span class="qa-src-n" aria-label="来源 {n}">{n}</span>'
+        f'<div class="qa-src qa-src-{n}" tabindex="-1">'
+        f'<div class="qa-src-head"><span class="qa-src-n" title="来源 {n}">{n}</span>'
         f'<span class="qa-src-title">《{_esc(c.doc_title)}》</span></div>'
         + _meta_line(c.doc_number, c.locator, c.issuer, c.date, c.region)
         + validity_html(c.validity)
         + (f'<blockquote class="qa-src-quote"><mark>{_esc(quote)}</mark></blockquote>' if quote else "")
         + f'<details class="qa-src-full"><summary>展开条文全文</summary>'
         f'<div class="qa-src-passage">{highlight(c.passage, quote)}</div></details>'
-        + (f'<span class="qa-open-doc" role="button" tabindex="0" data-chunk="{_esc(c.chunk_id)}">查看文件全文</span>'
+        + (f'<span class="qa-open-doc qa-ck-{token(c.chunk_id)}" role="button" tabindex="0" title="打开整份文件，并标出这一条">查看文件全文</span>'
            if c.chunk_id else "")
         + "</div>"
     )
@@ -405,15 +411,15 @@ def documents_html(documents: Sequence[Document], chunk_counts: Mapping[str, int
     for d in documents:
         v = validity_of(d) if validity_of else None
         rows.append(
-            f'<tr data-doc="{_esc(d.doc_id)}">'
-            f'<td class="qa-dt-title" data-label="文件标题"><span class="qa-open-doc" role="button" tabindex="0" data-doc="{_esc(d.doc_id)}">{_esc(d.title)}</span></td>'
+            "<tr>"
+            f'<td class="qa-dt-title" data-label="文件标题"><span class="qa-open-doc qa-dk-{token(d.doc_id)}" role="button" tabindex="0" title="阅读全文">{_esc(d.title)}</span></td>'
             f'<td data-label="发文字号">{_esc(d.number or "—")}</td>'
             f'<td data-label="发布日期">{_esc(d.date or "—")}</td>'
             f'<td data-label="地区">{_esc(d.region or "—")}</td>'
             f'<td data-label="发文机关">{_esc(d.issuer or "—")}</td>'
             f'<td data-label="状态">{status_badge((v or {}).get("status"))}<div class="qa-dt-dates">{_esc(validity_dates({k: x for k, x in (v or {}).items() if k != "as_of"}))}</div></td>'
             f'<td data-label="条目数">{int(chunk_counts.get(d.doc_id, 0))}</td>'
-            f'<td class="qa-dt-open"><span class="qa-open-doc qa-btn-link" role="button" tabindex="0" data-doc="{_esc(d.doc_id)}" aria-label="打开《{_esc(d.title)}》">打开</span></td>'
+            f'<td class="qa-dt-open"><span class="qa-open-doc qa-btn-link qa-dk-{token(d.doc_id)}" role="button" tabindex="0" title="打开《{_esc(d.title)}》">打开</span></td>'
             "</tr>"
         )
     n = len(rows)
@@ -443,7 +449,7 @@ def document_html(doc: Document, chunks: Sequence[Chunk], validity: Mapping[str,
         body = highlight(c.text, quote) if hit and quote else _esc(c.text)
         cls = "qa-article qa-article-hit" if hit else "qa-article"
         label = '<span class="qa-article-tag">引用的条文</span>' if hit else ""
-        parts.append(f'<div class="{cls}" data-chunk="{_esc(c.chunk_id)}">{label}<div class="qa-article-loc">{_esc(c.locator)}</div>'
+        parts.append(f'<div class="{cls}">{label}<div class="qa-article-loc">{_esc(c.locator)}</div>'
                      f'<div class="qa-article-text">{body}</div></div>')  # fmt: skip
     parts.append("</div>")
     return _one_line("".join(parts))

@@ -28,6 +28,7 @@ from qa.app.render import (
     pending_html,
     scope_html,
     search_documents,
+    token,
     user_html,
 )
 from qa.app.limits import Refused
@@ -329,10 +330,11 @@ HEAD = """
     if (b) { (b.tagName === 'BUTTON' ? b : (b.querySelector('button') || b)).click(); }
   }
   function act(t) {
-    var cite = t.closest && t.closest('.qa-cite[data-cite]');
-    if (cite) {
+    var cite = t.closest && t.closest('.qa-cite');
+    var n = cite && (cite.className.match(/qa-cite-(\d+)/) || [])[1];
+    if (cite && n) {
       var msg = cite.closest('.qa-msg');
-      var card = msg && msg.querySelector('.qa-src[data-n="' + cite.getAttribute('data-cite') + '"]');
+      var card = msg && msg.querySelector('.qa-src-' + n);
       if (card) {
         card.scrollIntoView({block: 'center'});
         card.classList.remove('qa-src-flash'); void card.offsetWidth; card.classList.add('qa-src-flash');
@@ -342,8 +344,8 @@ HEAD = """
     }
     var open = t.closest && t.closest('.qa-open-doc');
     if (open) {
-      var chunk = open.getAttribute('data-chunk'), doc = open.getAttribute('data-doc');
-      openDoc(chunk ? 'c:' + chunk : 'd:' + doc);
+      var ck = (open.className.match(/qa-ck-([0-9a-f]+)/) || [])[1], dk = (open.className.match(/qa-dk-([0-9a-f]+)/) || [])[1];
+      if (ck || dk) openDoc(ck ? 'c:' + ck : 'd:' + dk);
       return true;
     }
     return false;
@@ -404,7 +406,8 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
     chunk_doc: dict[str, str] = {}
     for c in getattr(store, "chunks", None) or []:
         chunks_of.setdefault(c.doc_id, []).append(c)
-        chunk_doc[c.chunk_id] = c.doc_id
+        chunk_doc[token(c.chunk_id)] = c.chunk_id  # the page sends tokens (render.token), not ids
+    doc_of_token = {token(d.doc_id): d.doc_id for d in documents}
     for v in chunks_of.values():
         v.sort(key=lambda c: c.start)
     doc_choices = [
@@ -524,13 +527,14 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
     def open_doc(req: Any, as_of: Any) -> tuple[Any, ...]:
         req = req if isinstance(req, str) else ""
         kind, _, key = req.partition(":")
-        doc_id = chunk_doc.get(key, "") if kind == "c" else key
-        doc = by_id.get(doc_id)
+        chunk_id = chunk_doc.get(key, "") if kind == "c" else ""
+        doc_id = chunk_id.split(":", 1)[0] if chunk_id else doc_of_token.get(key, "")
+        doc = by_id.get(doc_id) or next((by_id[c.doc_id] for cs in chunks_of.values() for c in cs if c.chunk_id == chunk_id), None)
         if doc is None:
             return gr.update(), gr.update(), gr.update()
         validity_of, _ = status_on(as_of)
         quote = ""
-        html_ = document_html(doc, chunks_of.get(doc_id, []), validity_of(doc), key if kind == "c" else "", quote)
+        html_ = document_html(doc, chunks_of.get(doc.doc_id, []), validity_of(doc), chunk_id, quote)
         return html_, gr.update(visible=True), gr.Tabs(selected="documents")
 
     async def ask(
@@ -603,8 +607,8 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
                         with gr.Group(visible=False, elem_id="qa-feedback") as fb_panel:
                             with gr.Row(equal_height=True, elem_classes=["qa-fb-row"]):
                                 gr.HTML('<div class="qa-fb-q">这个回答对您有用吗？</div>')
-                                useful_btn = gr.Button("👍 有用", size="sm", elem_id="qa-fb-useful", scale=0, min_width=80)
-                                useless_btn = gr.Button("👎 没用", size="sm", elem_id="qa-fb-useless", scale=0, min_width=80)
+                                useful_btn = gr.Button("有用", size="sm", elem_id="qa-fb-useful", scale=0, min_width=80)
+                                useless_btn = gr.Button("没用", size="sm", elem_id="qa-fb-useless", scale=0, min_width=80)
                             with gr.Row(equal_height=True):
                                 fb_comment = gr.Textbox(label="补充说明（可选）", placeholder="哪里不对？缺少什么？", lines=1, max_lines=3,
                                                         max_length=max_comment, elem_id="qa-fb-comment", scale=6)  # fmt: skip

@@ -693,10 +693,13 @@ def test_malformed_inputs_get_4xx_with_a_message_and_no_trace(open_srv: Server) 
         ):
             r = c.post("/gradio_api/call/ask", content=json.dumps({"data": data}), headers={"content-type": "application/json"})
             assert words in error_of(r, 422), (data, r.text)
-        chat = next(d["id"] for d in c.get("/config").json()["dependencies"] if len(d["inputs"]) == 7)
-        for data in ([["list"], [], None, "全部地区", "", None, None], ["狗", [], None, {"a": 1}, "", None, None],
-                     ["狗", "not a list", None, "全部地区", "", None, None], ["狗", [{"role": "robot"}], None, "全部地区", "", None, None],
-                     ["狗", [], None, "全部地区", "", 99999999999999999999, None], ["狗"]):  # fmt: skip
+        # the chat: question, chat, history, region, document, date from/to, 只看现行有效, as-of date
+        chat = next(d["id"] for d in c.get("/config").json()["dependencies"] if len(d["inputs"]) == 9)
+        for data in ([["list"], [], None, "全部地区", "", None, None, False, None], ["狗", [], None, {"a": 1}, "", None, None, False, None],
+                     ["狗", "not a list", None, "全部地区", "", None, None, False, None],
+                     ["狗", [{"role": "robot"}], None, "全部地区", "", None, None, False, None],
+                     ["狗", [], None, "全部地区", "", 99999999999999999999, None, False, None],
+                     ["狗", [], None, "全部地区", "", None, None, "yes", None], ["狗"]):  # fmt: skip
             assert error_of(_join(c, chat, data, uuid.uuid4().hex[:8]), 422)
         assert "JSON" in error_of(c.post("/gradio_api/call/ask", content=b"[" * 100_000, headers={"content-type": "application/json"}), 422)
         # fewer values than /ask has: the defaults fill the rest, as gradio_client does
