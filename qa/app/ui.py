@@ -11,6 +11,7 @@ Gradio stops iterating and the answer is stopped.
 
 # No `from __future__ import annotations` here: gr.api reads real type hints of `ask`.
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -444,6 +445,8 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         chat = chat + [{"role": "user", "content": user_html(question)}, {"role": "assistant", "content": pending_html()}]
         reset_fb = (None, no_feedback, "", "")
         yield ("", chat, history) + reset_fb
+        # let the page draw it before a quick answer replaces it: the person sees the search start
+        await asyncio.sleep(0.08)
         text = ""
         answer: Answer | None = None
         try:

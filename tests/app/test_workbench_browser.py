@@ -267,7 +267,7 @@ def test_citizen_asks_jumps_opens_document_and_feedback_reaches_the_queue(page) 
     pg.locator("#qa-fb-comment textarea").fill(comment)
     pg.locator("#qa-fb-send").click()
     pg.locator("#qa-fb-status").get_by_text("已收到您的说明").wait_for()
-    pg.locator("#qa-feedback").scroll_into_view_if_needed()
+    pg.locator("#qa-fb-status").scroll_into_view_if_needed()
     shot(pg, "c05-feedback")
 
     # the evaluator's review queue
