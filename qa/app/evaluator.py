@@ -605,7 +605,7 @@ WB_CSS = """
 .qa-wb-plots img { width:100%; height:auto; }
 .qa-wb-plots figcaption { font-size:12.5px; color:#555; text-align:center; }
 .qa-wb-notes { background:#fff8e6; border:1px solid #f3dfa8; border-radius:8px; padding:6px 10px 6px 26px; font-size:13px; color:#6b4a00; }
-.qa-wb-meta, .qa-wb-sub { color:#666; font-size:12.5px; }
+.qa-wb-meta, .qa-wb-sub { color:#666; font-size:12.5px; overflow-wrap:anywhere; }
 .qa-wb-empty { color:#777; padding:10px; }
 .qa-wb-grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(260px, 1fr)); gap:10px; margin-top:8px; }
 .qa-wb-panel { border:1px solid #eee; border-radius:10px; padding:8px 10px; background:#fff; font-size:13.5px; line-height:1.75; min-width:0; overflow-wrap:anywhere; }
