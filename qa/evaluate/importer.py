@@ -259,7 +259,9 @@ def import_rows(rows: list[dict[str, Any]], name: str = "评测集", fmt: str = 
     ids: set[str] = set()
     no_answer = 0
     for n, row in enumerate(canon, 1):
-        question = _text(row.get("question"))
+        raw_q = row.get("question")
+        # as written (a JSONL question is taken verbatim, as by the strict loader); only blank is empty
+        question = raw_q if isinstance(raw_q, str) and raw_q.strip() else _text(raw_q)
         if not question:
             if not any(_text(v) for v in row.values()):
                 continue
