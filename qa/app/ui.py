@@ -322,7 +322,7 @@ def _conflicts(question: str, answer: Answer, explicit: Filters | None, titles: 
 
 # Page script: citation chips jump to their source card, "查看文件全文" opens the document, and
 # screen readers hear the text of a message, not its HTML (Gradio labels messages with their source).
-HEAD = """
+HEAD = r"""
 <script>
 (function () {
   function openDoc(req) {
@@ -364,12 +364,12 @@ HEAD = """
       if (!v) return;
       var m = v.match(/^(user|bot)'s message: /);
       if (m) {
-        var text = (el.innerText || '').replace(/\\s+/g, ' ').trim().slice(0, 400);
+        var text = (el.innerText || '').replace(/\s+/g, ' ').trim().slice(0, 400);
         el.setAttribute('aria-label', (m[1] === 'user' ? '您的问题：' : '回答：') + text);
       } else if (NAMES[v]) {
         el.setAttribute('aria-label', NAMES[v]);
       } else if (v.indexOf('<') >= 0) {
-        el.setAttribute('aria-label', (el.innerText || '').replace(/\\s+/g, ' ').trim().slice(0, 400));
+        el.setAttribute('aria-label', (el.innerText || '').replace(/\s+/g, ' ').trim().slice(0, 400));
       }
     });
     document.querySelectorAll('[title="Clear"], [title="Scroll down"]').forEach(function (el) {

@@ -468,12 +468,12 @@ def test_sessions_are_bounded(open_srv: Server) -> None:
     comment: ~60 MB per session). Here: 360 sessions each send a ~0.9 MB chat (as large as a page
     request may be, ~900 JSON values); the default max_sessions=100 are kept."""
     cfg = httpx.get(open_srv.url + "/config", timeout=10).json()
-    fn = next(d["id"] for d in cfg["dependencies"] if len(d["inputs"]) == 7)  # the chat's submit
+    fn = next(d["id"] for d in cfg["dependencies"] if len(d["inputs"]) == 9)  # the chat's submit
     chat = [{"role": "user", "content": [{"type": "text", "text": "狗" * 3300}]}] * 90  # ~0.9 MB, ~900 JSON values
-    body = json.dumps({"data": ["", chat, None, "全部地区", "", None, None], "fn_index": fn}, ensure_ascii=False)
-    too_big = json.dumps({"data": ["", chat * 2, None, "全部地区", "", None, None], "fn_index": fn, "session_hash": "big"})
+    body = json.dumps({"data": ["", chat, None, "全部地区", "", None, None, False, None], "fn_index": fn}, ensure_ascii=False)
+    too_big = json.dumps({"data": ["", chat * 2, None, "全部地区", "", None, None, False, None], "fn_index": fn, "session_hash": "big"})
     tiny = [{"role": "user", "content": [{"type": "text", "text": "狗"}]}]
-    too_many = {"data": ["", tiny * 2000, None, "全部地区", "", None, None], "fn_index": fn, "session_hash": "many"}
+    too_many = {"data": ["", tiny * 2000, None, "全部地区", "", None, None, False, None], "fn_index": fn, "session_hash": "many"}
     w = Watch(open_srv)
     with w.running():
         for i in range(360):
