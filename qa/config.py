@@ -132,6 +132,10 @@ class Settings:
     upload_quota_mb: float = 200.0  # total size of that cache; uploads beyond it are refused (507)
     max_sessions: int = 100  # page sessions kept in memory (least recently used dropped first); see max_page_body_mb
     session_ttl_seconds: int = 3600  # a page session idle this long is forgotten
+    # the evaluator's workbench: saved 评测 runs with their judgements, users' feedback (SQLite) and
+    # draft gold questions; empty = <index_dir>/workbench
+    workbench_dir: str = ""
+    max_feedback_rows: int = 20_000  # feedback rows kept; beyond, new feedback is refused
 
     def with_overrides(self, **kw: object) -> "Settings":
         return replace(self, **{k: v for k, v in kw.items() if v is not None})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -113,35 +113,41 @@ class LLMGenerator:
             return
         yield from self._stream(messages)
 
-    def run(self, question: str, hits: Sequence[Hit], history: History | None = None) -> Answer:
-        """Generate, then validate citations. Raises LLMUnavailable."""
+    def answer_stream(self, question: str, hits: Sequence[Hit], history: History | None = None) -> Generator[str, None, Answer]:
+        """Yield answer tokens as they arrive, then return the Answer with validated citations (the
+        one post-processing path: `run` and the Assistant both use it). Raises LLMUnavailable."""
         t0 = time.perf_counter()
         messages, included = self.messages(question, hits, history)
         timings: dict[str, float] = {}
+        parts: list[str] = []
         if included:
-            parts: list[str] = []
             for token in self._stream(messages):
                 if not parts:
                     timings["llm_first_token"] = time.perf_counter() - t0
                 parts.append(token)
-            raw = "".join(parts)
-        else:
-            raw = REFUSAL
+                yield token
+        else:  # nothing to cite: the only honest answer, without a round trip
+            parts.append(REFUSAL)
+            yield REFUSAL
+        raw = "".join(parts).strip()
         timings["llm"] = time.perf_counter() - t0
-
-        answer = Answer(
-            question=question,
-            text=raw.strip(),
-            hits=list(included),
-            timings=timings,
-            mode="llm",
-            standalone_question=question,
-        )
+        if not raw:
+            raise LLMUnavailable("empty answer from the model")
+        answer = Answer(question=question, text=raw, hits=list(included), timings=timings, mode="llm", standalone_question=question)
         if is_refusal(raw):
             answer.text, answer.coverage = REFUSAL, "none"
             return answer
         answer.text, answer.citations, answer.flagged = map_citations(raw, included)
         return answer
+
+    def run(self, question: str, hits: Sequence[Hit], history: History | None = None) -> Answer:
+        """Generate, then validate citations. Raises LLMUnavailable."""
+        gen = self.answer_stream(question, hits, history)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as done:
+                return done.value
 
     def rewrite_followup(self, question: str, history: History | None) -> str:
         """A standalone version of a follow-up question; the question itself without history."""

@@ -183,7 +183,10 @@ class Assistant:
 
             t = time.perf_counter()
             try:
-                answer = yield from self._stream_llm(standalone, hits, history)
+                # the model reads the articles that answer first (evidence order), then the rest
+                ranked = [e.hit for e in sorted(decision.evidence, key=lambda e: -e.prob)]
+                ranked += [h for h in hits if h not in ranked]
+                answer = yield from self._stream_llm(standalone, ranked, history)
             except LLMUnavailable as err:
                 base["notice"] = f"大模型暂不可用，已改用离线摘录模式作答（{err}）"
                 yield "\n\n"
@@ -265,23 +268,7 @@ class Assistant:
 
     def _stream_llm(self, question: str, hits: list[Hit], history: History | None):  # type: ignore[no-untyped-def]
         """Stream tokens from the LLM; return the Answer with validated citations."""
-        from qa.answer.citations import map_citations
-        from qa.answer.prompts import REFUSAL, is_refusal
-
-        _, included = self.generator.messages(question, hits, history)
-        parts: list[str] = []
-        for token in self.generator.stream(question, hits, history):
-            parts.append(token)
-            yield token
-        raw = "".join(parts).strip()
-        if not raw:
-            from qa.answer.llm import LLMUnavailable
-
-            raise LLMUnavailable("empty answer from the model")
-        if is_refusal(raw):
-            return Answer(question=question, text=REFUSAL, coverage="none", hits=list(included), mode="llm")
-        text, citations, flagged = map_citations(raw, included)
-        return Answer(question=question, text=text, citations=citations, flagged=flagged, hits=list(included), mode="llm")
+        return (yield from self.generator.answer_stream(question, hits, history))
 
     def refusal_message(self, question: str, hits: list[Hit], filters: Filters, reason: str = "") -> str:
         """Say what was searched and point to the nearest documents found."""

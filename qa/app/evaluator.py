@@ -25,11 +25,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+import logging
+
+log = logging.getLogger("qa.app")
 
 from qa.evaluate.gold import GoldFormatError, GoldItem, load_gold
 from qa.evaluate.metrics import evidence_recall_at_k, score_question
 
 DEFAULT_GOLD = Path("eval") / "gold.jsonl"
+# values as the page's judgement buttons send them (label: the Chinese word alone)
 JUDGEMENTS = {"correct": "正确 correct", "partly": "部分正确 partly", "wrong": "错误 wrong"}
 COLUMNS = [
     "id",
@@ -98,21 +102,20 @@ def load_items(upload: str | None, path: str | None) -> tuple[list[GoldItem], st
     try:
         items = load_gold(source)
     except GoldFormatError as exc:
-        return [], f"无法读取评测集 / cannot read gold file: {exc}"
+        return [], f"无法读取评测集：{exc}"
     if not items:
-        return [], f"评测集为空 / no questions in {Path(source).name}"
+        return [], f"评测集为空：{Path(source).name} 中没有问题"
     unans = sum(not it.answerable for it in items)
-    return items, f"已载入 {len(items)} 个问题（其中 {unans} 个应拒答）/ loaded {len(items)} questions from {Path(source).name}"
+    return items, f"已载入 {len(items)} 个问题（其中 {unans} 个应拒答），来自 {Path(source).name}"
 
 
 _ROOT = Path(__file__).resolve().parents[2]
 REFUSED_SOURCE = (
-    "出于安全考虑，网页上只能读取上传的评测集或 eval/ 目录下的文件 / "
-    "for safety the web page only reads an uploaded gold file or one under eval/"
+    "出于安全考虑，网页上只能读取上传的评测集、eval/ 目录下的文件或用户反馈草稿"
 )
 
 
-def web_source_problem(upload: str | None, path: str | None) -> str | None:
+def web_source_problem(upload: str | None, path: str | None, extra_roots: Sequence[Path] = ()) -> str | None:
     """Why the page must not read this gold source (None: fine).
 
     The tab is reachable by anyone who can open the chat, so a typed path or a crafted
@@ -125,7 +128,7 @@ def web_source_problem(upload: str | None, path: str | None) -> str | None:
         allowed = [Path(get_upload_folder()).resolve()]
         candidate = Path(upload)
     else:
-        allowed = [(_ROOT / "eval").resolve(), (Path.cwd() / "eval").resolve()]
+        allowed = [(_ROOT / "eval").resolve(), (Path.cwd() / "eval").resolve(), *(Path(r).resolve() for r in extra_roots)]
         candidate = Path((path or "").strip() or str(DEFAULT_GOLD))
     try:
         real = candidate.resolve()
@@ -201,25 +204,25 @@ def set_judgement(rows: Sequence[EvalRow], qid: str | None, verdict: str | None,
     """Record the evaluator's judgement of one question; (rows, status message)."""
     rows = list(rows)
     if not rows:
-        return rows, "请先运行评测 / run the evaluation first"
+        return rows, "请先运行评测或选择一次历史运行"
     if not isinstance(comment, (str, type(None))) or len(comment or "") > max_comment:
         n = len(comment) if isinstance(comment, str) else 0
-        return rows, f"备注过长（{n} 字，上限 {max_comment}），未保存 / comment too long (limit {max_comment}), not saved"
+        return rows, f"备注过长（{n} 字，上限 {max_comment}），未保存"
     code = next((k for k, v in JUDGEMENTS.items() if verdict in (k, v)), None)
     if verdict and code is None:
-        return rows, f"无效的评价 / unknown judgement: {verdict}"
+        return rows, f"无效的评价：{verdict}"
     for r in rows:
         if r.id == qid:
             r.judgement = code or ""
             r.comment = (comment or "").strip()
-            return rows, f"已保存 {qid} 的评价 / saved: {JUDGEMENTS.get(r.judgement, '未评价')}"
-    return rows, f"没有这个问题 / no question with id {qid!r}"
+            return rows, f"已保存 {qid} 的评价：{JUDGEMENTS.get(r.judgement, '未评价').split()[0]}"
+    return rows, f"没有编号为 {qid} 的问题"
 
 
 def summary(rows: Sequence[EvalRow]) -> str:
     """One status line: automatic scores and judgement counts."""
     if not rows:
-        return "尚未运行 / not run yet"
+        return "尚未运行"
     ans = [r for r in rows if r.answerable]
     unans = [r for r in rows if not r.answerable]
     kp = [r.kp_coverage for r in ans if r.kp_coverage is not None]
@@ -293,7 +296,7 @@ def too_many_questions(n_file: int, first_n: int, limit: int) -> str | None:
     if n <= limit:
         return None
     return (f"评测集有 {n_file} 个问题，网页上一次最多运行 {limit} 个：请填写“只运行前 N 题”，"
-            f"或用命令行 qa eval 运行全部 / at most {limit} questions per run on the page (qa eval has no limit)")
+            f"或用命令行 qa eval --gold 文件 运行全部（命令行没有上限）")
 
 
 class EvalQueue:
@@ -307,9 +310,9 @@ class EvalQueue:
 
     def join(self, session: str) -> str | None:
         if session in self.sessions:
-            return "本页已有一个评测在运行，请等它结束 / a run from this page is already in progress"
+            return "本页已有一个评测在运行，请等它结束"
         if len(self.sessions) >= self.size:
-            return "评测队列已满，请稍后再试 / the evaluation queue is full, try again later"
+            return "评测队列已满，请稍后再试"
         self.sessions.add(session)
         return None
 
@@ -323,124 +326,655 @@ class EvalQueue:
         return self._turn
 
 
+# ---------------------------------------------------------------- the workbench: runs on disk
+
+REVIEW_COLUMNS = ["编号", "类型", "问题", "要点覆盖", "自动判定的问题", "人工评价"]
+REVIEW_FILTERS = [("全部", "all"), ("仅看失败", "fail"), ("要点缺失", "kp"), ("误拒 / 应拒未拒", "refusal"),
+                  ("有未引用的句子", "uncited"), ("未评价", "unjudged"), ("已评价", "judged")]  # fmt: skip
+VERDICT_CHOICES = [(v.split()[0], v) for v in JUDGEMENTS.values()]  # shown in Chinese; sent as before
+_esc = lambda s: html.escape(str(s if s is not None else "")).replace("\n", "<br>")  # noqa: E731
+
+
+def filter_records(run: Any, which: str) -> list[dict[str, Any]]:
+    from qa.evaluate.runs import failure_tags
+
+    out = []
+    for r in run.main_records():
+        tags = failure_tags(r)
+        judged = r["id"] in run.judgements
+        keep = {
+            "fail": bool(tags) or (run.judgements.get(r["id"], {}).get("verdict") in ("wrong", "partly")),
+            "kp": "kp" in tags,
+            "refusal": "declined" in tags or "not_declined" in tags,
+            "uncited": "uncited" in tags,
+            "unjudged": not judged,
+            "judged": judged,
+        }.get(which, True)
+        if keep:
+            out.append(r)
+    return out
+
+
+def review_rows(run: Any, records: Sequence[dict[str, Any]]) -> list[list[str]]:
+    from qa.evaluate.runs import FAILURE_TAGS, VERDICTS, failure_tags
+
+    rows = []
+    for r in records:
+        s = r.get("scores") or {}
+        j = run.judgements.get(r["id"])
+        rows.append([
+            r["id"], r.get("type", ""), r["question"], _pct(s.get("kp_coverage")),
+            "、".join(FAILURE_TAGS[t] for t in failure_tags(r)) or "—",
+            (VERDICTS.get(j["verdict"], "") + (f"：{j['comment']}" if j.get("comment") else "")) if j else "",
+        ])  # fmt: skip
+    return rows
+
+
+def question_html(run: Any, qid: str | None) -> str:
+    """One question, side by side: question + reference, the system's answer, its sources, the evidence."""
+    from qa.evaluate.gold import contains
+    from qa.evaluate.runs import FAILURE_TAGS, VERDICTS, auto_verdict, failure_tags
+
+    r = run.record(qid) if run is not None and qid else None
+    if r is None:
+        return '<div class="qa-wb-empty">请选择一个问题。</div>'
+    s = r.get("scores") or {}
+    ans = r.get("answer") or {}
+    text = ans.get("answer", "")
+    kps = r.get("key_points") or []
+    kp_html = "".join(f'<li class="{"qa-ok" if contains(text, k) else "qa-miss"}">{"✓" if contains(text, k) else "✗"} {_esc(k)}</li>' for k in kps)
+    cites = "".join(
+        f'<li><b>[{_esc(c.get("marker"))}]</b> 《{_esc(c.get("doc_title"))}》{_esc(c.get("doc_number") or "")} {_esc(c.get("locator"))}'
+        + (f' <span class="qa-status qa-status-{_esc((c.get("validity") or {}).get("status"))}">{_esc(_status_label((c.get("validity") or {}).get("status")))}</span>' if c.get("validity") else "")
+        + f'<div class="qa-wb-quote">{_esc(c.get("quote"))}</div></li>'
+        for c in ans.get("citations") or []
+    )
+    hits = (r.get("retrieval") or {}).get("hits") or []
+    evidence = r.get("evidence") or []
+    ev_items = []
+    for i, span in enumerate(evidence):
+        ranks = [h["rank"] for h in hits if i in (h.get("evidence") or [])]
+        where = f"检索第 {min(ranks)} 位找到" if ranks else "检索结果中没有"
+        ev_items.append(f'<li class="{"qa-ok" if ranks else "qa-miss"}">{_esc(span)}<div class="qa-wb-sub">{where}</div></li>')
+    tags = failure_tags(r)
+    j = run.judgements.get(r["id"])
+    auto = auto_verdict(r)
+    flags = "".join(f'<span class="qa-wb-tag">{FAILURE_TAGS[t]}</span>' for t in tags) or '<span class="qa-wb-tag qa-wb-good">自动检查通过</span>'
+    verdict = f'人工评价：<b>{VERDICTS[j["verdict"]]}</b>' + (f"（{_esc(j.get('comment'))}）" if j.get("comment") else "") if j else "尚未人工评价"
+    coverage = {"full": "完整回答", "partial": "部分解答", "none": "拒答"}.get(s.get("coverage", ""), "")
+    return (
+        f'<div class="qa-wb-q"><div class="qa-wb-qhead"><b>{_esc(r["id"])}</b> · {_esc(r.get("type"))} · {_esc(r.get("persona"))}'
+        f' · 自动判定：{VERDICTS.get(auto or "", "无法判定")} · {verdict}</div><div class="qa-wb-flags">{flags}</div>'
+        f'<div class="qa-wb-question">{_esc(r["question"])}</div></div>'
+        '<div class="qa-wb-grid">'
+        f'<section class="qa-wb-panel"><h4>参考答案</h4><div>{_esc(r.get("reference")) or "（无参考答案）"}</div>'
+        + (f'<h5>要点（✓ 回答中有）</h5><ul class="qa-wb-list">{kp_html}</ul>' if kps else '<div class="qa-wb-sub">没有要点</div>')
+        + "</section>"
+        f'<section class="qa-wb-panel"><h4>系统回答 <small>{coverage} · 要点覆盖 {_pct(s.get("kp_coverage"))} · 句子有引用 {_pct(s.get("cited_sentences"))}</small></h4>'
+        f'<div>{_esc(text) or "（空）"}</div>' + (f'<div class="qa-wb-err">出错：{_esc(r["error"])}</div>' if r.get("error") else "") + "</section>"
+        f'<section class="qa-wb-panel"><h4>引用来源 <small>引用准确率 {_pct(s.get("citation_precision"))}</small></h4>'
+        + (f'<ol class="qa-wb-list">{cites}</ol>' if cites else '<div class="qa-wb-sub">没有引用</div>') + "</section>"
+        f'<section class="qa-wb-panel"><h4>证据原文 <small>MRR {_num(s.get("reciprocal_rank"))}</small></h4>'
+        + (f'<ul class="qa-wb-list">{"".join(ev_items)}</ul>' if ev_items else '<div class="qa-wb-sub">评测集没有给出证据原文：不计算检索召回率</div>')
+        + "</section></div>"
+    )
+
+
+def _status_label(status: Any) -> str:
+    from qa.app.render import STATUS_LABELS
+
+    return STATUS_LABELS.get(str(status), "")
+
+
+def _num(v: Any) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
+METRIC_CARDS = [  # (label, getter on the overall block, kind, hint)
+    ("问题数", lambda a: a["n"], "n", "其中应拒答的问题单独计"),
+    ("要点覆盖", lambda a: a["kp_coverage"], "pct", "参考要点出现在回答中的比例"),
+    ("引用准确率", lambda a: a["citation_precision"], "pct", "引用的条文包含证据或要点"),
+    ("句子有引用", lambda a: a["cited_sentences"], "pct", "回答中带 [n] 标注的句子"),
+    ("检索召回 R@5", lambda a: a["recall_at"].get("5"), "pct", "证据出现在前 5 条检索结果"),
+    ("检索召回 R@10", lambda a: a["recall_at"].get("10"), "pct", "证据出现在前 10 条检索结果"),
+    ("MRR@10", lambda a: a["mrr"], "num", "第一条含证据结果的排名倒数"),
+    ("正确拒答", lambda a: a["declined_unanswerable"], "pct", "应拒答的问题被拒答"),
+    ("误拒", lambda a: a["wrongly_declined"], "pct", "应回答的问题被拒答（越低越好）"),
+    ("部分/拒答处理", lambda a: a.get("handled_not_full"), "pct", "无法完整回答的问题没有被当作完整回答"),
+    ("文本瑕疵", lambda a: a.get("glitch_answers"), "pct", "回答中有格式瑕疵（越低越好）"),
+    ("有效性准确率", lambda a: a.get("validity_accuracy"), "pct", "有有效性标注的问题"),
+    ("回答用时 p50", lambda a: (a.get("latency_ms", {}).get("wall") or {}).get("p50"), "ms", "每题回答的中位用时"),
+]
+
+
+def _fmt(v: Any, kind: str) -> str:
+    if v is None:
+        return "–"
+    return {"pct": lambda: f"{100 * v:.1f}%", "num": lambda: f"{v:.3f}", "ms": lambda: f"{v:.0f} ms", "n": lambda: str(v)}[kind]()
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    th = "".join(f"<th>{_esc(h)}</th>" for h in header)
+    trs = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<div class="qa-wb-scroll"><table class="qa-wb-table"><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table></div>'
+
+
+GROUP_CARDS = [("问题数", lambda a: a["n"], "n"), ("要点覆盖", lambda a: a["kp_coverage"], "pct"),
+               ("引用准确率", lambda a: a["citation_precision"], "pct"), ("R@5", lambda a: a["recall_at"].get("5"), "pct"),
+               ("MRR", lambda a: a["mrr"], "num"),
+               ("拒答", lambda a: a["declined_unanswerable"] if a["n_answerable"] == 0 else a["wrongly_declined"], "pct")]  # fmt: skip
+
+
+def plots_of(run: Any) -> list[tuple[str, str]]:
+    """The run's plots as (title, base64 PNG); drawn once and kept in the run directory."""
+    import base64
+
+    from qa.evaluate import report
+
+    plots = [("recall_k", "检索召回随 k 的变化", report.plot_recall_k), ("recall_chars", "检索召回随上下文长度的变化", report.plot_recall_chars),
+             ("by_type", "按类型的要点覆盖", report.plot_by_type), ("recall_by_type", "按类型的检索召回", report.plot_recall_by_type),
+             ("latency", "回答用时分布", None)]  # fmt: skip
+    out = []
+    folder = run.path / "plots"
+    for key, title, fn in plots:
+        f = folder / f"{key}.png"
+        if not f.is_file():
+            try:
+                data = report.plot_latency(run.records) if fn is None else fn(run.metrics)
+                folder.mkdir(exist_ok=True)
+                f.write_bytes(base64.b64decode(data))
+            except Exception:  # noqa: BLE001 - a plot that cannot be drawn is left out, not the page
+                log.exception("plot %s failed", key)
+                continue
+        out.append((title, base64.b64encode(f.read_bytes()).decode("ascii")))
+    return out
+
+
+def metrics_html(run: Any) -> str:
+    """The full metrics of `qa eval` for one run, with the human ones, plots and breakdowns."""
+    from qa.evaluate.runs import human_metrics
+
+    if run is None:
+        return '<div class="qa-wb-empty">还没有评测结果：请先运行评测，或在“历史运行”中选择一次。</div>'
+    m = run.metrics.get(run.config) or {}
+    overall = m.get("overall") or {}
+    h = human_metrics(run.main_records(), run.judgements)
+    cards = "".join(
+        f'<div class="qa-wb-card"><div class="qa-wb-card-v">{_fmt(get(overall), kind)}</div><div class="qa-wb-card-l">{label}</div>'
+        f'<div class="qa-wb-card-h">{hint}</div></div>'
+        for label, get, kind, hint in METRIC_CARDS if overall
+    )
+    hc = h["counts"]
+    human = (
+        f'<div class="qa-wb-card qa-wb-human"><div class="qa-wb-card-v">{_fmt(h["accuracy"], "pct")}</div><div class="qa-wb-card-l">人工评价正确率</div>'
+        f'<div class="qa-wb-card-h">已评 {h["n_judged"]}/{h["n_questions"]}：正确 {hc["correct"]} · 部分正确 {hc["partly"]} · 错误 {hc["wrong"]}</div></div>'
+        f'<div class="qa-wb-card qa-wb-human"><div class="qa-wb-card-v">{_fmt(h["accuracy_lenient"], "pct")}</div><div class="qa-wb-card-l">含部分正确</div>'
+        f'<div class="qa-wb-card-h">（正确 + 部分正确）/ 已评</div></div>'
+        f'<div class="qa-wb-card qa-wb-human"><div class="qa-wb-card-v">{_fmt(h["agreement"], "pct")}</div><div class="qa-wb-card-l">自动与人工一致率</div>'
+        f'<div class="qa-wb-card-h">要点覆盖判定（全部/部分/无）与人工评价相同，{h["n_compared"]} 题可比；通过与否一致 {_fmt(h["agreement_pass"], "pct")}</div></div>'
+    )
+    notes = run.meta.get("notes") or []
+    if isinstance(notes, str):
+        notes = [notes]
+    note_html = "".join(f"<li>{_esc(n)}</li>" for n in notes)
+    parts = [
+        f'<div class="qa-wb-meta">运行：{_esc(run.label())}' + (f" · 索引版本 {_esc(run.meta.get('index_version'))}" if run.meta.get("index_version") else "") + "</div>",
+        (f'<ul class="qa-wb-notes">{note_html}</ul>' if note_html else ""),
+        '<h3 class="qa-wb-h">人工评价</h3>', f'<div class="qa-wb-cards">{human}</div>',
+        '<h3 class="qa-wb-h">自动指标</h3>', f'<div class="qa-wb-cards">{cards}</div>',
+    ]
+    for key, title in (("by_type", "按类型"), ("by_persona", "按人群")):
+        groups = m.get(key) or {}
+        rows = [[g] + [_fmt(get(a), kind) for _, get, kind in GROUP_CARDS] for g, a in groups.items()]
+        parts += [f'<h3 class="qa-wb-h">{title}</h3>', _table([title[1:]] + [c[0] for c in GROUP_CARDS], rows)]
+    plots = plots_of(run)
+    parts.append('<h3 class="qa-wb-h">图表</h3><div class="qa-wb-plots">' + "".join(
+        f'<figure><img alt="{_esc(t)}" src="data:image/png;base64,{b}"><figcaption>{_esc(t)}</figcaption></figure>' for t, b in plots) + "</div>")
+    return '<div class="qa-wb-metrics">' + "".join(parts) + "</div>"
+
+
+def compare_html(a: Any, b: Any) -> str:
+    from qa.evaluate.runs import VERDICTS, compare_runs
+
+    if a is None or b is None:
+        return '<div class="qa-wb-empty">请选择两次运行。</div>'
+    if a.run_id == b.run_id:
+        return '<div class="qa-wb-empty">两次运行相同，请选择另一次运行。</div>'
+    c = compare_runs(a, b)
+    n = c["counts"]
+    words = {"better": "变好", "worse": "变差", "same": "不变", "only_a": "仅在之前", "only_b": "仅在之后"}
+
+    def score(v: Any, verdict: Any, kp: Any) -> str:
+        if verdict:
+            return VERDICTS[verdict] + "（人工）"
+        return {1.0: "正确", 0.5: "部分正确", 0.0: "错误"}.get(v, "–") + (f" · 要点 {_pct(kp)}" if kp is not None else "")
+
+    rows = "".join(
+        f'<tr class="qa-cmp-{x["change"]}"><td>{_esc(x["id"])}</td><td>{_esc(x["question"])}</td>'
+        f'<td>{score(x.get("a"), x.get("verdict_a"), x.get("kp_a"))}</td><td>{score(x.get("b"), x.get("verdict_b"), x.get("kp_b"))}</td>'
+        f'<td><span class="qa-cmp-tag">{words[x["change"]]}</span></td></tr>'
+        for x in c["rows"]
+    )
+    return (
+        f'<div class="qa-wb-cmp-sum"><span class="qa-cmp-better">变好 {n["better"]}</span> <span class="qa-cmp-worse">变差 {n["worse"]}</span> '
+        f'<span>不变 {n["same"]}</span>' + (f' <span>仅在之前 {n["only_a"]} · 仅在之后 {n["only_b"]}</span>' if n["only_a"] or n["only_b"] else "")
+        + f'</div><div class="qa-wb-sub">之前：{_esc(a.label())}<br>之后：{_esc(b.label())}<br>'
+        "每题按人工评价比较；没有人工评价时按自动判定（要点覆盖、拒答）。</div>"
+        '<div class="qa-wb-scroll"><table class="qa-wb-table qa-cmp-table"><thead><tr><th>编号</th><th>问题</th><th>之前</th><th>之后</th><th>变化</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
+    )
+
+
+def queue_html(items: Sequence[dict[str, Any]], counts: dict[str, int]) -> str:
+    from qa.app.feedback import STATUSES, VERDICTS
+
+    if not items:
+        return '<div class="qa-wb-empty">还没有用户反馈。用户在咨询页对回答点“有用 / 没用”后会出现在这里。</div>'
+    head = (f'<div class="qa-wb-sub">待处理 {counts.get("new", 0)} · 没用 {counts.get("not_useful", 0)} · 有用 {counts.get("useful", 0)}'
+            f' · 已转为草稿 {counts.get("drafted", 0)}</div>')  # fmt: skip
+    cards = []
+    for it in items:
+        cites = "；".join(f"《{c.get('doc_title', '')}》{c.get('locator', '')}" for c in it["citations"][:3])
+        cls = "qa-fb-bad" if it["verdict"] == "not_useful" else "qa-fb-good"
+        cards.append(
+            f'<div class="qa-fb-item {cls}" data-fid="{int(it["id"])}"><div class="qa-fb-head"><b>#{int(it["id"])}</b> · {VERDICTS[it["verdict"]]}'
+            f' · {_esc(it["created"])} · {STATUSES.get(it["status"], it["status"])}' + (f' · 草稿 {_esc(it["gold_id"])}' if it.get("gold_id") else "") + "</div>"
+            f'<div class="qa-fb-question">问：{_esc(it["question"])}</div>'
+            + (f'<div class="qa-fb-comment">用户说明：{_esc(it["comment"])}</div>' if it["comment"] else "")
+            + f'<details><summary>系统回答与来源</summary><div>{_esc(it["answer"])}</div><div class="qa-wb-sub">来源：{_esc(cites) or "无"} · 索引版本 {_esc(it["index_version"]) or "–"}</div></details></div>'
+        )
+    return head + "".join(cards)
+
+
+WB_CSS = """
+<style>
+.qa-wb-cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(150px, 1fr)); gap:8px; }
+.qa-wb-card { border:1px solid #eee; border-radius:10px; padding:8px 10px; background:#fff; }
+.qa-wb-human { background:#f5f9ff; border-color:#cfe0f7; }
+.qa-wb-card-v { font-size:22px; font-weight:800; color:#7a1f1f; }
+.qa-wb-human .qa-wb-card-v { color:#1f4f8f; }
+.qa-wb-card-l { font-weight:700; font-size:13.5px; }
+.qa-wb-card-h { color:#777; font-size:12px; line-height:1.5; }
+.qa-wb-h { margin:14px 0 6px 0 !important; font-size:16px !important; color:#5a1d1d; }
+.qa-wb-scroll { overflow-x:auto; max-width:100%; }
+.qa-wb-table { border-collapse:collapse; font-size:13px; width:100%; }
+.qa-wb-table th { background:#f6f3f1; text-align:left; padding:5px 8px; white-space:nowrap; }
+.qa-wb-table td { border-top:1px solid #eee; padding:5px 8px; vertical-align:top; }
+.qa-wb-plots { display:grid; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr)); gap:10px; }
+.qa-wb-plots figure { margin:0; border:1px solid #eee; border-radius:8px; padding:6px; background:#fff; }
+.qa-wb-plots img { width:100%; height:auto; }
+.qa-wb-plots figcaption { font-size:12.5px; color:#555; text-align:center; }
+.qa-wb-notes { background:#fff8e6; border:1px solid #f3dfa8; border-radius:8px; padding:6px 10px 6px 26px; font-size:13px; color:#6b4a00; }
+.qa-wb-meta, .qa-wb-sub { color:#666; font-size:12.5px; overflow-wrap:anywhere; }
+.qa-wb-empty { color:#777; padding:10px; }
+.qa-wb-grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(260px, 1fr)); gap:10px; margin-top:8px; }
+.qa-wb-panel { border:1px solid #eee; border-radius:10px; padding:8px 10px; background:#fff; font-size:13.5px; line-height:1.75; min-width:0; overflow-wrap:anywhere; }
+.qa-wb-panel h4 { margin:0 0 4px 0 !important; font-size:14px !important; color:#5a1d1d; }
+.qa-wb-panel h4 small { font-weight:400; color:#888; }
+.qa-wb-panel h5 { margin:6px 0 2px 0 !important; font-size:13px !important; }
+.qa-wb-list { margin:0; padding-left:20px; }
+.qa-ok { color:#14632f; } .qa-miss { color:#a11d12; }
+.qa-wb-quote { color:#555; background:#f7f5f2; border-radius:6px; padding:2px 6px; font-size:12.5px; }
+.qa-wb-question { font-size:15px; font-weight:700; margin-top:4px; }
+.qa-wb-qhead { font-size:13px; color:#555; }
+.qa-wb-tag { display:inline-block; background:#fde7e4; color:#a11d12; border-radius:8px; padding:0 7px; margin:2px 4px 0 0; font-size:12px; }
+.qa-wb-good { background:#e3f4e8; color:#14632f; }
+.qa-wb-err { color:#a11d12; }
+.qa-wb-cmp-sum span { display:inline-block; margin-right:10px; font-weight:700; }
+.qa-cmp-better, .qa-cmp-better .qa-cmp-tag { color:#14632f; } .qa-cmp-worse, .qa-cmp-worse .qa-cmp-tag { color:#a11d12; }
+tr.qa-cmp-worse { background:#fff3f1; } tr.qa-cmp-better { background:#f1faf3; }
+.qa-fb-item { border:1px solid #eee; border-left:4px solid #999; border-radius:8px; padding:6px 10px; margin:6px 0; font-size:13.5px; }
+.qa-fb-bad { border-left-color:#b3261e; } .qa-fb-good { border-left-color:#2c7a3f; }
+.qa-fb-question { font-weight:700; } .qa-fb-comment { color:#6b3b00; }
+</style>
+"""
+
+
 def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
-    """Create the evaluator components inside the caller's Blocks (e.g. within `with gr.Tab(...)`)."""
+    """Create the workbench inside the caller's Blocks (e.g. within `with gr.Tab(...)`)."""
+    import threading
+
     import gradio as gr
 
+    from qa.app.feedback import FeedbackFull, feedback_store, workbench_root
     from qa.config import Settings
+    from qa.evaluate.importer import SUFFIXES, GoldImportError, import_gold
+    from qa.evaluate.runner import EvalRunner, RunConfig, metrics_for
+    from qa.evaluate.runs import RunStore, save_judgement
 
     settings = settings or getattr(assistant, "settings", None) or Settings()
     max_questions, max_comment = settings.max_eval_questions, settings.max_comment_chars
     runs = EvalQueue(settings.eval_queue)
-    rows_state = gr.State([], time_to_live=settings.session_ttl_seconds)
-    gr.Markdown("用评测集检验助手：运行全部问题，逐题对照参考答案打分，导出结果。 / Run the gold set, judge each answer, export.")
-    with gr.Row():
-        upload = gr.File(label="上传评测集 / upload gold (.jsonl)", file_types=[".jsonl"], type="filepath")
-        with gr.Column():
-            path = gr.Textbox(label="或文件路径 / or path", value=str(DEFAULT_GOLD), max_length=500)
-            limit = gr.Number(label=f"只运行前 N 题（0 = 全部，网页上限 {max_questions}）/ first N (0 = all)",
-                              value=0, precision=0, minimum=0)  # fmt: skip
-            run_btn = gr.Button("运行评测 / Run", variant="primary")
-    status = gr.Textbox(label="状态 / status", interactive=False)
-    table = gr.Dataframe(headers=COLUMNS, value=[], interactive=False, wrap=True, max_height=520, label="结果 / results")
-    with gr.Row():
-        qid = gr.Dropdown(label="问题 / question", choices=[], interactive=True)
-        verdict = gr.Radio(label="评价 / judgement", choices=list(JUDGEMENTS.values()))
-        comment = gr.Textbox(label="备注 / comment", lines=2, max_length=max_comment)
-        save_btn = gr.Button("保存评价 / Save")
-    detail = gr.HTML()
-    with gr.Row():
-        export_btn = gr.Button("导出 CSV + JSON / Export")
-        csv_file = gr.File(label="CSV", interactive=False)
-        json_file = gr.File(label="JSON", interactive=False)
+    root = workbench_root(settings)
+    store = RunStore(root / "runs")
+    feedback = feedback_store(settings)
+    lock = getattr(assistant, "_lock", None) or threading.Lock()
+    info = assistant.index_info() if hasattr(assistant, "index_info") else {}
+    index_version = " ".join(str(info.get(k, "")) for k in ("created_at", "corpus_hash") if info.get(k))[:80]
 
-    def _ask_in_pool(session: str, item: GoldItem) -> Callable[[], Any]:
-        """One question through the shared answer pool, as its own client: fair against the chat."""
-        pool = getattr(assistant, "pool", None)
+    class _LockedRetriever:  # the retriever shares the assistant's lock (jieba, FAISS state)
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
 
-        async def one() -> EvalRow:
-            if pool is None:  # a bare Assistant (tests): answer in a thread
-                return await asyncio.to_thread(evaluate_item, assistant, item)
-            async for row in pool.stream(f"eval:{session}", lambda: iter([evaluate_item(assistant, item)])):
-                return row
-            raise RuntimeError("no evaluation row")
+        def run(self, *a: Any, **kw: Any) -> Any:
+            with lock:
+                return self.inner.run(*a, **kw)
 
-        return one
+    retriever = getattr(assistant, "retriever", None)
+    runner = EvalRunner(assistant, RunConfig("hybrid", "hybrid"), retriever=_LockedRetriever(retriever) if retriever else None,
+                        progress=False, warmup=False) if retriever is not None else None  # fmt: skip
+
+    gr.HTML(WB_CSS + '<div class="qa-side-sub">评测工作台：导入评测集（只需“问题”和“参考答案”两列）、运行、查看指标与图表、逐题人工评价、'
+            "对比两次运行，并处理用户对回答的反馈。</div>")  # fmt: skip
+    run_state = gr.State("", time_to_live=settings.session_ttl_seconds)
+    with gr.Row(equal_height=True):
+        run_pick = gr.Dropdown(label="当前查看的运行（历史运行）", choices=store.choices(), value=None, scale=5, elem_id="qa-wb-run")
+        refresh_btn = gr.Button("刷新", size="sm", scale=0, min_width=70, elem_id="qa-wb-refresh")
+    status = gr.Textbox(label="状态", interactive=False, lines=2, elem_id="qa-wb-status")
+    with gr.Tabs(elem_id="qa-wb-tabs") as wb_tabs:
+        with gr.Tab("运行", id="wb-run"):
+            with gr.Row():
+                upload = gr.File(label="上传评测集（JSONL / CSV / Excel）", type="filepath", elem_id="qa-wb-upload")
+                with gr.Column():
+                    path = gr.Textbox(label="或 eval/ 下的文件路径", value="", placeholder="如 eval/gold.jsonl", max_length=500, elem_id="qa-wb-path")
+                    limit = gr.Number(label=f"只运行前 N 题（0 = 全部，网页上一次最多 {max_questions} 题）", value=0, precision=0, elem_id="qa-wb-limit")
+                    run_btn = gr.Button("运行评测", variant="primary", elem_id="qa-wb-run-btn")
+            import_notes = gr.HTML(
+                '<div class="qa-wb-sub">列名可用中文或英文：问题 / question（必需）、参考答案 / answer、要点 / key_points（用；分隔）、'
+                "证据 / evidence、类型 / type、人群 / persona、有效性 / validity。CSV 可带 UTF-8 BOM。</div>",
+                elem_id="qa-wb-import",
+            )
+            with gr.Row():
+                export_btn = gr.Button("导出 CSV + JSON", elem_id="qa-wb-export")
+                csv_file = gr.File(label="CSV", interactive=False)
+                json_file = gr.File(label="JSON", interactive=False)
+        with gr.Tab("指标", id="wb-metrics"):
+            metrics_view = gr.HTML(metrics_html(None), elem_id="qa-wb-metrics")
+        with gr.Tab("评审", id="wb-review"):
+            review_filter = gr.Radio(label="筛选", choices=REVIEW_FILTERS, value="all", elem_id="qa-wb-filter")
+            table = gr.Dataframe(headers=REVIEW_COLUMNS, value=[], interactive=False, wrap=True, max_height=360,
+                                 column_widths=["9%", "9%", "40%", "10%", "17%", "15%"], label="问题列表（点一行查看）", elem_id="qa-wb-table")  # fmt: skip
+            with gr.Row(equal_height=True):
+                qid = gr.Dropdown(label="问题", choices=[], interactive=True, scale=4, elem_id="qa-wb-qid")
+                next_btn = gr.Button("下一题", size="sm", scale=0, min_width=80, elem_id="qa-wb-next")
+            detail = gr.HTML(elem_id="qa-wb-detail")
+            with gr.Row(equal_height=True):
+                verdict = gr.Radio(label="人工评价", choices=VERDICT_CHOICES, elem_id="qa-wb-verdict", scale=2)
+                comment = gr.Textbox(label="备注", lines=2, max_length=max_comment, elem_id="qa-wb-comment", scale=3)
+                save_btn = gr.Button("保存评价", variant="primary", scale=0, min_width=100, elem_id="qa-wb-save")
+        with gr.Tab("对比", id="wb-compare"):
+            with gr.Row():
+                cmp_a = gr.Dropdown(label="之前", choices=store.choices(), value=None, elem_id="qa-wb-cmp-a")
+                cmp_b = gr.Dropdown(label="之后", choices=store.choices(), value=None, elem_id="qa-wb-cmp-b")
+                cmp_btn = gr.Button("对比", variant="primary", scale=0, min_width=80, elem_id="qa-wb-cmp-btn")
+            cmp_view = gr.HTML(elem_id="qa-wb-compare")
+        with gr.Tab("反馈", id="wb-feedback"):
+            gr.HTML('<div class="qa-wb-sub">用户在咨询页对回答点“有用 / 没用”（可附说明）后，会出现在这里。选中一条，'
+                    "一键转为评测草稿题（写入草稿评测集，下次运行可用）。</div>")  # fmt: skip
+            with gr.Row(equal_height=True):
+                fb_pick = gr.Dropdown(label="反馈", choices=[], interactive=True, scale=4, elem_id="qa-wb-fb-pick")
+                draft_btn = gr.Button("转为评测草稿", variant="primary", scale=0, min_width=120, elem_id="qa-wb-draft")
+                dismiss_btn = gr.Button("忽略", size="sm", scale=0, min_width=70, elem_id="qa-wb-dismiss")
+            with gr.Row(equal_height=True):
+                use_drafts = gr.Button("用草稿评测集运行", size="sm", scale=0, min_width=150, elem_id="qa-wb-use-drafts")
+                drafts_file = gr.File(label="草稿评测集（drafts.jsonl）", interactive=False, elem_id="qa-wb-drafts")
+            fb_view = gr.HTML(elem_id="qa-wb-queue")
+
+    def _load(rid: Any) -> Any:
+        return store.load(rid) if isinstance(rid, str) and rid else None
+
+    def _qchoices(run: Any, which: str) -> list[tuple[str, str]]:
+        return [(f"{r['id']} · {r['question'][:28]}", r["id"]) for r in filter_records(run, which)]
+
+    def _view(run: Any, which: str = "all", q: Any = None) -> tuple[Any, ...]:
+        """metrics, table, question choices (+ value), detail, verdict, comment for a run."""
+        if run is None:
+            return metrics_html(None), [], gr.update(choices=[], value=None), "", None, ""
+        recs = filter_records(run, which)
+        q = q if isinstance(q, str) and any(r["id"] == q for r in recs) else (recs[0]["id"] if recs else None)
+        j = run.judgements.get(q or "", {})
+        return (metrics_html(run), review_rows(run, recs), gr.update(choices=_qchoices(run, which), value=q),
+                question_html(run, q), JUDGEMENTS.get(j.get("verdict", "")), j.get("comment", ""))  # fmt: skip
+
+    def _choices_update(value: Any = None) -> tuple[Any, Any, Any]:
+        ch = store.choices()
+        return gr.update(choices=ch, value=value), gr.update(choices=ch), gr.update(choices=ch)
 
     async def _run(upload_path: Any, path_text: Any, n: Any, request: gr.Request) -> AsyncIterator[tuple]:  # noqa: ANN401
         keep = gr.update()
-        fail = lambda msg: ([], [], msg, gr.update(choices=[], value=None), "")  # noqa: E731
+        n_out = 12
+
+        def msg_only(text: str) -> tuple:
+            return (keep,) * 2 + (text,) + (keep,) * (n_out - 3)
+
         upload_path = upload_path if isinstance(upload_path, str) else None
-        path_text = path_text if isinstance(path_text, str) else ""
-        try:
-            first_n = max(0, int(n or 0))
-        except (TypeError, ValueError, OverflowError):
+        path_text = path_text.strip() if isinstance(path_text, str) else ""
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or n != n:
             first_n = 0
-        problem = web_source_problem(upload_path, path_text)
-        if problem:
-            yield fail(problem)
+        elif n < 0:
+            yield msg_only("“只运行前 N 题”不能是负数：填 0 运行全部，或填一个正整数。")
             return
+        else:
+            first_n = int(min(n, 10**9))
+        if not upload_path and not path_text:
+            yield msg_only("请先上传评测集（JSONL / CSV / Excel），或填写 eval/ 下的文件路径。")
+            return
+        problem = web_source_problem(upload_path, path_text, [root])
+        if problem:
+            yield msg_only(problem)
+            return
+        source = upload_path or path_text
         session = getattr(request, "session_hash", None) or uuid.uuid4().hex
         refused = runs.join(session)
         if refused:
-            yield (keep, keep, refused, keep, keep)
+            yield msg_only(refused)
             return
         try:  # from here on the slot is ours; Gradio closes this generator when the page goes away
-            items, msg = await asyncio.to_thread(load_items, upload_path, path_text)
-            if not items:
-                yield fail(msg)
+            try:
+                imported = await asyncio.to_thread(import_gold, source, Path(source).name if not upload_path else None)
+            except GoldImportError as exc:
+                yield msg_only(f"无法读取评测集：{exc}")  # never another file instead
                 return
+            items = imported.items
+            msg = imported.summary()
             too_many = too_many_questions(len(items), first_n, max_questions)
             if too_many:
-                yield fail(too_many)
+                yield msg_only(too_many)
                 return
             if first_n:
                 items = items[:first_n]
+            if runner is None:
+                yield msg_only("无法运行：助手没有检索器")
+                return
             if runs.turn.locked():
-                yield (keep, keep, msg + "\n排队中，前面还有评测在运行 / waiting for another run to finish", keep, keep)
+                yield msg_only(msg + "\n排队中，前面还有评测在运行")
+            pool = getattr(assistant, "pool", None)
             async with runs.turn:
-                rows: list[EvalRow] = []
+                records: list[dict[str, Any]] = []
                 for i, item in enumerate(items):
-                    rows.append(await _ask_in_pool(session, item)())
-                    yield (keep, keep, f"{msg}\n评测中 / evaluating {i + 1}/{len(items)}", keep, keep)
-            first = rows[0].id
-            yield (rows, table_rows(rows), msg + "\n" + summary(rows), gr.update(choices=[r.id for r in rows], value=first),
-                   detail_html(rows, first))  # fmt: skip
+                    if pool is None:
+                        records.append(await asyncio.to_thread(runner.run_one, item))
+                    else:
+                        async for rec in pool.stream(f"eval:{session}", lambda it=item: iter([runner.run_one(it)])):
+                            records.append(rec)
+                            break
+                    yield msg_only(f"{msg}\n评测中 {i + 1}/{len(items)}")
+            cfg = runner.config
+            metrics = {cfg.name: metrics_for(records, cfg, settings, assistant.describe_mode() if hasattr(assistant, "describe_mode") else "")}
+            name = Path(upload_path).name if upload_path else Path(path_text).name
+            meta = {"gold": name, "gold_name": name, "questions": len(records), "notes": imported.notes,
+                    "index_version": index_version, "source": "评测工作台"}  # fmt: skip
+            rid = store.new_id(name)
+            run = await asyncio.to_thread(store.save, rid, metrics, records, meta)
+            view = await asyncio.to_thread(_view, run)
+            over = metrics[cfg.name]["overall"]
+            line = f"{len(records)} 题 · 要点覆盖 {_pct(over.get('kp_coverage'))} · 误拒 {_pct(over.get('wrongly_declined'))} · 出错 {over.get('errors', 0)}"
+            yield (rid, view[1], f"{msg}\n已完成：{line}。结果已保存，可在“指标”“评审”中查看。", *_choices_update(rid), view[0],
+                   view[2], view[3], view[4], view[5], gr.Tabs(selected="wb-metrics"))  # fmt: skip
         finally:
             runs.leave(session)
 
-    def _select(rows, evt: gr.SelectData):  # noqa: ANN001, ANN202
-        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return rows[row].id if isinstance(row, int) and 0 <= row < len(rows) else gr.update()
-
-    # Gradio finds the event-data argument by its type; with postponed annotations it sees a string.
-    _select.__annotations__["evt"] = gr.SelectData
     _run.__annotations__["request"] = gr.Request
 
-    def _show(rows, q):  # noqa: ANN001, ANN202
-        r = next((r for r in rows if r.id == q), None)
-        if r is None:
+    def _preview(upload_path: Any) -> str:
+        if not isinstance(upload_path, str) or not upload_path:
+            return ""
+        problem = web_source_problem(upload_path, None)
+        if problem:
+            return f'<div class="qa-wb-notes">{_esc(problem)}</div>'
+        if Path(upload_path).suffix.lower() not in SUFFIXES:
+            return (f'<div class="qa-hint">无法使用这个文件：“{_esc(Path(upload_path).name)}”不是 .jsonl、.csv 或 .xlsx 文件。'
+                    "请重新上传；在此之前“运行评测”不会运行任何文件。</div>")  # fmt: skip
+        try:
+            imp = import_gold(upload_path)
+        except GoldImportError as exc:
+            return f'<div class="qa-hint">无法读取评测集：{_esc(exc)}。请修改后重新上传；在此之前“运行评测”不会运行任何文件。</div>'
+        cols = "、".join(f"{k}←“{v}”" for k, v in imp.columns.items())
+        notes = "".join(f"<li>{_esc(n)}</li>" for n in imp.notes)
+        return (f'<div class="qa-wb-import-ok"><b>{_esc(imp.summary())}</b><div class="qa-wb-sub">识别的列：{_esc(cols)}</div>'
+                + (f'<ul class="qa-wb-notes">{notes}</ul>' if notes else "") + "</div>")  # fmt: skip
+
+    def _pick(rid: Any) -> tuple[Any, ...]:
+        run = _load(rid)
+        if run is None:
+            return ("", gr.update(), "请选择一次运行") + (gr.update(),) * 6
+        v = _view(run)
+        return (run.run_id, v[1], f"已打开运行：{run.label()}", v[0], v[2], v[3], v[4], v[5], gr.update())
+
+    def _filter(rid: Any, which: Any) -> tuple[Any, ...]:
+        run = _load(rid)
+        which = which if isinstance(which, str) else "all"
+        v = _view(run, which)
+        return v[1], v[2], v[3], v[4], v[5]
+
+    def _select(rid: Any, which: Any, evt: gr.SelectData) -> Any:
+        run = _load(rid)
+        if run is None:
+            return gr.update()
+        recs = filter_records(run, which if isinstance(which, str) else "all")
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return recs[row]["id"] if isinstance(row, int) and 0 <= row < len(recs) else gr.update()
+
+    _select.__annotations__["evt"] = gr.SelectData
+
+    def _show(rid: Any, q: Any) -> tuple[Any, ...]:
+        run = _load(rid)
+        if run is None or not isinstance(q, str):
             return "", None, ""
-        return detail_html(rows, q), JUDGEMENTS.get(r.judgement), r.comment
+        j = run.judgements.get(q, {})
+        return question_html(run, q), JUDGEMENTS.get(j.get("verdict", "")), j.get("comment", "")
 
-    def _save(rows, q, v, c):  # noqa: ANN001, ANN202
-        rows, msg = set_judgement(rows, q, v, c, max_comment)
-        return rows, table_rows(rows), msg + "\n" + summary(rows)
+    def _next(rid: Any, which: Any, q: Any) -> Any:
+        run = _load(rid)
+        if run is None:
+            return gr.update()
+        ids = [r["id"] for r in filter_records(run, which if isinstance(which, str) else "all")]
+        if not ids:
+            return gr.update()
+        i = ids.index(q) + 1 if q in ids else 0
+        return ids[i % len(ids)]
 
-    def _export(rows):  # noqa: ANN001, ANN202
-        if not rows:
-            return None, None, "请先运行评测 / run the evaluation first"
-        # under Gradio's cache folder, which expires and has a quota (qa/app/limits.py CacheSweeper)
+    def _save(rid: Any, q: Any, v: Any, c: Any, which: Any = "all") -> tuple[Any, ...]:
+        run = _load(rid)
+        if run is None:
+            return gr.update(), "请先运行评测或选择一次历史运行", gr.update(), gr.update()
+        if not isinstance(c, (str, type(None))) or len(c or "") > max_comment:
+            n = len(c) if isinstance(c, str) else 0
+            return gr.update(), f"备注过长（{n} 字，上限 {max_comment}），未保存", gr.update(), gr.update()
+        code = next((k for k, val in JUDGEMENTS.items() if v in (k, val)), None)
+        if v and code is None:
+            return gr.update(), f"无效的评价：{v}", gr.update(), gr.update()
+        if not isinstance(q, str) or run.record(q) is None:
+            return gr.update(), f"没有编号为 {q} 的问题", gr.update(), gr.update()
+        if code is None:
+            return gr.update(), "请先选择“正确”“部分正确”或“错误”", gr.update(), gr.update()
+        save_judgement(run.path, q, code, (c or "").strip())
+        run = _load(rid)
+        recs = filter_records(run, which if isinstance(which, str) else "all")
+        word = JUDGEMENTS[code].split()[0]
+        return (review_rows(run, recs), f"已保存 {q} 的评价：{word}（已写入 {run.run_id}/judgements.json）", metrics_html(run),
+                question_html(run, q))  # fmt: skip
+
+    def _export(rid: Any) -> tuple[Any, ...]:
+        run = _load(rid)
+        if run is None:
+            return None, None, "请先运行评测或选择一次历史运行"
         from gradio.utils import get_upload_folder
 
+        rows = []
+        for r in run.main_records():
+            ans = r.get("answer") or {}
+            s = r.get("scores") or {}
+            j = run.judgements.get(r["id"], {})
+            row = EvalRow(id=r["id"], type=r.get("type", ""), persona=r.get("persona", ""), question=r["question"],
+                          reference=r.get("reference", ""), key_points=r.get("key_points") or [], evidence=r.get("evidence") or [],
+                          answer=ans.get("answer", ""), citations=ans.get("citations") or [], refused=bool(s.get("refused")),
+                          kp_coverage=s.get("kp_coverage"), citation_precision=s.get("citation_precision"),
+                          cited_sentences=s.get("cited_sentences"), evidence_recall=(s.get("recall_at") or {}).get("10"),
+                          error=r.get("error"), judgement=j.get("verdict", ""), comment=j.get("comment", ""))  # fmt: skip
+            rows.append(row)
+        # under Gradio's cache folder, which expires and has a quota (qa/app/limits.py CacheSweeper)
         c, j = export(rows, Path(get_upload_folder()) / "qa-exports" / uuid.uuid4().hex)
-        return str(c), str(j), f"已导出 {len(rows)} 题 / exported"
+        return str(c), str(j), f"已导出 {len(rows)} 题"
+
+    def _compare(a: Any, b: Any) -> str:
+        return compare_html(_load(a), _load(b))
+
+    def _queue(pick: Any = None) -> tuple[Any, ...]:
+        items = feedback.items(limit=100)
+        choices = [(f"#{it['id']} {'没用' if it['verdict'] == 'not_useful' else '有用'} · {it['question'][:24]}", str(it["id"])) for it in items]
+        value = pick if isinstance(pick, str) and any(v == pick for _, v in choices) else (choices[0][1] if choices else None)
+        drafts = str(feedback.drafts_path) if feedback.drafts_path.is_file() else None
+        return queue_html(items, feedback.counts()), gr.update(choices=choices, value=value), drafts
+
+    def _draft(pick: Any) -> tuple[Any, ...]:
+        if not isinstance(pick, str) or not pick.isdigit():
+            return (*_queue(), "请先选择一条反馈")
+        try:
+            d = feedback.to_draft(int(pick))
+        except (KeyError, FeedbackFull) as exc:
+            return (*_queue(pick), str(exc).strip("'"))
+        return (*_queue(pick), f"已转为评测草稿 {d['id']}：“{d['question'][:40]}”，已写入草稿评测集（{feedback.drafts_path.name}）；"
+                                "补上参考答案后即可运行，或直接点“用草稿评测集运行”。")  # fmt: skip
+
+    def _dismiss(pick: Any) -> tuple[Any, ...]:
+        if isinstance(pick, str) and pick.isdigit():
+            feedback.set_status(int(pick), "dismissed")
+            return (*_queue(pick), f"已忽略反馈 #{pick}")
+        return (*_queue(), "请先选择一条反馈")
+
+    def _on_load() -> tuple[Any, ...]:
+        ch = store.choices()
+        newest = ch[0][1] if ch else None
+        run = _load(newest)
+        v = _view(run)
+        q = _queue()
+        return (newest or "", gr.update(choices=ch, value=newest), gr.update(choices=ch, value=ch[1][1] if len(ch) > 1 else None),
+                gr.update(choices=ch, value=newest), v[0], v[1], v[2], v[3], v[4], v[5], *q)  # fmt: skip
 
     # UI wiring, not a public API (like the chat's own events). The run waits in its own queue
-    # (EvalQueue), not in Gradio's queue shared with the chat.
+    # (EvalQueue), not in Gradio's queue shared with the chat. The run event is registered first:
+    # tests find it as the first event whose first input is the upload.
     private = {"api_visibility": "private"}
-    run_btn.click(_run, [upload, path, limit], [rows_state, table, status, qid, detail], concurrency_limit=None, **private)
-    table.select(_select, [rows_state], [qid], **private)
-    qid.change(_show, [rows_state, qid], [detail, verdict, comment], **private)
-    save_btn.click(_save, [rows_state, qid, verdict, comment], [rows_state, table, status], **private)
-    export_btn.click(_export, [rows_state], [csv_file, json_file, status], **private)
+    run_outputs = [run_state, table, status, run_pick, cmp_a, cmp_b, metrics_view, qid, detail, verdict, comment, wb_tabs]
+    run_btn.click(_run, [upload, path, limit], run_outputs, concurrency_limit=None, show_progress="hidden", **private)
+    upload.upload(_preview, [upload], [import_notes], **private)
+    upload.clear(lambda: "", None, [import_notes], **private)
+    table.select(_select, [run_state, review_filter], [qid], **private)
+    qid.change(_show, [run_state, qid], [detail, verdict, comment], **private)
+    save_btn.click(_save, [run_state, qid, verdict, comment], [table, status, metrics_view, detail], **private)
+    export_btn.click(_export, [run_state], [csv_file, json_file, status], **private)
+    run_pick.input(_pick, [run_pick], [run_state, table, status, metrics_view, qid, detail, verdict, comment, csv_file], **private)
+    review_filter.input(_filter, [run_state, review_filter], [table, qid, detail, verdict, comment], **private)
+    next_btn.click(_next, [run_state, review_filter, qid], [qid], **private)
+    refresh_btn.click(lambda: (*_choices_update(), *_queue()), None, [run_pick, cmp_a, cmp_b, fb_view, fb_pick, drafts_file], **private)
+    cmp_btn.click(_compare, [cmp_a, cmp_b], [cmp_view], **private)
+    draft_btn.click(_draft, [fb_pick], [fb_view, fb_pick, drafts_file, status], **private)
+    dismiss_btn.click(_dismiss, [fb_pick], [fb_view, fb_pick, drafts_file, status], **private)
+    use_drafts.click(lambda: (str(feedback.drafts_path), gr.Tabs(selected="wb-run"), "已填入草稿评测集的路径，点“运行评测”即可运行。")
+                     if feedback.drafts_path.is_file() else (gr.update(), gr.update(), "还没有草稿题：请先在反馈中点“转为评测草稿”。"),
+                     None, [path, wb_tabs, status], **private)  # fmt: skip
+    root_block = gr.context.Context.root_block
+    if root_block is not None:  # each page load shows the newest run (with its judgements) and the review queue
+        root_block.load(_on_load, None, [run_state, run_pick, cmp_a, cmp_b, metrics_view, table, qid, detail, verdict, comment,
+                                         fb_view, fb_pick, drafts_file], **private)  # fmt: skip

@@ -12,9 +12,10 @@ a source panel or run code.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from qa.models import Answer, Citation, Document, Filters, Hit
@@ -40,6 +41,11 @@ _MD_RE = re.compile("[" + re.escape("".join(_MD_ENTITIES)) + "]")
 _MARKER_RE = re.compile(r"\[(\d{1,3})\]")
 
 
+def token(key: str) -> str:
+    """A short class-safe token for a chunk or document id (the page script sends it back)."""
+    return hashlib.sha1((key or "").encode("utf-8")).hexdigest()[:16]
+
+
 def _esc(text: str | None) -> str:
     """Text → inert HTML: escaped, Markdown-neutral, newlines as <br>."""
     if not text:
@@ -61,11 +67,15 @@ def user_html(question: str) -> str:
     return _one_line(f'<div class="qa-user">{_esc(question)}</div>')
 
 
+PENDING_TEXT = "正在查找…"
+
+
 def pending_html(text: str = "") -> str:
-    """The answer while it is still streaming."""
+    """The answer while it is still being looked up or streamed: a visible "正在查找…" state."""
     if not text.strip():
-        return '<div class="qa-answer qa-pending"><span class="qa-dots">正在查阅已收录的文件…</span></div>'
-    return _one_line(f'<div class="qa-answer qa-pending">{_esc(text)}<span class="qa-caret">▍</span></div>')
+        return ('<div class="qa-answer qa-pending" role="status"><span class="qa-spinner" aria-hidden="true"></span>'
+                f'<span class="qa-dots">{PENDING_TEXT}</span><span class="qa-pending-sub">正在已收录的文件中查找相关条文</span></div>')
+    return _one_line(f'<div class="qa-answer qa-pending" role="status">{_esc(text)}<span class="qa-caret" aria-hidden="true">▍</span></div>')
 
 
 def _answer_text_html(text: str, markers: set[int]) -> str:
@@ -76,7 +86,8 @@ def _answer_text_html(text: str, markers: set[int]) -> str:
         n = int(m.group(1))
         if n not in markers:
             return m.group(0)
-        return f'<sup class="qa-cite" title="见下方来源 {n}">{n}</sup>'
+        # the chat keeps only class, title, role and tabindex: the number rides in a class
+        return f'<sup class="qa-cite qa-cite-{n}" role="link" tabindex="0" title="跳到来源 {n}">{n}</sup>'
 
     # _esc turned "[" "]" into entities; match those.
     return re.sub(r"&#91;(\d{1,3})&#93;", chip, escaped)
@@ -144,17 +155,71 @@ def _meta_line(number: str | None, locator: str | None, issuer: str | None, date
     return '<div class="qa-src-meta">' + '<span class="qa-sep">·</span>'.join(bits) + "</div>"
 
 
+# --- validity: status with a clear colour, and the dates ----------------------------------------
+
+STATUS_LABELS = {  # as qa.ingest.validity.STATUS_LABELS (kept here: render imports no pipeline code)
+    "in_force": "现行有效",
+    "expired": "已过有效期",
+    "not_yet_effective": "尚未施行",
+    "repealed": "已废止",
+    "unknown": "未载明有效期",
+}
+
+
+def _cn_date(iso: str | None) -> str:
+    if not iso or not re.match(r"^\d{4}-\d{2}-\d{2}$", str(iso)):
+        return str(iso or "")
+    y, m, d = str(iso).split("-")
+    return f"{int(y)}年{int(m)}月{int(d)}日"
+
+
+def status_badge(status: str | None) -> str:
+    if not status or status not in STATUS_LABELS:
+        return ""
+    return f'<span class="qa-status qa-status-{status}">{STATUS_LABELS[status]}</span>'
+
+
+def validity_dates(v: Mapping[str, Any] | None) -> str:
+    """施行 2022年2月7日 · 有效期至 2025年2月6日 · 截至 2026年12月1日 (plain text)."""
+    if not v:
+        return ""
+    bits = []
+    if v.get("effective_date"):
+        bits.append(f"{_cn_date(v['effective_date'])}起施行")
+    if v.get("expiry_date"):
+        label = "本条执行期限至" if v.get("scope") == "article" else "有效期至"
+        bits.append(f"{label}{_cn_date(v['expiry_date'])}")
+    elif v.get("status") == "unknown":
+        bits.append("文件未载明有效期")
+    if v.get("repealed_by"):
+        bits.append(f"已被{v['repealed_by']}废止")
+    if v.get("as_of"):
+        bits.append(f"按{_cn_date(v['as_of'])}判断")
+    return " · ".join(bits)
+
+
+def validity_html(v: Mapping[str, Any] | None) -> str:
+    if not v or not v.get("status"):
+        return ""
+    return (f'<div class="qa-validity">{status_badge(v["status"])}'
+            f'<span class="qa-validity-dates">{_esc(validity_dates(v))}</span></div>')  # fmt: skip
+
+
 def citation_html(c: Citation) -> str:
     quote = c.quote.strip() if c.quote else ""
+    n = int(c.marker)
     return (
-        '<div class="qa-src">'
-        f'<div class="qa-src-head"><span class="qa-src-n">{int(c.marker)}</span>'
+        f'<div class="qa-src qa-src-{n}" tabindex="-1">'
+        f'<div class="qa-src-head"><span class="qa-src-n" title="来源 {n}">{n}</span>'
         f'<span class="qa-src-title">《{_esc(c.doc_title)}》</span></div>'
         + _meta_line(c.doc_number, c.locator, c.issuer, c.date, c.region)
+        + validity_html(c.validity)
         + (f'<blockquote class="qa-src-quote"><mark>{_esc(quote)}</mark></blockquote>' if quote else "")
         + f'<details class="qa-src-full"><summary>展开条文全文</summary>'
         f'<div class="qa-src-passage">{highlight(c.passage, quote)}</div></details>'
-        "</div>"
+        + (f'<span class="qa-open-doc qa-ck-{token(c.chunk_id)}" role="button" tabindex="0" title="打开整份文件，并标出这一条">查看文件全文</span>'
+           if c.chunk_id else "")
+        + "</div>"
     )
 
 
@@ -196,7 +261,7 @@ def _differs(standalone: str | None, question: str | None) -> bool:
     return bool(standalone) and strip(standalone) != strip(question)
 
 
-def answer_html(answer: Answer, scope: str = "") -> str:
+def answer_html(answer: Answer, scope: str = "", hint: str = "") -> str:
     """The final assistant message: answer with citation chips, notes, then its sources."""
     parts: list[str] = []
     if _differs(answer.standalone_question, answer.question):
@@ -209,12 +274,17 @@ def answer_html(answer: Answer, scope: str = "") -> str:
         )
         parts.append(nearest_html(answer.hits))
     else:
+        if answer.coverage == "partial":
+            parts.append('<div class="qa-partial" role="note"><span class="qa-partial-tag">部分解答</span>'
+                         "文件只涉及这个问题的一部分，下面是能找到依据的内容；其余部分请咨询主管部门。</div>")  # fmt: skip
         markers = {c.marker for c in answer.citations}
         parts.append(f'<div class="qa-answer">{_answer_text_html(answer.text, markers)}</div>')
     if answer.flagged:
         parts.append('<div class="qa-note qa-warn">提示：回答中有部分内容未能对应到文件原文，请以下方原文为准。</div>')
     if answer.notice:
         parts.append(f'<div class="qa-note">{_esc(answer.notice)}</div>')
+    if hint:
+        parts.append(hint)
     if scope:
         parts.append(scope)
     if not answer.refused:
@@ -255,6 +325,10 @@ def scope_html(used: Filters, explicit: Filters | None, titles: Mapping[str, str
         add("文件", "《" + titles.get(d, d) + "》", d in inferred.doc_ids)
     if used.date_from or used.date_to:
         add("日期", f"{used.date_from or '…'} 至 {used.date_to or '…'}", bool(inferred.date_from or inferred.date_to))
+    if used.in_force:
+        add("有效性", "只看现行有效", False)
+    if used.as_of:
+        add("判断日期", _cn_date(used.as_of), False)
     if not items:
         return ""
     return '<div class="qa-scope">检索范围 ' + " ".join(items) + "</div>"
@@ -291,3 +365,91 @@ def document_rows(documents: Iterable[Document], chunk_counts: Mapping[str, int]
     """Rows for the 已收录文件 table, newest first."""
     docs = sorted(documents, key=lambda d: (d.date or "", d.title), reverse=True)
     return [[d.title, d.number or "", d.date or "", d.region or "", d.issuer or "", int(chunk_counts.get(d.doc_id, 0))] for d in docs]
+
+
+# --- hints: a filter that excludes what the question names, a date that is not a date -------------
+
+
+def hints_html(messages: Iterable[str]) -> str:
+    """Notes on the person's own inputs (filter conflicts, invalid dates), one line each."""
+    items = [m for m in messages if m]
+    if not items:
+        return ""
+    return '<div class="qa-hints" role="note">' + "".join(f'<div class="qa-hint">{_esc(m)}</div>' for m in items) + "</div>"
+
+
+# --- the 已收录文件 tab: search, status, and one document in full ----------------------------------
+
+
+def search_documents(documents: Iterable[Document], query: str = "", region: str = "", year: str = "",
+                     status_of: Any = None, status: str = "") -> list[Document]:  # fmt: skip
+    """Documents whose title, 发文字号, issuer or region contain every word of `query`, in the
+    region and year given (empty: any), newest first. `status_of(doc)` → status for `status`."""
+    words = [w for w in re.split(r"\s+", (query or "").strip()) if w]
+
+    def norm(t: str | None) -> str:
+        return re.sub(r"[\s〔〕\[\]［］()（）]", "", t or "").lower()
+
+    out = []
+    for d in documents:
+        hay = norm(" ".join(x or "" for x in (d.title, d.number, d.issuer, d.region, d.notice_title, d.date)))
+        if words and not all(norm(w) in hay for w in words):
+            continue
+        if region and region != (d.region or ""):
+            continue
+        if year and not (d.date or "").startswith(year):
+            continue
+        if status and status_of is not None and status_of(d) != status:
+            continue
+        out.append(d)
+    return sorted(out, key=lambda d: (d.date or "", d.title), reverse=True)
+
+
+def documents_html(documents: Sequence[Document], chunk_counts: Mapping[str, int], validity_of: Any = None, total: int | None = None) -> str:
+    """The document list as a table (cards on a phone), each row with its status and an 打开 button."""
+    rows = []
+    for d in documents:
+        v = validity_of(d) if validity_of else None
+        rows.append(
+            "<tr>"
+            f'<td class="qa-dt-title" data-label="文件标题"><span class="qa-open-doc qa-dk-{token(d.doc_id)}" role="button" tabindex="0" title="阅读全文">{_esc(d.title)}</span></td>'
+            f'<td data-label="发文字号">{_esc(d.number or "—")}</td>'
+            f'<td data-label="发布日期">{_esc(d.date or "—")}</td>'
+            f'<td data-label="地区">{_esc(d.region or "—")}</td>'
+            f'<td data-label="发文机关">{_esc(d.issuer or "—")}</td>'
+            f'<td data-label="状态">{status_badge((v or {}).get("status"))}<div class="qa-dt-dates">{_esc(validity_dates({k: x for k, x in (v or {}).items() if k != "as_of"}))}</div></td>'
+            f'<td data-label="条目数">{int(chunk_counts.get(d.doc_id, 0))}</td>'
+            f'<td class="qa-dt-open"><span class="qa-open-doc qa-btn-link qa-dk-{token(d.doc_id)}" role="button" tabindex="0" title="打开《{_esc(d.title)}》">打开</span></td>'
+            "</tr>"
+        )
+    n = len(rows)
+    head = "".join(f"<th>{h}</th>" for h in ["文件标题", "发文字号", "发布日期", "地区", "发文机关", "状态", "条目数", ""])
+    count = f"找到 {n} 份文件" + (f"（共 {total} 份）" if total is not None and total != n else "")
+    if not rows:
+        return f'<div class="qa-doclist"><div class="qa-doc-count" role="status">{count}。请换个关键词，或清除地区、年份条件。</div></div>'
+    return _one_line(
+        f'<div class="qa-doclist"><div class="qa-doc-count" role="status">{count}</div>'
+        f'<table class="qa-doc-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    )
+
+
+def document_html(doc: Document, chunks: Sequence[Chunk], validity: Mapping[str, Any] | None = None,
+                  highlight_chunk: str = "", quote: str = "") -> str:  # fmt: skip
+    """One document in full, article by article; the cited article highlighted (and its quote marked)."""
+    parts = [
+        '<div class="qa-docview">',
+        f'<div class="qa-docview-title">《{_esc(doc.title)}》</div>',
+        _meta_line(doc.number, None, doc.issuer, doc.date, doc.region),
+        validity_html(validity),
+    ]
+    if doc.notice_title:
+        parts.append(f'<div class="qa-docview-notice">{_esc(doc.notice_title)}</div>')
+    for c in chunks:
+        hit = c.chunk_id == highlight_chunk
+        body = highlight(c.text, quote) if hit and quote else _esc(c.text)
+        cls = "qa-article qa-article-hit" if hit else "qa-article"
+        label = '<span class="qa-article-tag">引用的条文</span>' if hit else ""
+        parts.append(f'<div class="{cls}">{label}<div class="qa-article-loc">{_esc(c.locator)}</div>'
+                     f'<div class="qa-article-text">{body}</div></div>')  # fmt: skip
+    parts.append("</div>")
+    return _one_line("".join(parts))

@@ -137,6 +137,8 @@ def _value_problem(kind: str, choices: set[Any] | None, value: Any, model: Any =
             parse_day(value)
         except ValueError as exc:
             return str(exc)
+    if kind == "Checkbox" and not isinstance(value, bool):
+        return f"必须是 true 或 false / must be a boolean, not {type(value).__name__}"
     if kind == "Number" and not number:
         return f"必须是数字 / must be a number, not {type(value).__name__}"
     if kind == "File" and not isinstance(value, dict):
@@ -230,7 +232,7 @@ def create_app(assistant: Any, settings: Settings) -> Any:
     from qa.app.api import RateLimiter, create_api
     from qa.app.limits import AnswerPool, CacheSweeper, Gate, SlidingWindow
     from qa.app.service import SharedAssistant
-    from qa.app.ui import CSS, _theme, build_ui
+    from qa.app.ui import CSS, HEAD, _theme, build_ui
 
     if isinstance(assistant, SharedAssistant):
         shared = assistant
@@ -271,6 +273,7 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         mcp_server=False,
         theme=_theme(),
         css=CSS,
+        head=HEAD,
     )
     # mount_gradio_app never marks the Blocks as launched, and until then Gradio skips its check
     # that a file input refers to a file uploaded through /gradio_api/upload: a request could name

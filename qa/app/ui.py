@@ -11,6 +11,7 @@ Gradio stops iterating and the answer is stopped.
 
 # No `from __future__ import annotations` here: gr.api reads real type hints of `ask`.
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -19,16 +20,20 @@ from typing import Any
 import gradio as gr
 
 from qa.app.render import (
-    DOCUMENT_COLUMNS,
+    STATUS_LABELS,
     answer_html,
-    document_rows,
+    document_html,
+    documents_html,
     error_html,
+    hints_html,
     pending_html,
     scope_html,
+    search_documents,
+    token,
     user_html,
 )
 from qa.app.limits import Refused
-from qa.app.service import SharedAssistant, check_history, check_text, clean_history, make_filters
+from qa.app.service import SharedAssistant, check_history, check_text, clean_history, make_filters, parse_day
 from qa.config import Settings
 from qa.models import Answer, Filters
 
@@ -52,7 +57,7 @@ BUSINESS_EXAMPLES = [
 WELCOME = (
     '<div class="qa-welcome"><div class="qa-welcome-title">您好，请问有什么可以帮您？</div>'
     "<div>我会在已收录的山东省各地政府文件中查找答案，每句话都注明出自哪份文件、哪一条。</div>"
-    "<div class=\"qa-welcome-hint\">可以在下方输入问题，也可以点击右侧的常见问题。</div></div>"
+    "<div class=\"qa-welcome-hint\">可以在下方输入问题，也可以点击“常见问题”中的例子。</div></div>"
 )
 
 FONT = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Source Han Sans SC", "sans-serif"]
@@ -118,6 +123,66 @@ footer { display: none !important; }
 #qa-chat { border-radius:12px; }
 .qa-examples { gap:6px !important; }
 .qa-examples .qa-side-sub { margin-top:6px; }
+.qa-hidden { display:none !important; }
+.qa-spinner { display:inline-block; width:14px; height:14px; margin-right:8px; vertical-align:-2px; border-radius:50%;
+  border:2px solid #e5c9c5; border-top-color:#b3261e; animation: qa-spin .8s linear infinite; }
+@keyframes qa-spin { to { transform: rotate(360deg); } }
+.qa-pending .qa-dots { color:#7a1f1f; font-weight:600; }
+.qa-pending-sub { display:block; color:#888; font-size:12.5px; }
+.qa-cite { cursor:pointer; }
+.qa-cite:focus-visible, .qa-open-doc:focus-visible { outline:2px solid #1f5fa8; outline-offset:1px; }
+.qa-src { scroll-margin:80px; }
+.qa-src-flash { animation: qa-flash 1.6s ease-out 1; box-shadow:0 0 0 2px #f0b429; }
+@keyframes qa-flash { 0% { background:#fff3c4; } 100% { background:#fffdfc; } }
+.qa-open-doc { display:inline-block; cursor:pointer; color:#1f5fa8; font-size:12.5px; margin-top:4px; text-decoration:underline; }
+.qa-validity { margin:3px 0 4px 0; font-size:12.5px; color:#555; display:flex; flex-wrap:wrap; align-items:center; gap:6px; }
+.qa-status { display:inline-block; border-radius:10px; padding:0 8px; font-size:12px; font-weight:700; line-height:1.7; white-space:nowrap; }
+.qa-status-in_force { background:#e3f4e8; color:#14632f; border:1px solid #9fd3ae; }
+.qa-status-expired { background:#fde7e4; color:#a11d12; border:1px solid #f1a79d; }
+.qa-status-repealed { background:#ece6e6; color:#5a1a1a; border:1px solid #bfa9a9; text-decoration:line-through; }
+.qa-status-not_yet_effective { background:#fff3d1; color:#7a5200; border:1px solid #f0cd7a; }
+.qa-status-unknown { background:#eef0f3; color:#4a5260; border:1px solid #c9ced6; }
+.qa-partial { margin-bottom:6px; padding:6px 10px; border-radius:8px; background:#fff4d6; border:1px solid #f0cd7a; color:#6b4a00; font-size:13.5px; }
+.qa-partial-tag { display:inline-block; margin-right:6px; padding:0 7px; border-radius:9px; background:#d08a00; color:#fff; font-weight:700; font-size:12px; }
+.qa-hints { margin-top:8px; }
+.qa-hint { font-size:13px; color:#6b3b00; background:#fff1e0; border-left:3px solid #e08a00; border-radius:6px; padding:5px 9px; margin-top:4px; }
+#qa-feedback { margin-top:6px; padding:4px 8px; }
+.qa-fb-q { font-size:13.5px; color:#555; padding-top:6px; }
+#qa-date-note p { color:#8a3b00; font-size:13px; }
+.qa-doclist { overflow-x:auto; }
+.qa-doc-count { font-size:13px; color:#555; margin:4px 0; }
+table.qa-doc-table { width:100%; border-collapse:collapse; font-size:13.5px; }
+.qa-doc-table th { text-align:left; background:#f6f3f1; color:#5a1d1d; padding:6px 8px; white-space:nowrap; }
+.qa-doc-table td { border-top:1px solid #eee; padding:6px 8px; vertical-align:top; }
+.qa-doc-table .qa-dt-title .qa-open-doc { color:#222; text-decoration:none; font-weight:600; font-size:13.5px; margin:0; }
+.qa-doc-table .qa-dt-title .qa-open-doc:hover { color:#b3261e; text-decoration:underline; }
+.qa-dt-dates { color:#777; font-size:12px; margin-top:2px; }
+.qa-btn-link { border:1px solid #c9d6ea; border-radius:6px; padding:1px 8px; text-decoration:none !important; margin:0 !important; white-space:nowrap; }
+.qa-docview { padding:6px 4px; line-height:1.85; }
+.qa-docview-title { font-size:18px; font-weight:800; color:#5a1d1d; }
+.qa-docview-notice { color:#666; font-size:13px; margin:4px 0; }
+.qa-article { padding:6px 10px; margin:6px 0; border-radius:8px; scroll-margin:70px; }
+.qa-article-hit { background:#fff6d8; border:2px solid #f0b429; }
+.qa-article-tag { display:inline-block; background:#b3261e; color:#fff; border-radius:8px; font-size:12px; padding:0 7px; margin-bottom:2px; }
+.qa-article-loc { font-weight:700; color:#8f1d1d; font-size:13.5px; }
+.qa-article-text { font-size:14.5px; color:#222; }
+@media (max-width: 640px) {
+  .gradio-container { padding:6px !important; }
+  .qa-header { padding:10px 12px; border-radius:10px; }
+  .qa-logo { width:34px; height:34px; font-size:19px; border-radius:9px; }
+  .qa-header h1 { font-size:19px !important; letter-spacing:1px; }
+  .qa-header p { font-size:12px; }
+  .qa-stats { display:none; }
+  #qa-chat { height:62vh !important; }
+  .qa-answer { font-size:15px; }
+  .qa-doc-table thead { display:none; }
+  .qa-doc-table, .qa-doc-table tbody, .qa-doc-table tr, .qa-doc-table td { display:block; width:100%; }
+  .qa-doc-table tr { border:1px solid #eee; border-radius:8px; margin:8px 0; padding:4px 0; }
+  .qa-doc-table td { border:none; padding:2px 10px; }
+  .qa-doc-table td[data-label]::before { content: attr(data-label) "："; color:#888; font-size:12px; }
+  .qa-doc-table td.qa-dt-title::before { content:""; }
+  #qa-chat button[aria-label="滚动到底部"], #qa-chat .scroll-down-button-container { display:none !important; }
+}
 """
 
 
@@ -198,35 +263,175 @@ def _user_error(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+def _date_problem(value: Any, label: str, end: bool = False) -> tuple[str | None, str | None]:
+    """(ISO date or None, a Chinese message when the typed date is not a date)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    try:
+        return parse_day(value.strip() if isinstance(value, str) else value, end=end), None
+    except ValueError:
+        shown = str(value)[:40]
+        return None, f"“{label}”填写的“{shown}”不是有效日期（请写成 2023-06-01），本次未按这个日期{'判断' if label == '有效性判断日期' else '筛选'}。"
+
+
+def _chat_filters(region: Any, doc_id: Any, date_from: Any, date_to: Any, in_force: Any, as_of: Any) -> tuple[Filters | None, list[str]]:
+    """The chat's filter inputs → Filters, plus messages about the inputs that could not be used."""
+    problems: list[str] = []
+    region = region if isinstance(region, str) and region != ALL_REGIONS else ""
+    doc_id = doc_id if isinstance(doc_id, str) else ""
+    d_from, p1 = _date_problem(date_from, "发布日期 从")
+    d_to, p2 = _date_problem(date_to, "发布日期 至", end=True)
+    day, p3 = _date_problem(as_of, "有效性判断日期")
+    problems += [p for p in (p1, p2, p3) if p]
+    if d_from and d_to and d_from > d_to:
+        problems.append(f"发布日期“从 {d_from}”晚于“至 {d_to}”，本次未按发布日期筛选。")
+        d_from = d_to = None
+    filters = make_filters([region] if region else [], [doc_id] if doc_id else [], d_from, d_to)
+    if in_force is True or day:
+        filters = filters or Filters()
+        filters.in_force = in_force is True
+        filters.as_of = day
+    return filters, problems
+
+
+def _conflicts(question: str, answer: Answer, explicit: Filters | None, titles: dict[str, str], regions: list[str]) -> list[str]:
+    """Why the person's own filters may have kept the answer out (a region filter that excludes the
+    place the question names, a single document, a date range, "只看现行有效")."""
+    from qa.retrieve.places import uncovered_places
+
+    if explicit is None:
+        return []
+    out: list[str] = []
+    if explicit.regions:
+        named = uncovered_places(question, explicit.regions)  # places the chosen region does not cover …
+        elsewhere = set(uncovered_places(question, regions))  # … that the collection does
+        excluded = [p for p in named if p not in elsewhere]
+        if excluded:
+            out.append(f"您在“筛选范围”中选择了地区“{'、'.join(explicit.regions)}”，但问题问的是“{'、'.join(excluded)}”："
+                       f"{'、'.join(excluded)}的文件被这一筛选排除了。请把地区改为“{ALL_REGIONS}”后再问。")  # fmt: skip
+    if answer.refused or answer.coverage == "partial":
+        if explicit.doc_ids:
+            names = "、".join("《" + titles.get(d, d) + "》" for d in explicit.doc_ids)
+            out.append(f"只在{names}中查找了；在“筛选范围”中把文件改为“全部文件”可查找全部文件。")
+        if explicit.date_from or explicit.date_to:
+            out.append(f"只查找了发布日期在 {explicit.date_from or '…'} 至 {explicit.date_to or '…'} 之间的文件；清除日期可查找全部文件。")
+        if explicit.in_force:
+            out.append("已开启“只看现行有效”：已过有效期、已废止或尚未施行的文件没有被查找。")
+    return out
+
+
+# Page script: citation chips jump to their source card, "查看文件全文" opens the document, and
+# screen readers hear the text of a message, not its HTML (Gradio labels messages with their source).
+HEAD = r"""
+<script>
+(function () {
+  function openDoc(req) {
+    window.__qaOpenReq = req;
+    var b = document.getElementById('qa-open-doc-btn');
+    if (b) { (b.tagName === 'BUTTON' ? b : (b.querySelector('button') || b)).click(); }
+  }
+  function act(t) {
+    var cite = t.closest && t.closest('.qa-cite');
+    var n = cite && (cite.className.match(/qa-cite-(\d+)/) || [])[1];
+    if (cite && n) {
+      var msg = cite.closest('.qa-msg');
+      var card = msg && msg.querySelector('.qa-src-' + n);
+      if (card) {
+        card.scrollIntoView({block: 'center'});
+        card.classList.remove('qa-src-flash'); void card.offsetWidth; card.classList.add('qa-src-flash');
+        card.focus({preventScroll: true});
+      }
+      return true;
+    }
+    var open = t.closest && t.closest('.qa-open-doc');
+    if (open) {
+      var ck = (open.className.match(/qa-ck-([0-9a-f]+)/) || [])[1], dk = (open.className.match(/qa-dk-([0-9a-f]+)/) || [])[1];
+      if (ck || dk) openDoc(ck ? 'c:' + ck : 'd:' + dk);
+      return true;
+    }
+    return false;
+  }
+  document.addEventListener('click', function (e) { if (act(e.target)) e.preventDefault(); }, true);
+  document.addEventListener('keydown', function (e) {
+    if ((e.key === 'Enter' || e.key === ' ') && act(e.target)) e.preventDefault();
+  }, true);
+  var NAMES = {'More tabs': '更多标签页', 'chatbot conversation': '对话记录', 'Clear': '清空', 'Textbox': '文本框',
+               'Drop File Here': '将文件拖到这里', 'Upload': '上传', 'Close': '关闭', 'Copy': '复制', 'Retry': '重试',
+               'Undo': '撤销', 'Scroll down': '滚动到底部', 'Remove': '移除', 'Download': '下载', 'Show more': '显示更多'};
+  function relabel() {
+    document.querySelectorAll('[aria-label]').forEach(function (el) {
+      var v = el.getAttribute('aria-label');
+      if (!v) return;
+      var m = v.match(/^(user|bot)'s message: /);
+      if (m) {
+        var text = (el.innerText || '').replace(/\s+/g, ' ').trim().slice(0, 400);
+        el.setAttribute('aria-label', (m[1] === 'user' ? '您的问题：' : '回答：') + text);
+      } else if (NAMES[v]) {
+        el.setAttribute('aria-label', NAMES[v]);
+      } else if (v.indexOf('<') >= 0) {
+        el.setAttribute('aria-label', (el.innerText || '').replace(/\s+/g, ' ').trim().slice(0, 400));
+      }
+    });
+    document.querySelectorAll('[title="Clear"], [title="Scroll down"]').forEach(function (el) {
+      el.setAttribute('title', el.getAttribute('title') === 'Clear' ? '清空' : '滚动到底部');
+    });
+  }
+  var pending = false;
+  new MutationObserver(function () {
+    if (pending) return;
+    pending = true;
+    setTimeout(function () { pending = false; relabel(); }, 120);
+  }).observe(document.documentElement, {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label']});
+})();
+</script>
+"""
+
+SCROLL_TO_ARTICLE = """() => { setTimeout(() => {
+  const hit = document.querySelector('#qa-docview .qa-article-hit') || document.querySelector('#qa-docview');
+  if (hit) hit.scrollIntoView({block: 'start'});
+}, 150); }"""
+
+
 def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr.Blocks:
     """The chat page, the document list and, behind QA_AUTH only, the evaluation tab."""
+    from qa.app.feedback import FeedbackFull, feedback_store
+    from qa.ingest.validity import citation_validity
+
     settings = settings or getattr(assistant, "settings", None) or Settings()
-    documents = assistant.document_list()
-    doc_choices = _doc_choices(documents)
+    # what the page knows of the collection, for the generation being served (documents added or
+    # removed in 文件管理 switch the server to a new one: IndexView.of follows it)
+    views = IndexViews(assistant)
+    first = views.now()
+    regions, years, doc_choices = first.regions, first.years, first.doc_choices
     keep = max(2, settings.max_history_messages - settings.max_history_messages % 2)  # whole turns
+    feedback = feedback_store(settings)
+    max_comment = settings.max_comment_chars
+    no_feedback = gr.update(visible=False)
 
     async def respond(
         question: str, chat: list[dict], history: list[dict], region: str, doc_id: str, date_from: Any, date_to: Any,
-        request: gr.Request,
-    ) -> AsyncIterator[tuple[str, list[dict], list[dict]]]:
+        in_force: Any, as_of: Any, request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
         chat = _trim_chat(chat)
         history = list(history or []) if isinstance(history, list) else []
+        keep_fb = (gr.update(), gr.update(), gr.update(), gr.update())
         try:
             question = check_text(question or "", "问题", settings.max_question_chars * 4).strip()
         except ValueError as exc:
-            gr.Warning(str(exc))
-            yield "", chat, history
+            gr.Warning(str(exc).split(" / ")[0])
+            yield ("", chat, history) + keep_fb
             return
         if not question:
             gr.Warning("请先输入问题。")
-            yield "", chat, history
+            yield ("", chat, history) + keep_fb
             return
-        filters, warnings = _parse_filters(region if isinstance(region, str) else None,
-                                           doc_id if isinstance(doc_id, str) else None, date_from, date_to)  # fmt: skip
-        for w in warnings:
-            gr.Warning(w)
+        filters, problems = _chat_filters(region, doc_id, date_from, date_to, in_force, as_of)
+        # the question at once, with a visible "正在查找…" (tests/app/test_browser.py)
         chat = chat + [{"role": "user", "content": user_html(question)}, {"role": "assistant", "content": pending_html()}]
-        yield "", chat, history
+        reset_fb = (None, no_feedback, "", "")
+        yield ("", chat, history) + reset_fb
+        # let the page draw it before a quick answer replaces it: the person sees the search start
+        await asyncio.sleep(0.08)
         text = ""
         answer: Answer | None = None
         try:
@@ -236,28 +441,93 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
                 elif item:
                     text += item
                     chat[-1] = {"role": "assistant", "content": pending_html(text)}
-                    yield "", chat, history
+                    yield ("", chat, history) + keep_fb
         except Refused as exc:  # too many questions at once, or the service is full
             chat[-1] = {"role": "assistant", "content": error_html(exc.message.split(" / ")[0])}
-            yield "", chat, history
+            yield ("", chat, history) + keep_fb
             return
         except Exception:
             log.exception("answering failed")
             chat[-1] = {"role": "assistant", "content": error_html("抱歉，系统暂时无法回答，请稍后再试。")}
-            yield "", chat, history
+            yield ("", chat, history) + keep_fb
             return
         if answer is None:
             chat[-1] = {"role": "assistant", "content": error_html("抱歉，没有得到回答，请换个问法再试。")}
-            yield "", chat, history
+            yield ("", chat, history) + keep_fb
             return
-        scope = scope_html(answer.filters, filters, assistant.titles())
-        chat[-1] = {"role": "assistant", "content": answer_html(answer, scope)}
+        view = views.now()
+        scope = scope_html(answer.filters, filters, view.titles)
+        hint = hints_html(problems + _conflicts(question, answer, filters, view.titles, view.regions))
+        chat[-1] = {"role": "assistant", "content": answer_html(answer, scope, hint)}
         # the history the next follow-up is read from stays bounded, like a /api caller's
         history = (history + [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}])[-keep:]
-        yield "", chat, history
+        last = {
+            "question": question, "answer": answer.text, "coverage": answer.coverage,
+            "citations": [{k: v for k, v in c.to_dict().items() if k != "passage"} for c in answer.citations],
+            "filters": answer.filters.to_dict(),
+        }  # fmt: skip
+        yield ("", chat, history, last, gr.update(visible=True), "", "")
 
-    def reset() -> tuple[list[dict], list[dict]]:
-        return [], []
+    def reset() -> tuple[Any, ...]:
+        return [], [], None, no_feedback
+
+    def _record(verdict: str) -> Any:
+        def record(last: Any, fid: Any, comment: Any) -> tuple[Any, str]:
+            if not isinstance(last, dict) or not last.get("answer"):
+                return fid, "请先提问，再评价回答。"
+            if not isinstance(comment, str) or len(comment) > max_comment:
+                return fid, f"说明过长（上限 {max_comment} 字），未保存。"
+            try:
+                if isinstance(fid, int) and feedback.update(fid, verdict=verdict, comment=comment.strip()):
+                    new = fid
+                else:
+                    new = feedback.add(verdict, last["question"], last["answer"], last.get("citations"), last.get("coverage", ""),
+                                       last.get("filters"), views.now().index_version, comment.strip())  # fmt: skip
+            except FeedbackFull as exc:
+                return fid, str(exc)
+            word = "有用" if verdict == "useful" else "没用"
+            more = "" if comment.strip() else "可以在下面补充说明，再点“提交说明”。"
+            return new, f"已记录：{word}。谢谢您的反馈！{more}"
+
+        return record
+
+    def send_comment(last: Any, fid: Any, comment: Any) -> tuple[Any, str]:
+        if not isinstance(fid, int):
+            return fid, "请先选择“有用”或“没用”。"
+        if not isinstance(comment, str) or not comment.strip():
+            return fid, "请先填写说明。"
+        if len(comment) > max_comment:
+            return fid, f"说明过长（{len(comment)} 字，上限 {max_comment}），未保存。"
+        feedback.update(fid, comment=comment.strip())
+        return fid, "已收到您的说明，谢谢！评测人员会查看。"
+
+    def status_on(as_of: Any) -> tuple[Any, Any]:
+        day, _ = _date_problem(as_of, "有效性判断日期")
+        return (lambda d: citation_validity(d, day)), day
+
+    def search_docs(query: Any, region: Any, year: Any, status: Any, as_of: Any) -> str:
+        validity_of, _ = status_on(as_of)
+        query = query if isinstance(query, str) else ""
+        documents = views.now().documents
+        found = search_documents(documents, query[:200], region if isinstance(region, str) else "",
+                                 year if isinstance(year, str) else "", lambda d: validity_of(d)["status"],
+                                 status if isinstance(status, str) else "")  # fmt: skip
+        return documents_html(found, assistant.chunk_counts, validity_of, total=len(documents))
+
+    def open_doc(req: Any, as_of: Any) -> tuple[Any, ...]:
+        req = req if isinstance(req, str) else ""
+        kind, _, key = req.partition(":")
+        view = views.now()
+        by_id, chunks_of, chunk_doc, doc_of_token = view.by_id, view.chunks_of, view.chunk_doc, view.doc_of_token
+        chunk_id = chunk_doc.get(key, "") if kind == "c" else ""
+        doc_id = chunk_id.split(":", 1)[0] if chunk_id else doc_of_token.get(key, "")
+        doc = by_id.get(doc_id) or next((by_id[c.doc_id] for cs in chunks_of.values() for c in cs if c.chunk_id == chunk_id), None)
+        if doc is None:
+            return gr.update(), gr.update(), gr.update()
+        validity_of, _ = status_on(as_of)
+        quote = ""
+        html_ = document_html(doc, chunks_of.get(doc.doc_id, []), validity_of(doc), chunk_id, quote)
+        return html_, gr.update(visible=True), gr.Tabs(selected="documents")
 
     async def ask(
         question: str,
@@ -286,7 +556,7 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
             raise _user_error(str(exc)) from exc
         if not question:
             raise _user_error("问题不能为空 / question must not be empty")
-        titles = assistant.titles()  # now: documents added to the running server count at once
+        titles = views.now().titles  # now: documents added to the running server count at once
         doc_id = document if document in titles else next((k for k, v in titles.items() if v == document), "")
         if document and not doc_id:
             raise _user_error(f"未知的文件 / unknown document: {document[:100]}")
@@ -311,12 +581,13 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
 
     with gr.Blocks(title="政策问答 · 根据政府文件回答", analytics_enabled=False) as demo:
         header = gr.HTML(_header_html(assistant))
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("咨询问答", id="chat"):
                 with gr.Row(equal_height=False):
-                    with gr.Column(scale=7):
+                    with gr.Column(scale=7, min_width=300):
                         chatbot = gr.Chatbot(
                             elem_id="qa-chat",
+                            label="对话记录",
                             show_label=False,
                             height=600,
                             placeholder=WELCOME,
@@ -326,18 +597,29 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
                             layout="bubble",
                             group_consecutive_messages=False,
                         )
+                        with gr.Group(visible=False, elem_id="qa-feedback") as fb_panel:
+                            with gr.Row(equal_height=True, elem_classes=["qa-fb-row"]):
+                                gr.HTML('<div class="qa-fb-q">这个回答对您有用吗？</div>')
+                                useful_btn = gr.Button("有用", size="sm", elem_id="qa-fb-useful", scale=0, min_width=80)
+                                useless_btn = gr.Button("没用", size="sm", elem_id="qa-fb-useless", scale=0, min_width=80)
+                            with gr.Row(equal_height=True):
+                                fb_comment = gr.Textbox(label="补充说明（可选）", placeholder="哪里不对？缺少什么？", lines=1, max_lines=3,
+                                                        max_length=max_comment, elem_id="qa-fb-comment", scale=6)  # fmt: skip
+                                fb_send = gr.Button("提交说明", size="sm", elem_id="qa-fb-send", scale=1, min_width=90)
+                            fb_status = gr.Markdown("", elem_id="qa-fb-status")
                         with gr.Row(equal_height=True):
                             question = gr.Textbox(
                                 elem_id="qa-question",
+                                label="输入问题",
                                 show_label=False,
-                                placeholder="请输入您的问题，例如：我家狗要办证吗？（按回车发送）",
+                                placeholder="请输入您的问题，按回车发送",
                                 lines=1,
                                 max_lines=4,
                                 max_length=settings.max_question_chars,
                                 scale=8,
                                 autofocus=True,
                             )
-                            send = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="qa-send")
+                            send = gr.Button("提问", variant="primary", scale=1, min_width=70, elem_id="qa-send")
                         with gr.Row():
                             restart = gr.Button("重新开始", size="sm", variant="secondary", elem_id="qa-restart", scale=0, min_width=110)
                             gr.HTML('<div class="qa-disclaimer">回答由系统根据文件原文自动生成，仅供参考。</div>')
@@ -349,35 +631,51 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
                             gr.HTML('<div class="qa-side-sub">企业政策</div>')
                             business_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in BUSINESS_EXAMPLES]
                         with gr.Accordion("筛选范围（可选）", open=False, elem_id="qa-filters"):
-                            region = gr.Dropdown(
-                                choices=[ALL_REGIONS] + assistant.regions(), value=ALL_REGIONS, label="地区", elem_id="qa-region"
-                            )
-                            document = gr.Dropdown(choices=doc_choices, value="", label="文件", filterable=True, elem_id="qa-document")
+                            in_force = gr.Checkbox(label="只看现行有效", value=False, elem_id="qa-in-force",
+                                                   info="只在判断日期仍然有效（或未载明有效期）的文件中查找")  # fmt: skip
+                            as_of = gr.Textbox(label="有效性判断日期", placeholder="默认今天，如 2023-06-01", max_length=40,
+                                               elem_id="qa-as-of")  # fmt: skip
+                            region = gr.Dropdown(choices=[ALL_REGIONS] + regions, value=ALL_REGIONS, label="地区", elem_id="qa-region")
+                            document = gr.Dropdown(choices=doc_choices, value=None, label="文件（默认全部文件）", filterable=True,
+                                                   elem_id="qa-document")  # fmt: skip
                             with gr.Row():
-                                date_from = gr.DateTime(include_time=False, type="string", label="发布日期 从", value=None)
-                                date_to = gr.DateTime(include_time=False, type="string", label="至", value=None)
+                                date_from = gr.Textbox(label="发布日期 从", placeholder="如 2020-01-01", max_length=40, elem_id="qa-date-from", min_width=120)
+                                date_to = gr.Textbox(label="至", placeholder="如 2022-12-31", max_length=40, elem_id="qa-date-to", min_width=120)
+                            date_note = gr.Markdown("", elem_id="qa-date-note")
                             gr.HTML('<div class="qa-side-sub">不设置时，系统会根据问题中的地名自动缩小范围。</div>')
                         gr.HTML(_mode_html(assistant))
                         index_status = _maybe_index_status(assistant)
             with gr.Tab("已收录文件", id="documents"):
-                doc_count = gr.HTML(_doc_count_html(documents))
-                doc_table = gr.Dataframe(
-                    value=document_rows(documents, assistant.chunk_counts),
-                    headers=DOCUMENT_COLUMNS,
-                    datatype=["str", "str", "str", "str", "str", "number"],
-                    interactive=False,
-                    wrap=True,
-                    column_widths=["34%", "17%", "12%", "12%", "17%", "8%"],
-                    elem_id="qa-doc-table",
-                    max_height=640,
-                )
+                with gr.Group(visible=False, elem_id="qa-docview-box") as docview_box:
+                    with gr.Row():
+                        back_btn = gr.Button("← 返回对话", size="sm", scale=0, min_width=110, elem_id="qa-doc-back")
+                        close_btn = gr.Button("关闭全文", size="sm", scale=0, min_width=90, elem_id="qa-doc-close")
+                    docview = gr.HTML("", elem_id="qa-docview")
+                with gr.Row(equal_height=True, elem_classes=["qa-doc-search"]):
+                    doc_query = gr.Textbox(label="搜索文件", placeholder="标题、发文字号或关键词，如 招政发〔2022〕8号", max_length=200,
+                                           elem_id="qa-doc-query", scale=4, min_width=200)  # fmt: skip
+                    doc_region = gr.Dropdown(choices=[(ALL_REGIONS, "")] + [(r, r) for r in regions], value="", label="地区",
+                                             elem_id="qa-doc-region", scale=2, min_width=120)  # fmt: skip
+                    doc_year = gr.Dropdown(choices=[("全部年份", "")] + [(f"{y}年", y) for y in years], value="", label="年份",
+                                           elem_id="qa-doc-year", scale=1, min_width=100)  # fmt: skip
+                    doc_status = gr.Dropdown(choices=[("全部状态", "")] + [(v, k) for k, v in STATUS_LABELS.items()], value="",
+                                             label="状态", elem_id="qa-doc-status", scale=1, min_width=110)  # fmt: skip
+                    doc_search = gr.Button("搜索", variant="primary", scale=0, min_width=70, elem_id="qa-doc-search-btn")
+                gr.HTML('<div class="qa-side-sub">点击文件标题或“打开”可阅读全文；状态按今天判断（或按“咨询问答”筛选范围中的判断日期）。</div>')
+                doc_list = gr.HTML(search_docs("", "", "", "", None), elem_id="qa-doc-table")
             if settings.auth:  # a tool for evaluators, not citizens: never on a public page
                 _maybe_evaluator_tab(assistant, settings)
             _maybe_admin_tab(assistant)
 
+        # the bridge from the page script (HEAD) to the server: which document to open
+        open_req = gr.Textbox(value="", visible=True, elem_classes=["qa-hidden"], elem_id="qa-open-req", max_length=300, label="打开文件")
+        open_btn = gr.Button("打开文件", elem_id="qa-open-doc-btn", elem_classes=["qa-hidden"])
         history = gr.State([], time_to_live=settings.session_ttl_seconds)
-        inputs = [question, chatbot, history, region, document, date_from, date_to]
-        outputs = [question, chatbot, history]
+        last_answer = gr.State(None, time_to_live=settings.session_ttl_seconds)
+        fb_id = gr.State(None, time_to_live=settings.session_ttl_seconds)
+        filters_in = [region, document, date_from, date_to, in_force, as_of]
+        inputs = [question, chatbot, history, *filters_in]
+        outputs = [question, chatbot, history, last_answer, fb_panel, fb_comment, fb_status]
         # concurrency_limit=None: answering events start at once and wait in the fair answer pool
         # (bounded per client and in total), not in Gradio's queue shared with everyone.
         answering = {"api_visibility": "private", "concurrency_limit": None}
@@ -385,53 +683,111 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         send.click(respond, inputs, outputs, **answering)
         for b in citizen_buttons + business_buttons:
             # the button's own label is the question
-            b.click(respond, [b, chatbot, history, region, document, date_from, date_to], outputs, **answering)
+            b.click(respond, [b, chatbot, history, *filters_in], outputs, **answering)
         # 重新开始 clears the conversation and leaves the question box alone: what the person is
         # already typing is theirs (a late reset used to empty a question typed right after it).
-        restart.click(reset, None, [chatbot, history], api_visibility="private")
+        restart.click(reset, None, [chatbot, history, last_answer, fb_panel], api_visibility="private")
         chatbot.clear(lambda: [], None, history, api_visibility="private")  # the chat's own 🗑 forgets the history too
+        private = {"api_visibility": "private"}
+        fb_io = ([last_answer, fb_id, fb_comment], [fb_id, fb_status])
+        useful_btn.click(_record("useful"), *fb_io, **private)
+        useless_btn.click(_record("not_useful"), *fb_io, **private)
+        fb_send.click(send_comment, *fb_io, **private)
+        fb_comment.submit(send_comment, *fb_io, **private)
+
+        def check_dates(date_from: Any, date_to: Any, as_of: Any) -> str:
+            _, problems = _chat_filters("", "", date_from, date_to, False, as_of)
+            return "\n".join(f"⚠️ {p}" for p in problems)
+
+        for box in (date_from, date_to, as_of):
+            box.blur(check_dates, [date_from, date_to, as_of], [date_note], **private)
+            box.submit(check_dates, [date_from, date_to, as_of], [date_note], **private)
+        search_in = [doc_query, doc_region, doc_year, doc_status, as_of]
+        doc_query.submit(search_docs, search_in, [doc_list], **private)
+        doc_search.click(search_docs, search_in, [doc_list], **private)
+        for dd in (doc_region, doc_year, doc_status):
+            dd.input(search_docs, search_in, [doc_list], **private)
+        open_btn.click(open_doc, [open_req, as_of], [docview, docview_box, tabs], js="(r, a) => [window.__qaOpenReq || '', a]",
+                       **private).then(None, None, None, js=SCROLL_TO_ARTICLE)  # fmt: skip
+        back_btn.click(lambda: gr.Tabs(selected="chat"), None, [tabs], **private)
+        close_btn.click(lambda: ("", gr.update(visible=False)), None, [docview, docview_box], **private)
         gr.api(ask, api_name="ask", concurrency_limit=None)
         if index_status is not None:
-            _follow_index(assistant, header, index_status, region, document, doc_count, doc_table)
+            _follow_index(assistant, views, index_status, header, region, document, doc_region, doc_year,
+                          doc_list, [doc_query, doc_region, doc_year, doc_status, as_of], search_docs)
     return demo
 
 
-def _doc_choices(documents: list[Any]) -> list[tuple[str, str]]:
-    return [("全部文件", "")] + [
-        (f"{d.label()} · {d.region or ''}", d.doc_id)
-        for d in sorted(documents, key=lambda d: (d.region or "", d.date or ""), reverse=True)
-    ]
+class IndexView:
+    """What the page shows of one index generation: documents, regions, years, choices, lookups."""
+
+    def __init__(self, assistant: SharedAssistant) -> None:
+        from qa.index.watch import loaded_generation
+
+        self.generation = loaded_generation(assistant)
+        self.titles = assistant.titles()
+        self.documents = assistant.document_list()
+        self.regions = assistant.regions()
+        self.by_id = {d.doc_id: d for d in self.documents}
+        store = getattr(getattr(assistant, "retriever", None), "store", None)
+        self.chunks_of: dict[str, list[Any]] = {}
+        self.chunk_doc: dict[str, str] = {}
+        for c in getattr(store, "chunks", None) or []:
+            self.chunks_of.setdefault(c.doc_id, []).append(c)
+            self.chunk_doc[token(c.chunk_id)] = c.chunk_id  # the page sends tokens (render.token), not ids
+        self.doc_of_token = {token(d.doc_id): d.doc_id for d in self.documents}
+        for v in self.chunks_of.values():
+            v.sort(key=lambda c: c.start)
+        self.doc_choices = [
+            (f"{d.label()} · {d.region or ''}", d.doc_id)
+            for d in sorted(self.documents, key=lambda d: (d.region or "", d.date or ""), reverse=True)
+        ]
+        self.years = sorted({d.date[:4] for d in self.documents if d.date}, reverse=True)
+        info = assistant.index_info() if hasattr(assistant, "index_info") else {}
+        self.index_version = " ".join(str(info.get(k, "")) for k in ("created_at", "corpus_hash") if info.get(k))[:80]
 
 
-def _doc_count_html(documents: list[Any]) -> str:
-    return (f'<div class="qa-side-sub">共 {len(documents)} 份文件。可点击表头排序；'
-            "在“咨询问答”的“筛选范围”中可只在某一份文件里查找。</div>")
+class IndexViews:
+    """The IndexView of the generation being served, made again when the server switched."""
+
+    def __init__(self, assistant: SharedAssistant) -> None:
+        self.assistant = assistant
+        self._view: IndexView | None = None
+
+    def now(self) -> IndexView:
+        from qa.index.watch import loaded_generation
+
+        view = self._view
+        if view is None or view.generation != loaded_generation(self.assistant):
+            view = self._view = IndexView(self.assistant)  # two requests may both make it: harmless
+        return view
 
 
-def _follow_index(assistant: SharedAssistant, header: Any, status: Any, region: Any, document: Any, doc_count: Any,
-                  doc_table: Any) -> None:
+def _follow_index(assistant: SharedAssistant, views: IndexViews, status: Any, header: Any, region: Any, document: Any,
+                  doc_region: Any, doc_year: Any, doc_list: Any, search_in: list[Any], search_docs: Any) -> None:
     """One timer per page: the index status line, and, when the server switched to a new index
     generation (a document added or removed in 文件管理), the header, filters and document list."""
     from qa.app.admin import status_html
     from qa.app.server import LIVE_CHOICES
-    from qa.index.watch import loaded_generation
 
-    # the page's API gate checks a chosen region / document against the index as it is now
-    setattr(region, LIVE_CHOICES, lambda: [ALL_REGIONS] + assistant.regions())
-    setattr(document, LIVE_CHOICES, lambda: [d.doc_id for d in assistant.document_list()])
-    shown = gr.State(loaded_generation(assistant))  # the generation this page shows
+    # the page's API gate checks a chosen region / document / year against the index as it is now
+    setattr(region, LIVE_CHOICES, lambda: [ALL_REGIONS] + views.now().regions)
+    setattr(document, LIVE_CHOICES, lambda: [d for _, d in views.now().doc_choices])
+    setattr(doc_region, LIVE_CHOICES, lambda: [""] + views.now().regions)
+    setattr(doc_year, LIVE_CHOICES, lambda: [""] + views.now().years)
+    shown = gr.State(views.now().generation)  # the generation this page shows
 
-    def tick(seen: Any) -> tuple[Any, ...]:
+    def tick(seen: Any, *search: Any) -> tuple[Any, ...]:
         line = status_html(assistant)
-        generation = loaded_generation(assistant)
-        if generation == seen:
-            return line, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), seen
-        docs = assistant.document_list()
-        return (line, _header_html(assistant), gr.update(choices=[ALL_REGIONS] + assistant.regions()),
-                gr.update(choices=_doc_choices(docs)), _doc_count_html(docs),
-                gr.update(value=document_rows(docs, assistant.chunk_counts)), generation)
+        view = views.now()
+        if view.generation == seen:
+            return (line,) + (gr.skip(),) * 6 + (seen,)
+        return (line, _header_html(assistant), gr.update(choices=[ALL_REGIONS] + view.regions),
+                gr.update(choices=view.doc_choices), gr.update(choices=[(ALL_REGIONS, "")] + [(r, r) for r in view.regions]),
+                gr.update(choices=[("全部年份", "")] + [(f"{y}年", y) for y in view.years]), search_docs(*search),
+                view.generation)
 
-    gr.Timer(3.0).tick(tick, shown, [status, header, region, document, doc_count, doc_table, shown],
+    gr.Timer(3.0).tick(tick, [shown, *search_in], [status, header, region, document, doc_region, doc_year, doc_list, shown],
                        api_visibility="private", show_progress="hidden")
 
 

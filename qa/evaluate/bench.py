@@ -466,7 +466,7 @@ def render_markdown(res: dict[str, Any]) -> str:
         lines += [
             f"### Answer quality (`qa eval`, {ev['questions']} gold questions)",
             "",
-            f"From `{ev['path']}` (`qa eval --gold eval/gold.jsonl --config hybrid --config bm25 --config dense`).",
+            f"From `{ev['path']}` (`{ev.get('command', 'qa eval')}`).",
             "",
             _md_table(*headline_table(ev["configs"])),
             "",
@@ -558,7 +558,9 @@ def bench_command(
     if eval_metrics:  # a `qa eval` run to quote beside the system figures
         data = json.loads(Path(eval_metrics).read_text(encoding="utf-8"))
         first = next(iter(data["configs"].values()))
-        res["eval"] = {"path": str(eval_metrics), "configs": data["configs"], "questions": first["overall"]["n"]}
+        meta = data.get("meta") or {}
+        res["eval"] = {"path": str(eval_metrics), "configs": data["configs"], "questions": first["overall"]["n"],
+                       "command": f"qa eval --gold {meta.get('gold', '…')} " + " ".join(f"--config {c}" for c in data["configs"])}
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
         built = base
         if build:

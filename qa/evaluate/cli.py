@@ -31,7 +31,7 @@ def eval_command(
     baseline: bool = True,
 ) -> int:
     """`qa eval`: validate a gold file (--check) and/or score the system on it (--gold)."""
-    from qa.evaluate.gold import GoldFormatError, check_gold, load_gold
+    from qa.evaluate.gold import GoldFormatError, check_gold
     from qa.evaluate.report import baseline_margin, headline_table, _md_table, write_reports
     from qa.evaluate.runner import BASELINE, EvalError, run_eval, select_items
 
@@ -50,11 +50,16 @@ def eval_command(
         if gold is None:
             return 0
     assert gold is not None
-    try:
-        items = select_items(load_gold(gold), limit)
-    except (GoldFormatError, EvalError) as exc:
+    from qa.evaluate.importer import GoldImportError, import_gold
+
+    try:  # JSONL, CSV or XLSX; only a question and a reference answer are needed
+        imported = import_gold(gold)
+        items = select_items(imported.items, limit)
+    except (GoldFormatError, GoldImportError, EvalError) as exc:
         _err(str(exc))
         return 2
+    for note in imported.notes:  # what the file lacks and what that disables
+        _err("注意：" + note)
     if not items:
         _err(f"{gold}: no gold items")
         return 2
@@ -75,6 +80,8 @@ def eval_command(
             return 2
         raise
     meta = {"gold": str(gold), "questions": len(items), "configs": ", ".join(metrics)}
+    if imported.notes:
+        meta["notes"] = " ".join(imported.notes)
     paths = write_reports(out, metrics, records, meta)
     print(_md_table(*headline_table(metrics)))
     for line in baseline_margin(metrics):

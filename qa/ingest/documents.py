@@ -35,16 +35,18 @@ HEADING_START = re.compile(
 )
 SENTENCE_END = re.compile(r"[。；：:，,！？!?]$")
 
-REGIONS = [
-    # (pattern in issuer/title/number, region name); most specific first
-    (re.compile(r"兰山|临兰|兰人社|方城镇|汪沟镇|义堂|枣园镇|^汪政|^义政|^方政"), "临沂市兰山区"),
-    (re.compile(r"周村|^周政|^周"), "淄博市周村区"),
-    (re.compile(r"招远|^招政"), "招远市"),
-    (re.compile(r"青岛|^青政"), "青岛市"),
-    (re.compile(r"临沂"), "临沂市"),
-    (re.compile(r"淄博"), "淄博市"),
-    (re.compile(r"烟台"), "烟台市"),
-]
+def _region_rules() -> list[tuple[re.Pattern[str], str]]:
+    from qa import data
+
+    return [(re.compile(r["pattern"]), r["region"]) for r in data.load("regions.toml")["rules"]]
+
+
+REGIONS = _region_rules()  # (pattern in issuer/title/number, region name), most specific first
+# an issuer that names its own region: 潍坊市寒亭区人民政府, 招远市人民政府办公室, 某某县人民政府
+_ISSUER_REGION = re.compile(
+    r"^((?:[\u4e00-\u9fff]{2,4}?[省])?(?:[\u4e00-\u9fff]{2,4}?市)?(?:[\u4e00-\u9fff]{2,4}?[区县])?)"
+    r"(?:人民政府|政府办公室|人民代表大会)"
+)
 
 
 
@@ -72,12 +74,18 @@ def normalize_number(key: str) -> str:
 
 
 def region_of(*texts: str | None) -> str | None:
+    """The region of a document from its issuer, title and 发文字号: a rule of qa/data/regions.toml,
+    else the region its issuer names; None when neither says."""
     for text in texts:
         if not text:
             continue
         for pattern, name in REGIONS:
             if pattern.search(text):
                 return name
+    for text in texts:
+        m = _ISSUER_REGION.match(compact(text or ""))
+        if m and len(m.group(1)) >= 3:
+            return m.group(1)
     return None
 
 

@@ -468,12 +468,12 @@ def test_sessions_are_bounded(open_srv: Server) -> None:
     comment: ~60 MB per session). Here: 360 sessions each send a ~0.9 MB chat (as large as a page
     request may be, ~900 JSON values); the default max_sessions=100 are kept."""
     cfg = httpx.get(open_srv.url + "/config", timeout=10).json()
-    fn = next(d["id"] for d in cfg["dependencies"] if len(d["inputs"]) == 7)  # the chat's submit
+    fn = next(d["id"] for d in cfg["dependencies"] if len(d["inputs"]) == 9)  # the chat's submit
     chat = [{"role": "user", "content": [{"type": "text", "text": "狗" * 3300}]}] * 90  # ~0.9 MB, ~900 JSON values
-    body = json.dumps({"data": ["", chat, None, "全部地区", "", None, None], "fn_index": fn}, ensure_ascii=False)
-    too_big = json.dumps({"data": ["", chat * 2, None, "全部地区", "", None, None], "fn_index": fn, "session_hash": "big"})
+    body = json.dumps({"data": ["", chat, None, "全部地区", "", None, None, False, None], "fn_index": fn}, ensure_ascii=False)
+    too_big = json.dumps({"data": ["", chat * 2, None, "全部地区", "", None, None, False, None], "fn_index": fn, "session_hash": "big"})
     tiny = [{"role": "user", "content": [{"type": "text", "text": "狗"}]}]
-    too_many = {"data": ["", tiny * 2000, None, "全部地区", "", None, None], "fn_index": fn, "session_hash": "many"}
+    too_many = {"data": ["", tiny * 2000, None, "全部地区", "", None, None, False, None], "fn_index": fn, "session_hash": "many"}
     w = Watch(open_srv)
     with w.running():
         for i in range(360):
@@ -693,10 +693,13 @@ def test_malformed_inputs_get_4xx_with_a_message_and_no_trace(open_srv: Server) 
         ):
             r = c.post("/gradio_api/call/ask", content=json.dumps({"data": data}), headers={"content-type": "application/json"})
             assert words in error_of(r, 422), (data, r.text)
-        chat = next(d["id"] for d in c.get("/config").json()["dependencies"] if len(d["inputs"]) == 7)
-        for data in ([["list"], [], None, "全部地区", "", None, None], ["狗", [], None, {"a": 1}, "", None, None],
-                     ["狗", "not a list", None, "全部地区", "", None, None], ["狗", [{"role": "robot"}], None, "全部地区", "", None, None],
-                     ["狗", [], None, "全部地区", "", 99999999999999999999, None], ["狗"]):  # fmt: skip
+        # the chat: question, chat, history, region, document, date from/to, 只看现行有效, as-of date
+        chat = next(d["id"] for d in c.get("/config").json()["dependencies"] if len(d["inputs"]) == 9)
+        for data in ([["list"], [], None, "全部地区", "", None, None, False, None], ["狗", [], None, {"a": 1}, "", None, None, False, None],
+                     ["狗", "not a list", None, "全部地区", "", None, None, False, None],
+                     ["狗", [{"role": "robot"}], None, "全部地区", "", None, None, False, None],
+                     ["狗", [], None, "全部地区", "", 99999999999999999999, None, False, None],
+                     ["狗", [], None, "全部地区", "", None, None, "yes", None], ["狗"]):  # fmt: skip
             assert error_of(_join(c, chat, data, uuid.uuid4().hex[:8]), 422)
         assert "JSON" in error_of(c.post("/gradio_api/call/ask", content=b"[" * 100_000, headers={"content-type": "application/json"}), 422)
         # fewer values than /ask has: the defaults fill the rest, as gradio_client does

@@ -52,14 +52,14 @@ def test_answer_html_marks_citations_and_escapes_documents():
     cite = _citation(quote="犬只应当登记。<b>x</b>", passage="养犬实行登记制度。犬只应当登记。<b>x</b>")
     ans = Answer(question="q", text="需要登记[1]。<img src=x onerror=alert(1)> 未知标记[9]", citations=[cite])
     out = answer_html(ans)
-    assert '<sup class="qa-cite"' in out and ">1</sup>" in out
+    assert '<sup class="qa-cite qa-cite-1"' in out and ">1</sup>" in out
     assert "&#91;9&#93;" in out  # a marker without a citation stays plain text
     assert "<img" not in out and "<b>x" not in out
     assert "《关于贯彻《烟台市养犬管理条例》的实施意见》" in out
     for field in ("招政办发〔2022〕1号", "第五条", "招远市人民政府办公室", "2022&#45;01&#45;10", "招远市"):
         assert field in out, field
     assert "<details" in out and "<mark>" in out
-    assert out.count('class="qa-src"') == 1
+    assert out.count('class="qa-src qa-src-1"') == 1
 
 
 def test_refused_answer_shows_nearest_documents():
@@ -171,3 +171,42 @@ def test_loud_warning_when_exposed_without_protection(capsys):
     _warn_exposed(load_settings(host="0.0.0.0", port=8000, auth="u:p", api_key="k"))
     _warn_exposed(load_settings(host="127.0.0.1", port=8000, auth="", api_key=""))
     assert capsys.readouterr().err == ""
+
+
+def test_source_card_shows_status_dates_and_opens_the_document():
+    cite = _citation()
+    cite.validity = {"status": "expired", "effective_date": "2022-02-07", "expiry_date": "2025-02-06", "repealed_by": None, "as_of": "2026-12-01"}
+    out = answer_html(Answer(question="q", text="需要登记[1]。", citations=[cite]))
+    assert 'qa-status qa-status-expired">已过有效期<' in out
+    assert "2022年2月7日起施行" in out and "有效期至2025年2月6日" in out and "按2026年12月1日判断" in out
+    assert "qa-open-doc qa-ck-" in out and "查看文件全文" in out
+
+
+def test_partial_answer_is_marked_and_pending_says_searching():
+    from qa.app.render import pending_html
+
+    out = answer_html(Answer(question="q", text="只有一部分[1]。", citations=[_citation()], coverage="partial"))
+    assert "qa-partial" in out and "部分解答" in out
+    assert "部分解答" not in answer_html(Answer(question="q", text="全部[1]。", citations=[_citation()]))
+    assert "正在查找…" in pending_html()
+
+
+def test_document_search_and_view():
+    from qa.app.render import document_html, documents_html, search_documents
+
+    docs = [
+        Document(doc_id="a", title="关于加快黄金深加工产业发展的扶持意见", source_file="f", start=0, end=1, date="2022-02-07",
+                 number="招政发〔2022〕8号", region="招远市"),
+        Document(doc_id="b", title="青岛市活禽交易管理办法", source_file="f", start=0, end=1, date="2018-05-01", region="青岛市"),
+    ]
+    assert [d.doc_id for d in search_documents(docs, "招政发〔2022〕8号")] == ["a"]
+    assert [d.doc_id for d in search_documents(docs, "招政发2022 8号")] == ["a"]  # brackets and spaces do not matter
+    assert [d.doc_id for d in search_documents(docs, "", region="青岛市")] == ["b"]
+    assert [d.doc_id for d in search_documents(docs, "", year="2022")] == ["a"]
+    assert [d.doc_id for d in search_documents(docs, "办法", status_of=lambda d: "expired", status="in_force")] == []
+    html_ = documents_html(docs, {"a": 3}, lambda d: {"status": "in_force", "effective_date": "2022-02-07"})
+    assert "找到 2 份文件" in html_ and "qa-status-in_force" in html_ and html_.count("qa-dk-") == 4
+    chunks = [Chunk(chunk_id=f"k{i}", doc_id="a", locator=f"第{i}条", heading_path=[], text=f"条文{i}<b>", text_simplified="", start=i, end=i + 1)
+              for i in range(3)]
+    view = document_html(docs[0], chunks, None, "k1")
+    assert view.count('class="qa-article"') == 2 and view.count("qa-article-hit") == 1 and "<b>" not in view

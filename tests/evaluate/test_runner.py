@@ -166,12 +166,12 @@ def test_evaluator_tab_flow(assistant, items, tmp_path):
     assert table[0][3] == items[0].answer  # reference beside the system answer
 
     rows, msg = set_judgement(rows, rows[1].id, "部分正确 partly", "  漏了上限 ")
-    assert rows[1].judgement == "partly" and rows[1].comment == "漏了上限" and "saved" in msg
+    assert rows[1].judgement == "partly" and rows[1].comment == "漏了上限" and "已保存" in msg
     rows, msg = set_judgement(rows, rows[0].id, "wrong", "")
     rows, msg = set_judgement(rows, "NOPE", "correct", "")
     assert "NOPE" in msg
     rows, msg = set_judgement(rows, rows[0].id, "maybe", "")
-    assert rows[0].judgement == "wrong" and "unknown judgement" in msg
+    assert rows[0].judgement == "wrong" and "无效的评价" in msg
     assert "部分正确 1" in summary(rows) and "错误 1" in summary(rows)
 
     csv_path, json_path = export(rows, tmp_path / "out")
