@@ -253,11 +253,12 @@ def test_page_inputs_follow_the_index(admin_server, policies):
     with httpx.Client(base_url=s.url, timeout=60) as c:
         assert c.post("/login", data={"username": AUTH[0], "password": AUTH[1]}).status_code == 200
         cfg = c.get("/config").json()
-        chat = next(d["id"] for d in cfg["dependencies"] if len(d["inputs"]) == 7)
+        chat = next(d["id"] for d in cfg["dependencies"] if len(d["inputs"]) == 9)  # the chat's submit
         join = "/gradio_api/queue/join"
-        ok = c.post(join, json={"data": ["", [], None, "全部地区", new_id, None, None], "fn_index": chat, "session_hash": "a1"})
+        ok = c.post(join, json={"data": ["", [], None, "全部地区", new_id, "", "", False, ""], "fn_index": chat,
+                                         "session_hash": "a1"})
         assert ok.status_code == 200, ok.text
-        bad = c.post(join, json={"data": ["", [], None, "全部地区", "no-such-doc", None, None], "fn_index": chat,
+        bad = c.post(join, json={"data": ["", [], None, "全部地区", "no-such-doc", "", "", False, ""], "fn_index": chat,
                                  "session_hash": "a2"})
         assert bad.status_code == 422 and "choices" in bad.json()["error"]["message"]
         ids = {x["id"]: x.get("props", {}) for x in cfg["components"]}
