@@ -144,7 +144,7 @@ def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
     surrogates, as many values as the event has inputs, each of the component's kind (a region from
     the list, a date that is a date …); the public `/ask` gets its missing values filled with their
     defaults (Gradio itself rejects a short list with a traceback and `{"error": null}`)."""
-    specs: dict[int, list[tuple[str, set[Any] | None, Any]]] = {}
+    specs: dict[int, list[tuple[str, set[Any] | None, Any, bool]]] = {}
     by_name: dict[str, int] = {}
     for fn_id, fn in demo.fns.items():
         row = []
@@ -154,7 +154,10 @@ def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
             raw = getattr(comp, "choices", None) if kind in ("Dropdown", "Radio") else None
             # choices set while the page runs (the 评测 question list) are per session: not checked here
             choices = {c[1] if isinstance(c, (tuple, list)) else c for c in raw} | {"", None} if raw else None
-            row.append((kind, choices, model))
+            # "" (a cleared dropdown, or a client's blank default) means no choice: Gradio itself
+            # accepts it only when "" is one of the choices, so it is passed on as None otherwise
+            blank_is_none = bool(raw) and "" not in {c[1] if isinstance(c, (tuple, list)) else c for c in raw}
+            row.append((kind, choices, model, blank_is_none))
         specs[fn_id] = row
         if getattr(fn, "api_name", None):
             by_name[str(fn.api_name)] = fn_id
@@ -187,10 +190,13 @@ def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
         row = specs[fn_id]
         if len(data) != len(row):
             return body, f"需要 {len(row)} 个输入值，收到 {len(data)} 个 / expected {len(row)} input values, got {len(data)}"
-        for i, ((kind, choices, model), value) in enumerate(zip(row, data)):
+        for i, ((kind, choices, model, _), value) in enumerate(zip(row, data)):
             problem = _value_problem(kind, choices, value, model)
             if problem:
                 return body, f"data[{i}] ({kind}): {problem}"
+        if any(blank and v == "" for (_, _, _, blank), v in zip(row, data)):
+            data = [None if blank and v == "" else v for (_, _, _, blank), v in zip(row, data)]
+            return {**body, "data": data}, None
         return body, None
 
     return check
