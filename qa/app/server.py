@@ -153,7 +153,7 @@ def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
     surrogates, as many values as the event has inputs, each of the component's kind (a region from
     the list, a date that is a date …); the public `/ask` gets its missing values filled with their
     defaults (Gradio itself rejects a short list with a traceback and `{"error": null}`)."""
-    specs: dict[int, list[tuple[str, Any, Any, bool]]] = {}
+    specs: dict[int, list[tuple[str, Any, Any, bool, bool]]] = {}
     by_name: dict[str, int] = {}
     for fn_id, fn in demo.fns.items():
         row = []
@@ -165,7 +165,11 @@ def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
             # those that follow the index (documents, regions: new uploads) name their source, LIVE_CHOICES
             live = getattr(comp, LIVE_CHOICES, None)
             choices = live or ({c[1] if isinstance(c, (tuple, list)) else c for c in raw} | {"", None} if raw else None)
-            row.append((kind, choices, model, getattr(comp, "file_count", "single") == "multiple"))
+            # "" (a cleared dropdown, or a client's blank default) means no choice: Gradio itself
+            # accepts it only when "" is one of the choices, so it is passed on as None otherwise
+            blank_is_none = bool(raw) and "" not in {c[1] if isinstance(c, (tuple, list)) else c for c in raw}
+            multiple = getattr(comp, "file_count", "single") == "multiple"  # 文件管理: a list of uploaded files
+            row.append((kind, choices, model, blank_is_none, multiple))
         specs[fn_id] = row
         if getattr(fn, "api_name", None):
             by_name[str(fn.api_name)] = fn_id
@@ -198,12 +202,15 @@ def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
         row = specs[fn_id]
         if len(data) != len(row):
             return body, f"需要 {len(row)} 个输入值，收到 {len(data)} 个 / expected {len(row)} input values, got {len(data)}"
-        for i, ((kind, choices, model, multiple), value) in enumerate(zip(row, data)):
+        for i, ((kind, choices, model, _, multiple), value) in enumerate(zip(row, data)):
             if callable(choices):
                 choices = set(choices()) | {"", None}
             problem = _value_problem(kind, choices, value, model, multiple)
             if problem:
                 return body, f"data[{i}] ({kind}): {problem}"
+        if any(blank and v == "" for (_, _, _, blank, _), v in zip(row, data)):
+            data = [None if blank and v == "" else v for (_, _, _, blank, _), v in zip(row, data)]
+            return {**body, "data": data}, None
         return body, None
 
     return check

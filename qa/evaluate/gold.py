@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from qa.text import to_simplified
@@ -197,15 +198,20 @@ def _iso(value: Any) -> bool:
         return False
 
 
-def _check_validity_shape(v: Any, where: str) -> None:
-    if not isinstance(v, dict):
-        raise GoldFormatError(f"{where}: field 'validity' must be an object")
-    missing = [f for f in VALIDITY_FIELDS if f not in v]
-    extra = sorted(set(v) - set(VALIDITY_FIELDS))
+def _check_fields(obj: Any, fields: Sequence[str], where: str, name: str) -> None:
+    """An object with exactly these fields, or GoldFormatError naming what is wrong."""
+    if not isinstance(obj, dict):
+        raise GoldFormatError(f"{where}: field {name!r} must be an object")
+    missing = [f for f in fields if f not in obj]
+    extra = sorted(set(obj) - set(fields))
     if missing:
-        raise GoldFormatError(f"{where}: validity is missing {', '.join(missing)}")
+        raise GoldFormatError(f"{where}: {name} is missing {', '.join(missing)}")
     if extra:
-        raise GoldFormatError(f"{where}: validity has unexpected field(s) {', '.join(extra)}")
+        raise GoldFormatError(f"{where}: {name} has unexpected field(s) {', '.join(extra)}")
+
+
+def _check_validity_shape(v: Any, where: str) -> None:
+    _check_fields(v, VALIDITY_FIELDS, where, "validity")
     if not isinstance(v["doc_number"], str) or not v["doc_number"].strip():
         raise GoldFormatError(f"{where}: validity.doc_number must be a non-empty string")
     for name in ("effective", "expiry"):
@@ -220,14 +226,7 @@ def _check_validity_shape(v: Any, where: str) -> None:
 
 
 def _check_source(source: Any, where: str, name: str) -> None:
-    if not isinstance(source, dict):
-        raise GoldFormatError(f"{where}: field {name!r} must be an object or null")
-    s_missing = [f for f in SOURCE_FIELDS if f not in source]
-    s_extra = sorted(set(source) - set(SOURCE_FIELDS))
-    if s_missing:
-        raise GoldFormatError(f"{where}: {name} is missing {', '.join(s_missing)}")
-    if s_extra:
-        raise GoldFormatError(f"{where}: {name} has unexpected field(s) {', '.join(s_extra)}")
+    _check_fields(source, SOURCE_FIELDS, where, name)
     if not isinstance(source["file"], str) or not source["file"].strip():
         raise GoldFormatError(f"{where}: {name}.file must be a non-empty string")
     # a document printed without a title line is named by its number alone

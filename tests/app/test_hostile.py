@@ -709,7 +709,8 @@ def test_malformed_inputs_get_4xx_with_a_message_and_no_trace(open_srv: Server) 
     with open(open_srv.log, encoding="utf-8", errors="replace") as fh:
         fh.seek(mark)
         new = fh.read()
-    assert "Traceback" not in new and "ERROR" not in new, new[-2000:]
+    clean = "Traceback" not in new and "ERROR" not in new  # a plain bool, for a short failure report
+    assert clean, new[-2000:]
     assert open_srv.proc.poll() is None
 
 
@@ -719,7 +720,8 @@ def test_zz_no_traceback_in_any_hostile_server_log(open_srv: Server, key_srv: Se
         assert s.proc.poll() is None
         assert httpx.get(s.url + "/api/health", timeout=5).status_code == 200
         log = s.log.read_text(encoding="utf-8", errors="replace")
-        assert "Traceback" not in log, log[-3000:]
+        traced = "Traceback" in log  # a plain bool: pytest's diff of a long log would take minutes
+        assert not traced, log[log.index("Traceback") - 500 :][:3000]
     print("\n" + "\n".join(f"{k}: {v}" for k, v in FIGURES.items()))
 
 
