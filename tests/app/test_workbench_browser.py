@@ -97,6 +97,9 @@ def tab(pg, name: str) -> None:  # noqa: ANN001
     t = pg.get_by_role("tab", name=name, exact=True)
     if not t.first.is_visible():
         pg.locator("button[aria-label='更多标签页'], .overflow-menu button, button:has-text('⋯')").first.click()
+        # the overflow menu lists plain buttons (no tab role); the chosen one then joins the tab bar
+        pg.locator(".overflow-dropdown").get_by_role("button", name=name, exact=True).first.click()
+        return
     t.first.click()
 
 
