@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qa.answer.evidence import ArticleEvidence, content_grams
+from qa.answer.evidence import NEUTRAL_BEST_DENSE, ArticleEvidence, content_grams
 from qa.answer.model import LogisticModel
 from qa.models import Hit
 from qa.retrieve.synonyms import official_terms
@@ -128,7 +128,7 @@ def coverage_features(
     words: list[float] | None = None,
 ) -> list[float]:
     best = max(evidence, key=lambda e: e.prob, default=None)
-    dense = max((e.hit.scores.get("dense", 0.85) for e in evidence), default=0.85)
+    dense = max((e.hit.scores.get("dense", NEUTRAL_BEST_DENSE) for e in evidence), default=NEUTRAL_BEST_DENSE)
     bm25 = max((e.hit.scores.get("bm25", 0.0) for e in evidence), default=0.0)
     q = content_grams(question)
     oov = sum(g not in corpus_grams for g in q) / len(q) if q and corpus_grams else 0.0

@@ -42,6 +42,11 @@ ARTICLE_FEATURES = [
     "sent_gap",  # sent_cov minus the best among the hits
 ]
 REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
+# A hit without a dense score (keyword-only retrieval: `--mode bm25`, or a new document whose vectors are
+# still being computed) is scored as if its cosine were typical, so the missing signal neither raises nor
+# sinks it: the median of the first hits' cosines on the tuning questions.
+NEUTRAL_DENSE = 0.906
+NEUTRAL_BEST_DENSE = 0.924  # … and of the best hit's, for the coverage decision
 
 
 @lru_cache(maxsize=1)
@@ -151,7 +156,7 @@ class EvidenceScorer:
             x = [
                 max(hit.score, 0.0) / best_fused,
                 1.0 / (1.0 + i),
-                (hit.scores.get("dense", 0.85) - 0.85) * 10,
+                (hit.scores.get("dense", NEUTRAL_DENSE) - 0.85) * 10,
                 max(hit.scores.get("bm25", 0.0), 0.0) / best_bm25,
                 q_cov,
                 rest_cov,
