@@ -450,6 +450,9 @@ class Retriever:
                 dnn = np.clip((dn - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.ones_like(dn)
             else:
                 dnn = np.zeros_like(dn)
+            if self.dense_ready is not None:
+                # an article without its vector yet has no cosine: neither rewarded nor sunk by it
+                dnn = np.where(self.dense_ready[ids], dnn, 0.5)
             alpha = wb / (wb + wd) if wb + wd > 0 else 0.5
             fused = alpha * bn + (1 - alpha) * dnn + self.title_boost * title
         else:
@@ -464,6 +467,8 @@ class Retriever:
         per: dict[int, dict[str, float]] = {}
         for j, i in enumerate(ids.tolist()):
             d = {"bm25": float(bm[j]), "dense": float(dn[j]), "fused": float(fused[j])}
+            if self.dense_ready is not None and not self.dense_ready[i]:
+                del d["dense"]  # no vector yet: the answer stage treats the cosine as unknown
             if i in bm_rank:
                 d["bm25_rank"] = float(bm_rank[i])
             if i in dn_rank:
