@@ -594,14 +594,17 @@ def test_eval_tab_is_bounded_and_never_blocks_the_chat(auth_srv: Server) -> None
         for p in pages:
             assert _join(p.c, run, [ref(full, "full.jsonl"), "", 0], p.session).status_code == 200
             p.listen()
-        assert _wait(lambda: all("process_completed" in p.text() for p in pages[2:]), 30)
-        refused = sum("评测队列已满" in p.text() for p in pages[2:])
-        assert refused == 68, [p.text()[-200:] for p in pages[2:] if "评测队列已满" not in p.text()][:2]
-        assert _wait(lambda: "评测中" in pages[0].text(), 20), pages[0].text()[-300:]
-        assert "评测中" not in pages[1].text() and "评测队列已满" not in pages[1].text()  # admitted, waiting its turn
+        # Gradio runs queued events concurrently: which two pages get the places is not their order
+        assert _wait(lambda: sum("评测队列已满" in p.text() for p in pages) >= 68, 30)
+        admitted = [p for p in pages if "评测队列已满" not in p.text()]
+        assert len(admitted) == 2, [p.text()[-200:] for p in admitted][:3]
+        assert _wait(lambda: any("评测中" in p.text() for p in admitted), 20), [p.text()[-300:] for p in admitted]
+        running = next(p for p in admitted if "评测中" in p.text())
+        waiting = next(p for p in admitted if p is not running)
+        assert "评测中" not in waiting.text()  # admitted, waiting its turn
         # one run per page: a second one from the running page is refused
-        assert _join(pages[0].c, run, [ref(full, "full.jsonl"), "", 0], pages[0].session).status_code == 200
-        assert _wait(lambda: "本页已有一个评测在运行" in pages[0].text(), 10), pages[0].text()[-300:]
+        assert _join(running.c, run, [ref(full, "full.jsonl"), "", 0], running.session).status_code == 200
+        assert _wait(lambda: "本页已有一个评测在运行" in running.text(), 10), running.text()[-300:]
         # meanwhile the page's own chat answers another person through the Gradio API
         with closing(_login(auth_srv, "127.0.0.61")) as person:
             t = time.perf_counter()
@@ -609,7 +612,7 @@ def test_eval_tab_is_bounded_and_never_blocks_the_chat(auth_srv: Server) -> None
             page_chat_s = time.perf_counter() - t
         assert status_code == 200 and "event: complete" in events and page_chat_s < ORDINARY_S, (page_chat_s, events[-300:])
         # the two evaluators leave mid-run: their runs stop (the pool completes no more of their answers)
-        progress = pages[0].text().count("评测中")
+        progress = running.text().count("评测中")
         assert 0 < progress < 300, progress
         for p in pages:
             p.leave()
@@ -619,7 +622,7 @@ def test_eval_tab_is_bounded_and_never_blocks_the_chat(auth_srv: Server) -> None
         h2 = httpx.get(auth_srv.url + "/api/health", timeout=5).json()["answers"]
         took = time.monotonic() - t0
     assert h2["answered"] - h1["answered"] < 15, (h1, h2)  # only the ordinary questions (~5); a run does ~100 in 3 s
-    assert "300 题" not in pages[0].text()  # its summary never came: it was stopped, not finished
+    assert "300 题" not in running.text()  # its summary never came: it was stopped, not finished
     # the queue is free again: a new run from a new page is accepted and completes
     with closing(_login(auth_srv, "127.0.0.62")) as again:
         sid = uuid.uuid4().hex[:10]
