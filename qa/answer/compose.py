@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from qa import data
 from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage
-from qa.answer.evidence import ArticleEvidence, has_slot
+from qa.answer.evidence import ArticleEvidence, content_grams, has_slot
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, own_text, strip_locator, verbatim_quote, whole
@@ -40,6 +41,14 @@ _VERDICTS = [
 ]
 _NEGATED_QUESTION = re.compile(r"不用|不要|不需|不必|免|没有|不办|不交|不去")
 _ENUM_END = re.compile(r"[:：]\s*$")
+_ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+条)\s*")
+
+
+def _framing(chunk: Chunk) -> bool:
+    """A section that frames the policy (适用范围, 指导思想 …, qa/data/sections.toml)."""
+    words = data.load("sections.toml")["framing"]["words"]
+    head = " ".join(chunk.heading_path[1:]) + chunk.text[:20]
+    return any(w in head for w in words)
 
 
 @dataclass
@@ -101,6 +110,7 @@ class ArticleAnswerer:
         broad_items: int = 6,
         broad_chars: int = 160,  # each measure of a broad answer is quoted up to this length
         continuation_items: int = 4,  # items of an announced list ("以下条件：") quoted after it
+        max_series: int = 15,  # a list answer names at most this many numbered items of a series
     ) -> None:
         self.models = models
         self.library = library
@@ -110,6 +120,7 @@ class ArticleAnswerer:
         self.broad_items = broad_items
         self.broad_chars = broad_chars
         self.continuation_items = continuation_items
+        self.max_series = max_series
 
     # ---- which articles ---------------------------------------------------------------------
     def select(self, intent: Intent, evidence: list[ArticleEvidence], regions: list[str]) -> list[ArticleEvidence]:
@@ -189,7 +200,23 @@ class ArticleAnswerer:
             verdict = ""
             for extra in more:
                 w.lines.append(whole(extra, d) + w.cite(extra, d, own_text(extra)))
+        if intent.kind == "list" and cited and coverage.level == "full":
+            w.lines.extend(self._items(question, cited[0]))
         return Composed(w.text(), w.citations, cited)
+
+    def _items(self, question: str, e: ArticleEvidence) -> list[str]:
+        """A list question answered by a numbered series (十件实事: 一、… 十、) rather than by one
+        article: the series' headings, when the question is about what the series has in
+        common (its words are in the parent heading or title more than in the item's own)."""
+        items = self.library.siblings(e.hit.chunk)
+        if not (3 <= len(items) <= self.max_series):
+            return []
+        q = content_grams(question)
+        parent = content_grams(" ".join([e.hit.document.title, *e.hit.chunk.heading_path[:-1]]))
+        own = content_grams(e.hit.chunk.heading_path[-1])
+        if len(q & parent) < 2 or len(q & parent) <= len(q & own):
+            return []
+        return ["该文件列出的各项：" + "；".join(defuse_markers(h).rstrip("。；;") for _, h in items) + "。"]
 
     # ---- pieces -----------------------------------------------------------------------------
     def _quote(self, e: ArticleEvidence, intent: Intent, budget: int | None = None) -> tuple[str, str]:
@@ -239,17 +266,24 @@ class ArticleAnswerer:
         opening = self.library.opening(doc_id)
         head = opening[0] if opening else None
         facts = [f for f in (d.issuer and f"发文机关：{d.issuer}", d.date and f"成文日期：{_date_cn(d.date)}") if f]
-        marker = w.cite(head, d, own_text(head)) if head else ""
+        closing = [e for e in cited if e.hit.document.doc_id == doc_id and has_slot("validity", e.hit.chunk.text_simplified)]
+        # a validity answer cites the article that states the term; the heading facts are on its card
+        marker = w.cite(head, d, own_text(head)) if head and not (intent.kind == "validity" and closing) else ""
         w.lines.append(f"{_label(d)}" + (f"，{'，'.join(facts)}" if facts else "") + f"。{marker}")
         term = self._term_line(d) if intent.kind == "by-doc" else ""  # validity answers get the full statement
         if term:
             w.lines.append(term)
-        closing = [e for e in cited if e.hit.document.doc_id == doc_id and has_slot("validity", e.hit.chunk.text_simplified)]
         if intent.kind == "validity":
             for e in closing[:1]:
                 quote, source = self._quote(e, intent)
-                label = "印发通知写明：" if e.hit.chunk.kind == "notice" else f"{e.hit.chunk.locator}规定："
-                w.lines.append(f"{label}{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
+                locator = e.hit.chunk.locator
+                # several articles in one chunk (第三十二条–第三十四条): quote the one that states the term
+                term = [x.text for x in e.sentences if has_slot("validity", to_simplified(x.text))]
+                if term and (m := _ARTICLE_LEAD.match(term[0])) and len(term) <= 2:
+                    locator, source = m.group(1), " ".join(term)
+                    quote = tidy(defuse_markers(source[m.end():].strip()))
+                label = "印发通知写明：" if e.hit.chunk.kind == "notice" else f"{locator}规定："
+                w.lines.append(f"{label}{strip_locator(quote, locator)}{w.cite(e.hit.chunk, d, source)}")
             return
         purpose = self.library.purpose(doc_id)
         if purpose:
@@ -278,6 +312,8 @@ class ArticleAnswerer:
         d = best.hit.document
         # every retrieved measure of the best document, in the document's order
         items = [e for e in evidence if e.hit.document.doc_id == d.doc_id and e.hit.chunk.kind not in ("notice", "preamble")]
+        measures = [e for e in items if not _framing(e.hit.chunk)]
+        items = measures if len(measures) >= 2 else items  # what the policy does, not its scope or aims
         items = sorted(items, key=lambda e: e.hit.chunk.start)[: self.broad_items] or [best]
         w.lines.append(f"{_label(d)}的相关措施：")
         for n, e in enumerate(items, 1):

@@ -80,6 +80,21 @@ class DocumentLibrary:
                     seen.append((c.locator if level == len(path) - 1 else "", heading.strip()))
         return seen[:limit]
 
+    def siblings(self, chunk: Chunk) -> list[tuple[str, str]]:
+        """(locator, heading) of the numbered items the chunk's own item is one of (一、… 十、 of
+        a 十件实事 plan), in document order; [] when it is not a numbered item."""
+        path = chunk.heading_path
+        if len(path) < 2 or not _NUMBERED.match(compact(path[-1])):
+            return []
+        out: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for c in self.chunks(chunk.doc_id):
+            p = c.heading_path
+            if len(p) == len(path) and p[:-1] == path[:-1] and _NUMBERED.match(compact(p[-1])) and p[-1] not in seen:
+                seen.add(p[-1])
+                out.append((c.locator, p[-1].strip()))
+        return out
+
     def collection(self) -> str:
         """What the collection covers: 招远市（2022年）、临沂市兰山区（2017—2022年）…"""
         years: dict[str, set[str]] = defaultdict(set)

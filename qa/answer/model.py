@@ -25,10 +25,13 @@ class LogisticModel:
     threshold: float = 0.5  # probability at or above which the decision is "yes"
     scale: list[float] = field(default_factory=list)  # per-feature divisor applied before the weights
 
-    def prob(self, x: list[float]) -> float:
+    def score(self, x: list[float]) -> float:
+        """The linear score (log-odds)."""
         scale = self.scale or [1.0] * len(x)
-        z = self.bias + sum(w * v / s for w, v, s in zip(self.weights, x, scale, strict=True))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return self.bias + sum(w * v / s for w, v, s in zip(self.weights, x, scale, strict=True))
+
+    def prob(self, x: list[float]) -> float:
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.score(x)))))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
