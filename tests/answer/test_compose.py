@@ -89,3 +89,26 @@ def test_coverage_is_in_the_answer_record(assistant):
     assert d["coverage"] == "full" and d["refused"] is False and d["intent"] == "amount"
     d = assistant.ask("北京的公积金贷款额度是多少？").to_dict()
     assert d["coverage"] == "none" and d["refused"] is True
+
+
+def test_list_answered_by_a_numbered_series_names_every_item(assistant):
+    ans = assistant.ask("兰山区2022年关爱妇女儿童的十件实事包括哪些？")
+    series = next(line for line in ans.text.splitlines() if line.startswith("该文件列出的各项："))
+    for item in ("一、开展适龄妇女“两癌”免费筛查", "六、建设希望小屋100处", "十、免费监测500名妇女儿童体质"):
+        assert item in series
+    _consistent(ans)
+
+
+def test_broad_outline_gives_measures_not_the_scope_clause(assistant):
+    ans = assistant.ask("招远对生物医药企业有什么扶持？")
+    assert ans.intent == "broad"
+    items = [ln for ln in ans.text.split("\n") if re.match(r"^\d+\. ", ln)]
+    assert items[0].startswith("1. 四、") and not any("政策适用范围" in ln for ln in items)
+    _consistent(ans)
+
+
+def test_validity_cites_the_article_that_states_the_term(assistant):
+    ans = assistant.ask("青岛市道路交通事故社会救助基金管理办法什么时候到期？")
+    assert "第三十四条规定：本办法自2020年8月1日起施行，有效期至2025年7月31日。[1]" in ans.text
+    assert len(ans.citations) == 1 and "有效期至2025年7月31日" in ans.citations[0].quote
+    _consistent(ans)
