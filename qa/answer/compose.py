@@ -30,7 +30,7 @@ from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, own_text, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
 from qa.retrieve.intent import Intent
-from qa.text import tidy, to_simplified
+from qa.text import sentences, tidy, to_simplified
 
 # rule words → the verdict they give a yes/no question (first match in a sentence wins)
 _VERDICTS = [
@@ -41,6 +41,9 @@ _VERDICTS = [
 ]
 _NEGATED_QUESTION = re.compile(r"不用|不要|不需|不必|免|没有|不办|不交|不去")
 _ENUM_END = re.compile(r"[:：]\s*$")
+_TERM_EXPIRY = re.compile(r"有效期(?:至|为|到|截至|[一二三四五六七八九十两\d])|有效期限|执行期限至|废止")
+_TERM_START = re.compile(r"(?:起|之日起)(?:施行|实施|执行|生效)")
+_ITEM_LEAD = re.compile(r"^\s*(\d+)[.．、]\s*")
 _ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+条)\s*")
 
 
@@ -266,24 +269,16 @@ class ArticleAnswerer:
         opening = self.library.opening(doc_id)
         head = opening[0] if opening else None
         facts = [f for f in (d.issuer and f"发文机关：{d.issuer}", d.date and f"成文日期：{_date_cn(d.date)}") if f]
-        closing = [e for e in cited if e.hit.document.doc_id == doc_id and has_slot("validity", e.hit.chunk.text_simplified)]
+        term_chunk = self._term_chunk(doc_id) if intent.kind == "validity" else None
         # a validity answer cites the article that states the term; the heading facts are on its card
-        marker = w.cite(head, d, own_text(head)) if head and not (intent.kind == "validity" and closing) else ""
+        marker = w.cite(head, d, own_text(head)) if head and term_chunk is None else ""
         w.lines.append(f"{_label(d)}" + (f"，{'，'.join(facts)}" if facts else "") + f"。{marker}")
         term = self._term_line(d) if intent.kind == "by-doc" else ""  # validity answers get the full statement
         if term:
             w.lines.append(term)
         if intent.kind == "validity":
-            for e in closing[:1]:
-                quote, source = self._quote(e, intent)
-                locator = e.hit.chunk.locator
-                # several articles in one chunk (第三十二条–第三十四条): quote the one that states the term
-                term = [x.text for x in e.sentences if has_slot("validity", to_simplified(x.text))]
-                if term and (m := _ARTICLE_LEAD.match(term[0])) and len(term) <= 2:
-                    locator, source = m.group(1), " ".join(term)
-                    quote = tidy(defuse_markers(source[m.end():].strip()))
-                label = "印发通知写明：" if e.hit.chunk.kind == "notice" else f"{locator}规定："
-                w.lines.append(f"{label}{strip_locator(quote, locator)}{w.cite(e.hit.chunk, d, source)}")
+            if term_chunk is not None:
+                w.lines.append(self._term_quote(term_chunk, d, w))
             return
         purpose = self.library.purpose(doc_id)
         if purpose:
@@ -297,6 +292,32 @@ class ArticleAnswerer:
         for e in [e for e in detail if e.prob >= self.models.extra_min + 0.2][:1]:
             quote, source = self._quote(e, intent)
             w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
+
+    def _term_chunk(self, doc_id: str) -> Chunk | None:
+        """The part of the document that states its term: an expiry (有效期至… / 有效期三年) over a
+        start (自…起施行) over any other mention, the later part on a tie (the closing article)."""
+        best, best_score = None, 0
+        for c in self.library.chunks(doc_id):
+            t = c.text_simplified
+            score = 3 if _TERM_EXPIRY.search(t) else 2 if _TERM_START.search(t) else 1 if has_slot("validity", t) else 0
+            if score and score >= best_score:
+                best, best_score = c, score
+        return best
+
+    def _term_quote(self, c: Chunk, d: Document, w: _Writer) -> str:
+        """"第三十四条规定：本办法自…起施行，有效期至…。[n]": the sentences that state the term, under
+        their own article when one chunk holds several (第三十二条–第三十四条)."""
+        term = [s for s in sentences(c.text) if _TERM_EXPIRY.search(to_simplified(s)) or _TERM_START.search(to_simplified(s))]
+        term = term[:2] or [s for s in sentences(c.text) if has_slot("validity", to_simplified(s))][:2]
+        locator, source = c.locator, " ".join(term) or own_text(c)
+        quote = tidy(defuse_markers(source))
+        if term and (m := _ARTICLE_LEAD.match(term[0])):
+            locator, quote = m.group(1), tidy(defuse_markers(source[m.end():].strip()))
+        elif term and "–" in locator and (m := _ITEM_LEAD.match(term[0])):  # 五、2.–3. → 五、3.
+            locator = re.sub(r"[^、）)]*–.*$", f"{m.group(1)}.", locator)
+            quote = tidy(defuse_markers(source[m.end():].strip()))
+        label = "印发通知写明：" if c.kind == "notice" else f"{locator}规定："
+        return f"{label}{strip_locator(quote, locator)}{w.cite(c, d, source)}"
 
     @staticmethod
     def _term_line(d: Document) -> str:

@@ -40,10 +40,6 @@ ARTICLE_FEATURES = [
     "length",  # log of the article length
     "rest_gap",  # rest_cov minus the best rest_cov among the hits (0 for the best)
     "sent_gap",  # sent_cov minus the best among the hits
-    "local_cov",  # share of the question's words in the article, each weighted by how few of the hits have it
-    "local_gap",  # local_cov minus the best among the hits
-    "local_sent",  # … in its best sentence by that weighting
-    "local_sent_gap",  # local_sent minus the best among the hits
 ]
 REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
 # A hit without a dense score (keyword-only retrieval: `--mode bm25`, or a new document whose vectors are
@@ -92,7 +88,6 @@ class ScoredSentence:
     score: float
     slot: bool  # holds the question's slot
     coverage: float = 0.0  # IDF-weighted share of the question's words in the sentence
-    grams: set[str] = field(default_factory=set, repr=False)  # its content bigrams
 
 
 @dataclass
@@ -133,11 +128,7 @@ class EvidenceScorer:
         self.idf = idf
         self.max_hits = max_hits
 
-    def run(
-        self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str], plain: str | None = None
-    ) -> list[ArticleEvidence]:
-        """`question` may carry official terms appended to it (补贴 补助 奖励 for 补); `plain` is the
-        question without them, whose words tell the hits apart (an appended synonym is not a detail asked)."""
+    def run(self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:
         q = content_grams(question)
         head = hits[: self.max_hits]
         if not head or not q:
@@ -148,13 +139,11 @@ class EvidenceScorer:
         best_bm25 = max((h.scores.get("bm25", 0.0) for h in head), default=0.0) or 1.0
         top_doc = head[0].document.doc_id
         out: list[ArticleEvidence] = []
-        grams: list[set[str]] = []  # each article's words with its headings'
         for i, hit in enumerate(head):
             c, d = hit.chunk, hit.document
             headings = " ".join([d.title, *c.heading_path])
             article = to_simplified(c.text)
             a_grams = content_grams(article)
-            grams.append(a_grams | content_grams(" ".join(c.heading_path)))
             q_cov = _weighted(q & (a_grams | content_grams(headings)), idf) / q_w
             rest = q - content_grams(headings)
             rest_cov = _weighted(rest & a_grams, idf) / _weighted(rest, idf) if rest else q_cov
@@ -184,30 +173,10 @@ class EvidenceScorer:
         # how each article compares with the best of this question's hits
         best_rest = max(e.features[5] for e in out)
         best_sent = max(e.features[6] for e in out)
-        local = self._local(content_grams(plain) if plain else q, out, grams)
-        best_local = max(v for v, _ in local)
-        best_local_sent = max(v for _, v in local)
-        for e, (lc, ls) in zip(out, local):
-            e.features += [e.features[5] - best_rest, e.features[6] - best_sent, lc, lc - best_local, ls, ls - best_local_sent]
+        for e in out:
+            e.features += [e.features[5] - best_rest, e.features[6] - best_sent]
             e.prob = self.model.prob(e.features)
         return out
-
-    def _local(self, q: set[str], out: list[ArticleEvidence], grams: list[set[str]]) -> list[tuple[float, float]]:
-        """Question words weighted by rarity in the collection and among these hits: a word every
-        hit shares (the topic) tells them apart less than one only a few have (the detail asked)."""
-        idf = self.idf
-        n = len(grams)
-        weight = {}
-        for g in q:
-            df = sum(g in a for a in grams)
-            weight[g] = idf(g) * math.log(1 + n / df) if df else 0.0
-        total = sum(idf(g) * math.log(1 + n) for g in q) or 1.0
-        rows = []
-        for e, a in zip(out, grams):
-            art = sum(w for g, w in weight.items() if g in a) / total
-            sent = max((sum(w for g, w in weight.items() if g in s.grams) / total for s in e.sentences), default=0.0)
-            rows.append((art, sent))
-        return rows
 
     def _sentences(self, q: set[str], rest: set[str], hit: Hit, intent: Intent) -> list[ScoredSentence]:
         idf = self.idf
@@ -226,5 +195,5 @@ class EvidenceScorer:
                 overlap = (1 - REST_WEIGHT) * cov + REST_WEIGHT * _weighted(rest & g, idf) / rest_w
             slot = bool(intent.slot) and has_slot(intent.slot, simp)
             score = overlap + (0.25 if slot else 0.0) - (0.3 if len(simp) < 12 else 0.0)
-            out.append(ScoredSentence(s, score, slot, cov, g))
+            out.append(ScoredSentence(s, score, slot, cov))
         return out

@@ -227,8 +227,7 @@ class Assistant:
         intent = analysis.intent if analysis else Intent()
         regions = analysis.regions if analysis else []
         named = analysis.named_documents if analysis else []
-        plain = analysis.text if analysis else standalone  # the question's own words, before official terms are added
-        evidence = self.scorer.run(query, intent, result.hits, regions, named, plain=plain)
+        evidence = self.scorer.run(query, intent, result.hits, regions, named)
         cited = self.answerer.select(intent, evidence, regions)
         words = word_features(
             content_words(analysis.text if analysis else standalone, regions), evidence, self.corpus_text,
