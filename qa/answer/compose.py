@@ -183,8 +183,8 @@ class ArticleAnswerer:
             self._outline(w, cited[0], evidence)
             return Composed(w.text(), w.citations, cited)
         many_regions = len({e.hit.document.region for e in cited}) > 1
-        if many_regions and intent.kind != "comparison" and not regions:
-            w.lines.append("各地的规定不同，分别如下：")
+        if many_regions and intent.kind != "comparison" and not regions and coverage.level == "full":
+            w.lines.append("各地的规定不同，分别如下：")  # not under a partial answer's "最接近的内容"
         verdict = self._verdict(question, cited[0]) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
         last_doc = None
         for e in cited:
