@@ -14,6 +14,23 @@ History = list[dict[str, str]]  # a conversation: {"role": "user" | "assistant",
 
 
 @dataclass
+class Line:
+    """One non-blank line of a decoded file (qa.ingest.lines splits files into these)."""
+
+    start: int  # offsets of the stripped line in the decoded file
+    end: int
+    raw: str  # original text, stripped
+    simp: str  # simplified characters, spaces tidied
+    key: str  # simplified, no whitespace: what patterns match against
+    traditional: bool = False
+    noise: bool = False  # table of contents, masthead, page number
+
+    @property
+    def is_table(self) -> bool:
+        return "|" in self.raw or "\t" in self.raw
+
+
+@dataclass
 class Revision:
     """A later change to a document's text (e.g. 临兰政办字〔2024〕19号: 此文件有修改)."""
 

@@ -4,6 +4,7 @@
 - `compact` / `tidy`: whitespace as gazettes and PDFs scatter it.
 - `normalize`: NFKC (full-width → half-width) + simplified, for matching people's typing.
 - `sentences`: a passage cut at sentence ends (。；！？), keeping the end marks.
+- `DATE_LINE` / `PUBLIC_MARK` / `TITLE_WORDS`: patterns on a line key (documents and chunker).
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ SENTENCE = re.compile(r"[^。；！？!?;\n]+(?:[。；！？!?;]+[”’」』�
 def sentences(text: str, min_chars: int = 4) -> list[str]:
     """The sentences of a passage, stripped; fragments shorter than `min_chars` dropped."""
     return [s.strip() for s in SENTENCE.findall(text) if len(s.strip()) >= min_chars]
+
+
+# Patterns on a line's key (simplified, no whitespace): ingest finds document headers with them,
+# the chunker keeps dates and 此件 marks out of paragraphs.
+DATE_LINE = re.compile(r"^[（(]?((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日[）)]?$")
+PUBLIC_MARK = re.compile(r"^[（(]此件.{0,8}[）)]$")
+TITLE_WORDS = re.compile(
+    r"关于|通知|办法|意见|方案|规划|批复|决定|通报|细则|规定|要点|计划|清单|目录|名单|条例|公告|汇编|报告|制度|规则|纲要"
+)
 
 
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}

@@ -15,6 +15,11 @@ from collections.abc import Sequence
 from qa.models import Chunk, Citation, Document, Hit
 from qa.text import to_simplified
 
+# The one fixed refusal sentence; qa.answer.prompts passes it to system.md as {{refusal}}
+# so the prompt and the refusal detection can never drift apart.
+REFUSAL = "根据现有文件无法回答该问题。"
+_REFUSAL_CORE = REFUSAL.rstrip("。")
+
 _DIGITS = "0-9０-９"
 _SEP = r",，、;；\s"
 # One bracketed group; the content class excludes brackets, so rewriting a group
@@ -60,6 +65,12 @@ def strip_markers(text: str) -> str:
         if stripped == text:
             return text
         text = stripped
+
+
+def is_refusal(text: str) -> bool:
+    """The model's answer is (or starts with) the fixed refusal sentence."""
+    squeezed = "".join(strip_markers(text).split()).lstrip("“\"'「")
+    return squeezed.startswith(_REFUSAL_CORE)
 
 
 def _drop_invalid(text: str, valid: range) -> str:
@@ -116,8 +127,6 @@ def map_citations(answer_text: str, passages: Sequence[Hit]) -> tuple[str, list[
     for new in sorted(old_of):
         hit = passages[old_of[new] - 1]
         citations.append(_citation(new, hit, claims.get(new, [])))
-
-    from qa.answer.prompts import is_refusal  # lazy: prompts imports this module
 
     has_claims = any(ch.isalnum() for ch in strip_markers(clean)) and not is_refusal(clean)
     return clean, citations, has_claims and not citations

@@ -71,7 +71,7 @@ class LLMGenerator:
         try:
             self._llm = self._client(api_key, temperature, max_retries)
         except Exception as exc:  # e.g. httpx rejects the port
-            raise LLMUnavailable(f"LLM 地址无效: {self._safe_url()} ({type(exc).__name__})") from None
+            raise LLMUnavailable(f"LLM 地址无效: {self.safe_url} ({type(exc).__name__})") from None
 
     def _client(self, api_key: str, temperature: float, max_retries: int) -> Any:
         from langchain_openai import ChatOpenAI
@@ -175,17 +175,19 @@ class LLMGenerator:
             raise LLMUnavailable(self._empty())
 
     def _empty(self) -> str:
-        return f"LLM 服务 {self._safe_url()} 不可用: 返回了空回答（或不是流式回答）"
+        return f"LLM 服务 {self.safe_url} 不可用: 返回了空回答（或不是流式回答）"
 
     # --- errors ---------------------------------------------------------------------------
 
-    def _safe_url(self) -> str:
+    @property
+    def safe_url(self) -> str:
+        """base_url without credentials or query string: safe to show."""
         return _strip_userinfo(self.base_url).split("?")[0]
 
     def _describe(self, exc: BaseException) -> str:
         import openai
 
-        url = self._safe_url()
+        url = self.safe_url
         if isinstance(exc, openai.APITimeoutError):
             kind = f"超时（{self.timeout:g} 秒）"
         elif isinstance(exc, openai.APIConnectionError):

@@ -97,7 +97,7 @@ class Assistant:
         if self.generator is None:
             return "离线摘录模式（不使用大模型，答案逐句摘自文件原文）"
         g = self.generator
-        return f"大模型模式：{getattr(g, 'model', '')} @ {g._safe_url() if hasattr(g, '_safe_url') else ''}（不可用时自动改用离线摘录）"
+        return f"大模型模式：{getattr(g, 'model', '')} @ {getattr(g, 'safe_url', '')}（不可用时自动改用离线摘录）"
 
     @cached_property
     def corpus_text(self) -> str:

@@ -16,15 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.answer.citations import strip_markers
+from qa.answer.citations import REFUSAL, is_refusal, strip_markers  # noqa: F401  (REFUSAL, is_refusal: re-exported)
 from qa.models import Hit
 
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
-
-# The one fixed refusal sentence. system.md receives it as {{refusal}} so the
-# prompt and the refusal detection can never drift apart.
-REFUSAL = "根据现有文件无法回答该问题。"
-_REFUSAL_CORE = REFUSAL.rstrip("。")
 
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _HEADER = re.compile(r"\A\s*<!--(.*?)-->[ \t]*\n?", re.S)
@@ -194,7 +189,7 @@ def _truncated(template: PromptTemplate, n: int, hit: Hit, text: str, room: int)
     return best, best_cost
 
 
-# --- history and refusal -------------------------------------------------------------------
+# --- history -------------------------------------------------------------------------------
 
 History = Sequence[Mapping[str, str] | tuple[str, str]]
 
@@ -221,9 +216,3 @@ def format_history(history: History | None, max_turns: int = 3, max_chars: int =
                     content = content[:max_chars] + "…"
                 lines.append(f"{role}：{content}")
     return "\n".join(lines[-2 * max_turns :]) if lines else "（无）"
-
-
-def is_refusal(text: str) -> bool:
-    """The model's answer is (or starts with) the fixed refusal sentence."""
-    squeezed = "".join(strip_markers(text).split()).lstrip("“\"'「")
-    return squeezed.startswith(_REFUSAL_CORE)

@@ -648,7 +648,7 @@ def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
     root = workbench_root(settings)
     store = RunStore(root / "runs")
     feedback = feedback_store(settings)
-    lock = getattr(assistant, "_lock", None) or threading.Lock()
+    lock = getattr(assistant, "lock", None) or threading.Lock()
     info = assistant.index_info() if hasattr(assistant, "index_info") else {}
     index_version = " ".join(str(info.get(k, "")) for k in ("created_at", "corpus_hash") if info.get(k))[:80]
 

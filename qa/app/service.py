@@ -104,6 +104,11 @@ class SharedAssistant:
         with self._lock:
             self._assistant = assistant
 
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while the pipeline runs; work outside `stream` (the eval tab) takes it too."""
+        return self._lock
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._assistant, name)
 

@@ -15,8 +15,7 @@ from difflib import SequenceMatcher
 from qa.chunk.outline import UNIT_TYPES, Marker, detect, heading_text
 from qa.chunk.paragraphs import Paragraph
 from qa.chunk.tokens import count_tokens
-from qa.ingest.documents import DATE_LINE, PUBLIC_MARK
-from qa.ingest.lines import compact, tidy, to_simplified
+from qa.text import DATE_LINE, PUBLIC_MARK, compact, to_simplified
 
 CHUNKER_VERSION = "1.3"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
 

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from qa.chunk.outline import detect
-from qa.ingest.documents import DATE_LINE, PUBLIC_MARK, TITLE_WORDS
-from qa.ingest.lines import Line, tidy
+from qa.models import Line
+from qa.text import DATE_LINE, PUBLIC_MARK, TITLE_WORDS, tidy
 
 _ENDS_OPEN = re.compile(r"[^。！？；：:!?;）)”」』|\]】]$")
 _INNER_PUNCT = re.compile(r"[。，、；：,;:]")

@@ -321,17 +321,8 @@ class ServeProcess:
         raise RuntimeError(f"qa serve did not answer within {self.start_timeout:.0f}s: {self.output()[-1500:]}")
 
     def command(self) -> list[str]:
-        """`qa serve` through the CLI; the server module directly while the CLI has no serve command yet."""
-        from qa.cli import app
-
-        names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-        if "serve" in names:
-            return [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        code = (
-            "from qa.app.server import serve_command; "
-            f"serve_command(host='127.0.0.1', port={self.port}, build_index_if_missing=False, log_level='warning')"
-        )
-        return [sys.executable, "-c", code]
+        """`qa serve` through the CLI, in the child only (qa.cli imports qa.evaluate for `qa bench`)."""
+        return [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
 
     def output(self) -> str:
         self._log.seek(0)

@@ -106,6 +106,10 @@ class BM25Index:
         self.size = len(corpus_tokens)
         return self
 
+    def vocabulary(self) -> set[str]:
+        """The indexed terms (empty before anything is indexed)."""
+        return set(getattr(self._bm25, "vocab_dict", None) or {})
+
     def scores(self, query: str | list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query (text or tokens)."""
         if self._bm25 is None:

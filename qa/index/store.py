@@ -439,7 +439,6 @@ def load_index(settings: Any, embedder: Any = None, verify: bool = True) -> Inde
 
 def current_chunker_version() -> str:
     """qa.chunk.CHUNKER_VERSION (what new chunks would be made with)."""
-    import qa.ingest  # noqa: F401 - importing qa.chunk first currently hits an ingest↔chunk import cycle
     from qa.chunk import CHUNKER_VERSION
 
     return str(CHUNKER_VERSION)

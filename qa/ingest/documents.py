@@ -15,18 +15,14 @@ from datetime import date
 
 from qa.ingest.lines import Line, compact
 from qa.text import _CN_DIGITS, cn_number  # noqa: F401  (cn_number: used by qa.ingest.validity too)
+from qa.text import DATE_LINE, PUBLIC_MARK, TITLE_WORDS  # in qa.text: qa.chunk matches them without qa.ingest
 
 # --- patterns on Line.key (simplified, no whitespace) -------------------------------------------
 
 DOC_NUMBER = re.compile(r"^[\u4e00-\u9fff]{1,12}[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d{1,4}\s*号$")
 ORDER_HEAD = re.compile(r"^[\u4e00-\u9fff]{2,20}人民政府令$")
 ORDER_NO = re.compile(r"^第\d{1,4}号$")
-DATE_LINE = re.compile(r"^[（(]?((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日[）)]?$")
 CN_DATE_LINE = re.compile(r"^([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日$")
-PUBLIC_MARK = re.compile(r"^[（(]此件.{0,8}[）)]$")
-TITLE_WORDS = re.compile(
-    r"关于|通知|办法|意见|方案|规划|批复|决定|通报|细则|规定|要点|计划|清单|目录|名单|条例|公告|汇编|报告|制度|规则|纲要"
-)
 ISSUER_END = re.compile(
     r"(人民政府|办公室|办公厅|委员会|管委会|管理委员会|指挥部|领导小组|[^关于]{1,12}局|政府|党委|工委|司法局|统计局|法院|检察院)$"
 )

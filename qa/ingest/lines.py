@@ -7,24 +7,9 @@ Structure detection runs on the simplified, space-free form of each line
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from qa.models import Line  # in qa.models: qa.chunk reads lines without importing qa.ingest
 from qa.text import compact, tidy, to_simplified  # noqa: F401  (re-exported for the ingest stage)
-
-
-@dataclass
-class Line:
-    start: int  # offsets of the stripped line in the decoded file
-    end: int
-    raw: str  # original text, stripped
-    simp: str  # simplified characters, spaces tidied
-    key: str  # simplified, no whitespace: what patterns match against
-    traditional: bool = False
-    noise: bool = False  # table of contents, masthead, page number
-
-    @property
-    def is_table(self) -> bool:
-        return "|" in self.raw or "\t" in self.raw
 
 
 def split_lines(text: str) -> list[Line]:

@@ -149,12 +149,12 @@ class Retriever:
         """
         from qa.embed import make_embedder
         from qa.index.base import store_backend
-        from qa.ingest import IngestResult  # (importing qa.chunk first would be a circular import)
+        from qa.chunk import CHUNKER_VERSION
 
         embedder = make_embedder(settings.embedder, settings)
         store = store_backend(settings).load(
             expected_embedder_id=embedder.id,
-            expected_chunker_version=str(IngestResult().chunker_version),
+            expected_chunker_version=str(CHUNKER_VERSION),
         )
         if settings.rerank and "rerank_vectors" not in kw:
             from qa.retrieve.rerank import load_article_vectors

@@ -24,10 +24,7 @@ from qa.retrieve.synonyms import OFFICIAL_TERMS, official_terms
 def bm25_vocabulary(bm25: Any) -> set[str]:
     """The indexed terms of a qa.index.BM25Index (empty if the backend does not expose them)."""
     vocab = getattr(bm25, "vocabulary", None)
-    if callable(vocab):
-        return set(vocab())
-    inner = getattr(bm25, "_bm25", None)
-    return set(getattr(inner, "vocab_dict", None) or {})
+    return set(vocab()) if callable(vocab) else set()
 
 
 class LexicalQuery:
