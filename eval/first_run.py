@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,10 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from qa.serving import free_port  # noqa: E402
 
 
 def main() -> int:
@@ -27,9 +30,7 @@ def main() -> int:
     ap.add_argument("--question", default="我家狗要办证吗？")
     ap.add_argument("--timeout", type=float, default=1800)
     args = ap.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="qa-first-run-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env.update(QA_INDEX_DIR=str(tmp / "index"), QA_CACHE_DIR=str(tmp / "index" / "cache"), QA_LLM_BASE_URL="",

@@ -24,11 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -40,6 +36,10 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from qa.serving import ServeProcess, server_env  # noqa: E402
 
 
 # --- questions and baselines -----------------------------------------------------------------
@@ -286,12 +286,6 @@ def run_load(
 # --- the server --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mb(pid: int) -> dict[str, float]:
     """Current and peak resident memory of a process (Linux /proc)."""
     out: dict[str, float] = {}
@@ -305,55 +299,12 @@ def rss_mb(pid: int) -> dict[str, float]:
     return out
 
 
-class ServerProcess:
-    """`python -m qa.cli serve` on 127.0.0.1:<free port>, stopped with SIGINT (then SIGKILL)."""
-
-    def __init__(self, index_dir: Path, log: Path, env: dict[str, str] | None = None, cache_dir: Path | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        full = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-        full.update(
-            QA_INDEX_DIR=str(index_dir),
-            QA_CACHE_DIR=str(cache_dir or Path(index_dir) / "cache"),
-            QA_LLM_BASE_URL="",
-            QA_RATE_LIMIT_PER_MINUTE="1000000",
-            GRADIO_ANALYTICS_ENABLED="False",
-            HF_HUB_OFFLINE="1",
-            NO_PROXY="127.0.0.1,localhost",
-            PYTHONUNBUFFERED="1",
-        )
-        full.update(env or {})
-        self._fh = open(log, "w", encoding="utf-8")
-        cmd = [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-build"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=self._fh, stderr=subprocess.STDOUT)
-
-    def wait_healthy(self, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"server not healthy after {timeout}s:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._fh.close()
+def start_server(index_dir: Path, log: Path, cache_dir: Path | None = None) -> ServeProcess:
+    """`python -m qa.cli serve --host 127.0.0.1 --port <free> --no-build` on `index_dir` (not yet waited for:
+    call `wait_ready()`), offline extractive, the per-client rate limit out of the way; stopped with
+    SIGINT (then SIGKILL)."""
+    env = server_env(index_dir, cache_dir or Path(index_dir) / "cache", QA_RATE_LIMIT_PER_MINUTE="1000000")
+    return ServeProcess(env, ["--no-build"], log=log, start_timeout=300, poll=0.3).launch()
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -419,9 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     url = args.url.rstrip("/")
     if not url:
-        server = ServerProcess(args.index_dir, args.log, cache_dir=args.cache_dir)
+        server = start_server(args.index_dir, args.log, cache_dir=args.cache_dir)
         print(f"starting qa serve on {server.url} (log: {args.log}) …", file=sys.stderr)
-        server.wait_healthy()
+        server.wait_ready()
         url = server.url
     try:
         questions = load_questions(args.gold, args.questions, args.seed)

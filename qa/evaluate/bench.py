@@ -19,7 +19,7 @@ import gc
 import json
 import os
 import platform
-import socket
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +34,7 @@ import numpy as np
 
 from qa.config import ROOT, Settings, load_settings
 from qa.evaluate.metrics import percentile
+from qa.serving import ServeProcess
 
 SECTION = "## System benchmarks"
 DEFAULT_SCALE = [10_000, 100_000, 1_000_000]
@@ -278,67 +279,24 @@ def measure_latency_fresh(settings: Settings, questions: Sequence[str], timeout:
 # ---------------------------------------------------------------- HTTP throughput
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _answers(url: str) -> bool:
+    """Ready once POST /api/ask answers without a server error (the pipeline is loaded and warm)."""
+    import httpx
+
+    return httpx.post(url + "/api/ask", json={"question": "你好"}, timeout=30).status_code < 500
 
 
-class ServeProcess:
-    """`python -m qa.cli serve` on a loopback port; a context manager that always stops it."""
+def bench_server(settings: Settings, port: int | None = None, start_timeout: float = 240.0) -> ServeProcess:
+    """`qa serve` on a loopback port over `settings`' index, store and embedder (a context manager that
+    always stops it: SIGTERM, then SIGKILL); ready once it answers a question."""
+    env = _child_env(settings)
+    # the load test must measure the server, not the rate limiter or the login
+    env.update(QA_RATE_LIMIT_PER_MINUTE=str(10**9), QA_API_KEY="", QA_AUTH="")
+    return ServeProcess(env, port=port, start_timeout=start_timeout, poll=0.5, ready=_answers, stop_signal=signal.SIGTERM)
 
-    def __init__(self, settings: Settings, port: int | None = None, start_timeout: float = 240.0) -> None:
-        self.settings = settings
-        self.port = port or free_port()
-        self.start_timeout = start_timeout
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "ServeProcess":
-        import httpx
-
-        env = _child_env(self.settings)
-        # the load test must measure the server, not the rate limiter or the login
-        env.update(QA_RATE_LIMIT_PER_MINUTE=str(10**9), QA_API_KEY="", QA_AUTH="")
-        cmd = self.command()
-        self.proc = subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"qa serve exited with code {self.proc.returncode}: {self.output()[-1500:]}")
-            try:
-                r = httpx.post(self.url + "/api/ask", json={"question": "你好"}, timeout=30)
-                if r.status_code < 500:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        self.__exit__()
-        raise RuntimeError(f"qa serve did not answer within {self.start_timeout:.0f}s: {self.output()[-1500:]}")
-
-    def command(self) -> list[str]:
-        """`qa serve` through the CLI, in the child only (qa.cli imports qa.evaluate for `qa bench`)."""
-        return [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-
-    def output(self) -> str:
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")
-
-    def rss_mb(self) -> float:
-        return rss_mb(self.proc.pid) if self.proc and self.proc.poll() is None else 0.0
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+def _server_rss(server: ServeProcess) -> float:
+    return rss_mb(server.proc.pid) if server.proc and server.proc.poll() is None else 0.0
 
 
 def load_test(url: str, questions: Sequence[str], clients: int, duration: float = 10.0, timeout: float = 60.0) -> dict[str, Any]:
@@ -380,14 +338,14 @@ def load_test(url: str, questions: Sequence[str], clients: int, duration: float 
 
 
 def measure_serve(settings: Settings, questions: Sequence[str], clients: Sequence[int], duration: float) -> dict[str, Any]:
-    with ServeProcess(settings) as server:
+    with bench_server(settings) as server:
         _log(f"qa serve up at {server.url}")
-        rss_idle = server.rss_mb()
+        rss_idle = _server_rss(server)
         runs = []
         for c in clients:
             _log(f"load test: {c} client(s), {duration:.0f}s …")
             runs.append(load_test(server.url, questions, c, duration))
-        return {"runs": runs, "rss_idle_mb": rss_idle, "rss_after_mb": server.rss_mb()}
+        return {"runs": runs, "rss_idle_mb": rss_idle, "rss_after_mb": _server_rss(server)}
 
 
 # ---------------------------------------------------------------- report

@@ -15,6 +15,7 @@ RSS growth of this process (Milvus Lite runs in it).
 from __future__ import annotations
 
 import gc
+import signal
 import shutil
 import socket
 import subprocess
@@ -23,7 +24,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import IO, Any, Sequence
 
 import numpy as np
 
@@ -32,12 +33,12 @@ from qa.evaluate.bench import (
     _log,
     _ms,
     _queries,
-    free_port,
     measure_latency_fresh,
     release_memory,
     rss_mb,
     synthetic_vectors,
 )
+from qa.serving import free_port, stop_process
 
 from qa.index.milvus import release_lite  # (imports no pymilvus at module level)
 
@@ -46,43 +47,52 @@ REGIONS = 8
 
 
 class MilvusLiteServer:
-    """`python -m milvus_lite server` on a loopback port: a Milvus endpoint in its own process."""
+    """`python -m milvus_lite server` on a loopback port: a Milvus endpoint in its own process.
 
-    def __init__(self, data_dir: Path) -> None:
+    Its output goes to `log` (default: discarded); a context manager that always stops it."""
+
+    def __init__(self, data_dir: Path, log: Path | None = None) -> None:
         self.data_dir = data_dir
+        self.log = log
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self._fh: IO[bytes] | None = None
 
     @property
     def uri(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "MilvusLiteServer":
+        self._fh = open(self.log, "wb") if self.log else None
+        out = self._fh or subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-             "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+             "--port", str(self.port)], stdout=out, stderr=subprocess.STDOUT if self._fh else subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"milvus_lite server exited with {self.proc.returncode}")
+                self.__exit__()
+                raise RuntimeError(f"milvus_lite server exited with {self.proc.returncode}{self._tail()}")
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     return self
             time.sleep(0.2)
         self.__exit__()
-        raise RuntimeError("milvus_lite server did not listen within 60 s")
+        raise RuntimeError(f"milvus_lite server did not listen within 60 s{self._tail()}")
+
+    def _tail(self) -> str:
+        if not self.log:
+            return ""
+        return ":\n" + self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
 
     def rss_mb(self) -> float:
         return rss_mb(self.proc.pid) if self.proc and self.proc.poll() is None else 0.0
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc, signal.SIGTERM)
+        if self._fh:
+            self._fh.close()
 
 
 # ---------------------------------------------------------------- seed corpus, per store

@@ -10,17 +10,16 @@ canned server proves the same setup does produce LLM answers, so the fallbacks a
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from qa.answer.pipeline import Assistant
 from qa.config import load_settings
 from qa.models import Answer
+from qa.serving import free_port
+from support import JSON, SSE, SSE_DONE, FakeOpenAI, Reply, completion, sse_chunk
 
 pytestmark = pytest.mark.slow  # uses the session seed index
 
@@ -35,67 +34,28 @@ CANDIDATES = [  # the first of these the offline assistant answers is used (no h
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _slow(payload: dict) -> Reply:
+    time.sleep(SLOW_SECONDS)
+    return 200, sse_chunk("太慢了") + SSE_DONE, SSE
 
 
-def _sse(content: str) -> bytes:
-    body = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m",
-            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}]}  # fmt: skip
-    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
-
-
-class Misbehaving(BaseHTTPRequestHandler):
-    """OpenAI-compatible endpoint whose behaviour is the first path segment: /<mode>/v1/chat/completions."""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        mode = self.path.strip("/").split("/")[0]
-        sse = "text/event-stream"
-        try:
-            if mode == "ok":
-                self._send(200, _sse("根据文件规定，") + _sse("可以获得扶持[1]。") + b"data: [DONE]\n\n", sse)
-            elif mode == "slow":
-                time.sleep(SLOW_SECONDS)
-                self._send(200, _sse("太慢了") + b"data: [DONE]\n\n", sse)
-            elif mode == "malformed":
-                self._send(200, b'data: {"choices": [{"delta": {"content": "unterminated\n\n', sse)
-            elif mode == "midstream":  # a few tokens, then garbage: the partial LLM text must not survive
-                self._send(200, _sse("半句未完的模型回答") + b"data: {oops}\n\n", sse)
-            elif mode == "nonstream":  # ignores stream=true and sends one JSON completion
-                body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "补助12%[1]。"},
-                                     "finish_reason": "stop"}]}  # fmt: skip
-                self._send(200, json.dumps(body, ensure_ascii=False).encode(), "application/json")
-            elif mode == "error":  # echoes the key back, as some servers do
-                msg = {"error": {"message": f"Incorrect API key provided: {SECRET}"}}
-                self._send(500, json.dumps(msg).encode(), "application/json")
-            else:
-                self._send(404, b"{}", "application/json")
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout case)
-            pass
+# OpenAI-compatible endpoint whose behaviour is the first path segment: /<mode>/v1/chat/completions.
+MISBEHAVING = {
+    "ok": (200, sse_chunk("根据文件规定，") + sse_chunk("可以获得扶持[1]。") + SSE_DONE, SSE),
+    "slow": _slow,
+    "malformed": (200, b'data: {"choices": [{"delta": {"content": "unterminated\n\n', SSE),
+    # a few tokens, then garbage: the partial LLM text must not survive
+    "midstream": (200, sse_chunk("半句未完的模型回答") + b"data: {oops}\n\n", SSE),
+    "nonstream": (200, completion("补助12%[1]。"), JSON),  # ignores stream=true and sends one JSON completion
+    # echoes the key back, as some servers do
+    "error": (500, json.dumps({"error": {"message": f"Incorrect API key provided: {SECRET}"}}).encode(), JSON),
+}
 
 
 @pytest.fixture(scope="module")
 def fake_llm() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with FakeOpenAI(MISBEHAVING) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +108,7 @@ def test_bad_llm_replies_fall_back(assistant, fake_llm, baseline, mode: str, wor
 
 
 def test_unreachable_endpoint_falls_back_quickly(assistant, baseline) -> None:  # noqa: ANN001
-    url = f"http://user:{SECRET}@127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    url = f"http://user:{SECRET}@127.0.0.1:{free_port()}/v1"  # nothing listens there
     t0 = time.monotonic()
     a = llm_assistant(assistant, url).ask(baseline.question)
     assert_fell_back(a, baseline, "无法连接")
@@ -175,7 +135,7 @@ def test_stream_falls_back_and_ends_with_the_offline_answer(assistant, fake_llm,
 def test_followup_with_llm_down_uses_the_rule_based_rewrite(assistant, baseline) -> None:  # noqa: ANN001
     history = [{"role": "user", "content": baseline.question}, {"role": "assistant", "content": baseline.text}]
     offline = assistant.ask("那青岛呢？", history=history)
-    a = llm_assistant(assistant, f"http://127.0.0.1:{_free_port()}/v1").ask("那青岛呢？", history=history)
+    a = llm_assistant(assistant, f"http://127.0.0.1:{free_port()}/v1").ask("那青岛呢？", history=history)
     assert a.standalone_question == offline.standalone_question != "那青岛呢？"
     assert a.text == offline.text and a.refused == offline.refused
     if not a.refused:  # the LLM is only asked to answer when there is something to answer

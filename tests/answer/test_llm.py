@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -28,9 +26,10 @@ import pytest
 from qa.answer.citations import parse_markers
 from qa.answer.llm import LLMGenerator, LLMUnavailable
 from qa.answer.prompts import REFUSAL, PromptLibrary
+from qa.serving import free_port, stop_process
 from seed_hits import three_hits
+from support import JSON, ROOT, SSE, SSE_DONE, FakeOpenAI, Reply, completion, sse_chunk
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "sk-test-secret-0123456789abcdef"
 PROMPTS = PromptLibrary(ROOT / "prompts")
 
@@ -39,96 +38,38 @@ HITS = three_hits()
 QUESTION = "招远市重点项目投资强度达到320万元/亩的，补助标准是多少？"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --- canned OpenAI-compatible server ------------------------------------------------------
 
 
-def sse_chunk(content: str) -> bytes:
-    body = {
-        "id": "chatcmpl-test",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "canned",
-        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}],
-    }
-    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
+def chunk(content: str) -> bytes:
+    return sse_chunk(content, id="chatcmpl-test", model="canned")
+
+
+def _slow(payload: dict) -> Reply:
+    time.sleep(3)
+    return 200, chunk("太慢了") + SSE_DONE, SSE
 
 
 # Replies by the first path segment: base_url http://127.0.0.1:<port>/<behaviour>/v1
 CANNED_ANSWER = ["投资强度达到320万元/亩", "(含)以上的，补助投资额12%[1]", "[7]。", "活禽交易实行定点交易【3】。"]
-
-
-class Canned(BaseHTTPRequestHandler):
-    requests: list[tuple[str, dict]] = []
-
-    def log_message(self, *args: object) -> None:  # keep pytest output clean
-        pass
-
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
-        mode = self.path.strip("/").split("/")[0]
-        try:
-            payload = json.loads(raw)
-        except ValueError:
-            payload = {}
-        Canned.requests.append((mode, payload))
-        sse = "text/event-stream"
-        try:
-            if mode == "answer":
-                self._send(200, b"".join(sse_chunk(t) for t in CANNED_ANSWER) + b"data: [DONE]\n\n", sse)
-            elif mode == "refuse":
-                self._send(200, sse_chunk("根据现有文件") + sse_chunk("无法回答该问题。") + b"data: [DONE]\n\n", sse)
-            elif mode == "rewrite":
-                self._send(200, sse_chunk("改写后的问题：") + sse_chunk("青岛市活禽交易有什么规定？\n多余") + b"data: [DONE]\n\n", sse)
-            elif mode == "malformed":
-                self._send(200, b'data: {"choices": [{"delta": {"content": "unterminated\n\n', sse)
-            elif mode == "midstream":
-                self._send(200, sse_chunk("投资强度") + b"data: {oops}\n\n", sse)
-            elif mode == "empty":
-                self._send(200, b"data: [DONE]\n\n", sse)
-            elif mode == "nonstream":  # a server that ignores stream=true
-                body = {
-                    "id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "补助12%[1]。"},
-                                 "finish_reason": "stop"}],
-                }  # fmt: skip
-                self._send(200, json.dumps(body, ensure_ascii=False).encode(), "application/json")
-            elif mode == "garbage":
-                self._send(200, b"<html>\x00\xff not an API </html>", "text/html")
-            elif mode == "error":
-                msg = {"error": {"message": f"Incorrect API key provided: {SECRET}", "type": "invalid_request"}}
-                self._send(500, json.dumps(msg).encode(), "application/json")
-            elif mode == "slow":
-                time.sleep(3)
-                self._send(200, sse_chunk("太慢了") + b"data: [DONE]\n\n", sse)
-            else:
-                self._send(404, b"{}", "application/json")
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
-            pass
+CANNED = FakeOpenAI({
+    "answer": (200, b"".join(chunk(t) for t in CANNED_ANSWER) + SSE_DONE, SSE),
+    "refuse": (200, chunk("根据现有文件") + chunk("无法回答该问题。") + SSE_DONE, SSE),
+    "rewrite": (200, chunk("改写后的问题：") + chunk("青岛市活禽交易有什么规定？\n多余") + SSE_DONE, SSE),
+    "malformed": (200, b'data: {"choices": [{"delta": {"content": "unterminated\n\n', SSE),
+    "midstream": (200, chunk("投资强度") + b"data: {oops}\n\n", SSE),
+    "empty": (200, SSE_DONE, SSE),
+    "nonstream": (200, completion("补助12%[1]。"), JSON),  # a server that ignores stream=true
+    "garbage": (200, b"<html>\x00\xff not an API </html>", "text/html"),
+    "error": (500, json.dumps({"error": {"message": f"Incorrect API key provided: {SECRET}", "type": "invalid_request"}}).encode(), JSON),
+    "slow": _slow,
+})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def canned() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Canned)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with CANNED:
+        yield CANNED.url
 
 
 def gen(url: str, **kw: object) -> LLMGenerator:
@@ -138,7 +79,7 @@ def gen(url: str, **kw: object) -> LLMGenerator:
 
 
 def test_canned_answer_markers_are_validated_and_renumbered(canned: str) -> None:
-    before = len(Canned.requests)
+    before = len(CANNED.requests)
     answer = gen(f"{canned}/answer/v1", max_tokens=77).run(QUESTION, HITS)
     assert answer.mode == "llm" and not answer.refused and not answer.flagged
     assert "[7]" not in answer.text and "【3】" not in answer.text
@@ -147,7 +88,7 @@ def test_canned_answer_markers_are_validated_and_renumbered(canned: str) -> None
     assert "320万元/亩" in answer.citations[0].quote
     assert answer.timings["llm"] >= answer.timings["llm_first_token"] > 0
     # the request carried the numbered passages, the rules and the token cap
-    mode, payload = Canned.requests[before]
+    mode, payload = CANNED.requests[before]
     assert mode == "answer" and payload["stream"] is True and payload["max_tokens"] == 77
     system, user = payload["messages"][0]["content"], payload["messages"][-1]["content"]
     assert REFUSAL in system
@@ -155,9 +96,9 @@ def test_canned_answer_markers_are_validated_and_renumbered(canned: str) -> None
 
 
 def test_system_as_user_sends_rules_in_the_user_turn(canned: str) -> None:
-    before = len(Canned.requests)
+    before = len(CANNED.requests)
     gen(f"{canned}/answer/v1", system_as_user=True).run(QUESTION, HITS)
-    messages = Canned.requests[before][1]["messages"]
+    messages = CANNED.requests[before][1]["messages"]
     assert [m["role"] for m in messages] == ["user"]
     assert REFUSAL in messages[0]["content"] and QUESTION in messages[0]["content"]
 
@@ -168,22 +109,22 @@ def test_canned_refusal_is_detected(canned: str) -> None:
 
 
 def test_no_passages_refuses_without_a_request(canned: str) -> None:
-    before = len(Canned.requests)
+    before = len(CANNED.requests)
     g = gen(f"{canned}/answer/v1")
     assert list(g.stream(QUESTION, [])) == [REFUSAL]
     assert g.run(QUESTION, []).refused
-    assert len(Canned.requests) == before
+    assert len(CANNED.requests) == before
 
 
 def test_rewrite_followup_cleans_model_output(canned: str) -> None:
     g = gen(f"{canned}/rewrite/v1")
-    before = len(Canned.requests)
+    before = len(CANNED.requests)
     history = [("青岛市活禽交易市场在哪些区域禁止设置？", "市南区、市北区、李沧区禁止设置[1]。")]
     assert g.rewrite_followup("那有什么规定？", history) == "青岛市活禽交易有什么规定？"
-    prompt = Canned.requests[before][1]["messages"][-1]["content"]
+    prompt = CANNED.requests[before][1]["messages"][-1]["content"]
     assert "市南区、市北区、李沧区禁止设置。" in prompt and "那有什么规定？" in prompt  # old markers stripped
     assert g.rewrite_followup("完整的问题？", []) == "完整的问题？"
-    assert len(Canned.requests) == before + 1
+    assert len(CANNED.requests) == before + 1
 
 
 @pytest.mark.parametrize(
@@ -274,12 +215,7 @@ def llama() -> Iterator[tuple[str, str]]:
             time.sleep(0.5)
         yield base, r.json()["data"][0]["id"]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, signal.SIGTERM)
         log.close()
 
 

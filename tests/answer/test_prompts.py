@@ -19,8 +19,7 @@ from qa.answer.prompts import (
 )
 from qa.models import Chunk, Hit
 from seed_hits import three_hits
-
-ROOT = Path(__file__).resolve().parents[2]
+from support import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -7,90 +7,46 @@ builds the index itself (the `qa serve` first-run path); later servers reuse tha
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from qa.serving import ServeError, ServeProcess, server_env
+from support import ROOT
+
 ARTIFACTS = ROOT / "artifacts"
 START_TIMEOUT = 420  # seconds: includes building the index on a cold embedding cache
 FUNCTIONAL_RATE = "100000"  # requests per client per minute on the shared functional-test servers
 
 
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    log: Path
+class Server(ServeProcess):
+    """A started `qa serve` (qa.serving.ServeProcess) and the credentials it was started with."""
+
     api_key: str = ""
     auth: tuple[str, str] | None = None
 
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _env(index_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env.update(
-        QA_INDEX_DIR=str(index_dir),
-        QA_LLM_BASE_URL="",  # offline extractive mode: deterministic and no network
-        GRADIO_ANALYTICS_ENABLED="False",
-        HF_HUB_OFFLINE="1",
-        PYTHONUNBUFFERED="1",
-        NO_PROXY="127.0.0.1,localhost",
-    )
     # The embedding cache is content-addressed (embedder id + text), so sharing the project's
     # cache is safe and turns the session's index build from minutes of embedding into seconds.
-    env["QA_CACHE_DIR"] = os.environ.get("QA_TEST_EMBED_CACHE") or str(ROOT / "index" / "cache")
-    env.update(extra)
-    return env
+    cache = os.environ.get("QA_TEST_EMBED_CACHE") or str(ROOT / "index" / "cache")
+    return server_env(index_dir, cache, **extra)
 
 
 def start_server(index_dir: Path, log: Path, build: bool, **env: str) -> Server:
-    port = _free_port()
-    code = (
-        "from qa.app.server import serve_command; "
-        f"serve_command(host='127.0.0.1', port={port}, build_index_if_missing={build}, log_level='warning')"
-    )
-    fh = open(log, "w", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=_env(index_dir, **env), stdout=fh, stderr=subprocess.STDOUT)
-    server = Server(url=f"http://127.0.0.1:{port}", proc=proc, log=log, api_key=env.get("QA_API_KEY", ""))
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{server.output()}")
-        try:
-            if httpx.get(server.url + "/api/health", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop_server(server)
-    pytest.fail(f"server did not become healthy in {START_TIMEOUT}s:\n{server.output()}")
+    """`qa serve` at log level warning (no access log) on a free port; fails the test if it does not come up."""
+    server = Server(_env(index_dir, **env), [] if build else ["--no-build"], log=log, log_level="warning",
+                    start_timeout=START_TIMEOUT, poll=0.5)  # fmt: skip
+    server.api_key = env.get("QA_API_KEY", "")
+    try:
+        return server.start()
+    except ServeError as exc:
+        pytest.fail(str(exc))
 
 
 def stop_server(server: Server) -> None:
-    if server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
-        try:
-            server.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait(5)
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -26,10 +26,10 @@ from qa.app.render import answer_html, user_html
 from qa.config import load_settings
 from qa.index import IndexBuilder, IndexStore
 from qa.models import Answer
+from support import ROOT
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 MAX_CHARS = load_settings().max_question_chars
 
 QUESTIONS = {

@@ -34,6 +34,8 @@ import httpx
 import pytest
 
 from app.conftest import Server, start_server, stop_server  # tests/app/conftest.py: the real-server helpers
+from qa.serving import free_port
+from support import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -197,9 +199,7 @@ def open_srv(server: Server, app_index_dir: Path, uploads: Path, tmp_path_factor
 @pytest.fixture(scope="module")
 def key_srv(server: Server, app_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Only QA_API_KEY, a low rate limit, and an LLM endpoint (a closed port) that health must not show."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
+    closed = free_port()
     s = start_server(app_index_dir, tmp_path_factory.mktemp("logs") / "hostile-key.log", build=False,
                      QA_API_KEY=KEY, QA_RATE_LIMIT_PER_MINUTE="8",
                      QA_LLM_BASE_URL=f"http://127.0.0.1:{closed}/v1", QA_LLM_MODEL="secret-model")  # fmt: skip
@@ -579,7 +579,7 @@ def test_eval_tab_is_bounded_and_never_blocks_the_chat(auth_srv: Server) -> None
     assert twice.status_code == 413
     big = _upload(c, "big.jsonl", _gold(["养犬登记要交多少钱？"] * 20_000))
     assert big.status_code == 200, big.text
-    real = [json.loads(line)["question"] for line in (Path(__file__).parents[2] / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    real = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     full = _upload(c, "full.jsonl", _gold((real * 2)[:300]))  # the most a page run may have
     ref = lambda r, name: {"path": r.json()[0], "meta": {"_type": "gradio.FileData"}, "orig_name": name}  # noqa: E731
     w = Watch(auth_srv, key=KEY)

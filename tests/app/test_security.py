@@ -18,23 +18,22 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from qa.serving import ServeError, ServeProcess, free_port, server_env
+from support import ROOT
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 LLM_USER = "llm-url-user"
 SECRETS = {
     "QA_API_KEY": "apikey-SECRET-7c1d93e0",
@@ -45,12 +44,6 @@ SECRETS = {
 API_KEY = SECRETS["QA_API_KEY"]
 Q = "新上黄金深加工项目，设备投资能补多少？"
 RATE = 30  # requests per client per minute on the secrets server (the page's API and /login count too)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening(port: int) -> set[str]:
@@ -72,52 +65,15 @@ def _listening(port: int) -> set[str]:
     return out
 
 
-@dataclass
-class Proc:
-    url: str
-    port: int
-    proc: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def start_cli_server(index_dir: Path, log: Path, args: list[str], env: dict[str, str], wait_for: str = "health",
-                     timeout: float = 240) -> Proc:  # fmt: skip
-    """The real `python -m qa.cli serve …` (default log level: access logs included)."""
-    port = _free_port()
-    full = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    full.update(QA_INDEX_DIR=str(index_dir), QA_CACHE_DIR=os.environ.get("QA_TEST_EMBED_CACHE", ""),
-                QA_LLM_BASE_URL="", GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1",
-                NO_PROXY="127.0.0.1,localhost")  # fmt: skip
-    full.update(env)
-    fh = open(log, "w", encoding="utf-8")
-    cmd = [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--no-build", *args]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=fh, stderr=subprocess.STDOUT)
-    p = Proc(f"http://127.0.0.1:{port}", port, proc, log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{p.output()[-3000:]}")
-        try:
-            if httpx.get(p.url + "/api/health", timeout=2).status_code == 200:
-                return p
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    stop(p)
-    pytest.fail(f"server not healthy in {timeout}s:\n{p.output()[-3000:]}")
-
-
-def stop(p: Proc) -> None:
-    if p.proc.poll() is None:
-        p.proc.send_signal(signal.SIGINT)
-        try:
-            p.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            p.proc.kill()
-            p.proc.wait(5)
+def start_cli_server(index_dir: Path, log: Path, args: list[str], env: dict[str, str], timeout: float = 240) -> ServeProcess:
+    """The real `python -m qa.cli serve --port N --no-build …` (no --host unless in `args`; default log
+    level: access logs included)."""
+    full = server_env(index_dir, os.environ.get("QA_TEST_EMBED_CACHE", ""), **env)
+    p = ServeProcess(full, ["--no-build", *args], host=None, log=log, start_timeout=timeout, poll=0.3)
+    try:
+        return p.start()
+    except ServeError as exc:
+        pytest.fail(str(exc))
 
 
 def from_address(source: str, **kw) -> httpx.Client:  # noqa: ANN003
@@ -136,29 +92,29 @@ def test_exposed_bind_warns_loudly_and_still_binds(server, app_index_dir: Path, 
         assert "警告 / WARNING" in out and "reachable from other machines" in out
         assert "NO password" in out and "QA_AUTH" in out and "NO API key" in out and "QA_API_KEY" in out
     finally:
-        stop(p)  # right away: nothing should stay exposed
+        p.stop()  # right away: nothing should stay exposed
 
 
 # --- a server with every secret configured ---------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def locked(server, app_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:  # noqa: ANN001
+def locked(server, app_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:  # noqa: ANN001
     """API key, chat password, an LLM key and a password in an unreachable LLM URL, a low rate limit."""
     env = {
         "QA_API_KEY": API_KEY,
         "QA_LLM_API_KEY": SECRETS["QA_LLM_API_KEY"],
-        "QA_LLM_BASE_URL": f"http://{LLM_USER}:{SECRETS['url password']}@127.0.0.1:{_free_port()}/v1",  # closed port
+        "QA_LLM_BASE_URL": f"http://{LLM_USER}:{SECRETS['url password']}@127.0.0.1:{free_port()}/v1",  # closed port
         "QA_LLM_MODEL": "m",
         "QA_AUTH": f"reader:{SECRETS['chat password']}",
         "QA_RATE_LIMIT_PER_MINUTE": str(RATE),
     }
     p = start_cli_server(app_index_dir, tmp_path_factory.mktemp("logs") / "secrets.log", [], env)  # default host
     yield p
-    stop(p)
+    p.stop()
 
 
-def test_default_bind_is_loopback(locked: Proc) -> None:
+def test_default_bind_is_loopback(locked: ServeProcess) -> None:
     assert _listening(locked.port) == {"127.0.0.1"}
     assert f"http://127.0.0.1:{locked.port}" in locked.output() and "WARNING" not in locked.output()
 
@@ -170,7 +126,7 @@ def _login(url: str, password: str) -> httpx.Client:
     return c
 
 
-def test_api_key_on_streaming_chat_and_every_route(locked: Proc) -> None:
+def test_api_key_on_streaming_chat_and_every_route(locked: ServeProcess) -> None:
     u = locked.url
     body = {"model": "policy-qa", "messages": [{"role": "user", "content": Q}]}
     for kw in ({}, {"headers": {"Authorization": "Bearer wrong"}}, {"headers": {"X-API-Key": ""}},
@@ -183,7 +139,7 @@ def test_api_key_on_streaming_chat_and_every_route(locked: Proc) -> None:
         assert httpx.request(method, u + path, headers={"X-API-Key": API_KEY[:-1]}, timeout=30).status_code == 401
 
 
-def test_chat_password_on_every_gradio_route(locked: Proc) -> None:
+def test_chat_password_on_every_gradio_route(locked: ServeProcess) -> None:
     u = locked.url
     anonymous = [("GET", "/config"), ("GET", "/gradio_api/info"), ("POST", "/gradio_api/call/ask"),
                  ("POST", "/gradio_api/queue/join"), ("POST", "/gradio_api/upload"), ("POST", "/gradio_api/run/ask")]  # fmt: skip
@@ -216,7 +172,7 @@ def test_five_megabyte_body_is_refused_quickly(server, path: str) -> None:  # no
     assert httpx.get(server.url + "/api/health", timeout=10).status_code == 200
 
 
-def test_rate_limit_returns_429_per_client(locked: Proc) -> None:
+def test_rate_limit_returns_429_per_client(locked: ServeProcess) -> None:
     headers = {"X-API-Key": API_KEY}
     with from_address("127.0.0.2", base_url=locked.url, headers=headers) as one:
         # invalid questions count too (hammering with bad requests is still hammering); they are quick
@@ -291,7 +247,7 @@ def _evaluator_fn(c: httpx.Client) -> int:
     return next(d["id"] for d in cfg["dependencies"] if d["inputs"] and "上传评测集" in labels.get(d["inputs"][0], ""))
 
 
-def test_evaluator_tab_reads_no_arbitrary_file(locked: Proc, tmp_path: Path) -> None:
+def test_evaluator_tab_reads_no_arbitrary_file(locked: ServeProcess, tmp_path: Path) -> None:
     """The 评测 tab takes a typed path or an uploaded file: neither may point anywhere on the server."""
     planted = tmp_path / "secret.jsonl"  # a valid gold file outside eval/, with recognisable content
     item = {"id": "S1", "persona": "citizen", "type": "fact", "question": "PLANTED-QUESTION-5d2a?",
@@ -317,7 +273,7 @@ def test_evaluator_tab_reads_no_arbitrary_file(locked: Proc, tmp_path: Path) -> 
 # --- secrets ------------------------------------------------------------------------------------
 
 
-def test_secrets_never_in_responses_or_logs(locked: Proc) -> None:
+def test_secrets_never_in_responses_or_logs(locked: ServeProcess) -> None:
     u = locked.url
     seen: list[str] = []
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from app.conftest import FUNCTIONAL_RATE, Server, start_server, stop_server
+from support import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]  # fmt: skip
 TIMEOUT_MS = 90_000
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+ARTIFACTS = ROOT / "artifacts"
 USER, PASSWORD = "evaluator", "pw-workbench-3f1"
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 GOLD_CSV = (

@@ -11,8 +11,9 @@ import pytest
 
 from qa.embed import EmbeddingCache, cache_key, embed_with_cache
 from qa.embed.e5 import E5Embedder
+from support import ROOT
 
-SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_3ea1e19526f9a4bf.txt"
+SEED = ROOT / "seeds" / "000_3ea1e19526f9a4bf.txt"
 
 
 class CountingE5(E5Embedder):

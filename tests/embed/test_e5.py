@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,9 @@ from langchain_core.embeddings import Embeddings
 
 from qa.embed import EmbedderError, make_embedder
 from qa.embed.e5 import E5Embedder
+from support import ROOT
 
-SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+SEEDS = ROOT / "seeds"
 
 
 def _paragraph(pattern: str) -> str:
@@ -98,7 +98,7 @@ def test_default_path_does_not_import_torch() -> None:
     )
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=Path(__file__).resolve().parents[2], env=env)
+                         cwd=ROOT, env=env)
     assert out.returncode == 0, out.stderr
     # no torch; and OpenMP told not to spin (see qa/embed/e5.py), set before the engine loaded
     assert out.stdout.split() == ["clean", "passive"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import numpy as np
@@ -13,6 +12,7 @@ from qa.config import load_settings
 from qa.embed import EmbedderError, EmbeddingCache, embed_with_cache, make_embedder
 from qa.embed.e5 import E5Embedder
 from qa.embed.service import OpenAIEmbedder, ServiceSpec
+from qa.serving import free_port
 
 TEXTS = [
     "犬只登记应当携带犬只免疫证明。",
@@ -81,9 +81,7 @@ def test_retries_through_503() -> None:
 
 
 def test_down_service_fails_clearly_after_retries() -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # a port nobody listens on
     emb = _embedder(f"openai:http://127.0.0.1:{port}/v1#bge-m3")
     t = time.perf_counter()
     with pytest.raises(EmbedderError) as err:

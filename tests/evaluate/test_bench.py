@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
 from qa.evaluate.bench import SECTION, load_test, measure_scaling, render_markdown, synthetic_vectors, update_section
+from support import LoopbackServer, QuietHandler
 
 
 def _unit(n: int, dim: int = 384, seed: int = 3) -> np.ndarray:
@@ -43,30 +42,16 @@ def test_measure_scaling_small():
     assert 0.9 <= hnsw5k.recall_at_10 <= 1.0
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         ok = self.path == "/api/ask" and "question" in body
-        payload = json.dumps({"answer": "x"}).encode()
-        self.send_response(200 if ok else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):  # quiet
-        pass
+        self.send(200 if ok else 404, json.dumps({"answer": "x"}).encode())
 
 
 def test_load_test_against_a_loopback_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    th = threading.Thread(target=server.serve_forever, daemon=True)
-    th.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        res = load_test(url, ["问题一", "问题二"], clients=3, duration=0.6, timeout=5)
-    finally:
-        server.shutdown()
+    with LoopbackServer(_Handler) as server:
+        res = load_test(server.url, ["问题一", "问题二"], clients=3, duration=0.6, timeout=5)
     assert res["clients"] == 3
     assert res["ok"] == res["requests"] > 3
     assert res["qps"] > 0 and res["latency_ms"]["n"] == res["ok"]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from qa.evaluate.glitches import find_glitches
 from qa.evaluate.gold import load_gold
-
-ROOT = Path(__file__).resolve().parents[2]
+from support import ROOT
 
 
 @pytest.mark.parametrize(

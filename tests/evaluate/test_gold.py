@@ -16,8 +16,8 @@ from qa.evaluate.gold import (
     load_gold,
     normalize_for_match,
 )
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 GOLD = ROOT / "eval" / "gold.jsonl"
 SEEDS = ROOT / "seeds"
 SEED_FILES = sorted(p.name for p in SEEDS.glob("*.txt"))

@@ -10,8 +10,9 @@ import pytest
 from qa.evaluate.gold import load_gold
 from qa.evaluate.importer import GoldImportError, figures_of, import_gold, write_xlsx
 from qa.evaluate.runs import RunStore, auto_verdict, compare_runs, failure_tags, human_metrics, save_judgement
+from support import ROOT
 
-GOLD = Path(__file__).resolve().parents[2] / "eval" / "gold.jsonl"
+GOLD = ROOT / "eval" / "gold.jsonl"
 
 
 def test_csv_with_question_and_answer_only_chinese_headers_and_bom(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,8 @@ from qa.evaluate.cli import eval_command
 from qa.evaluate.gold import load_gold
 from qa.evaluate.metrics import evidence_recall_at_k, key_point_coverage
 from qa.evaluate.runner import EvalError, parse_config, parse_llm, run_eval, select_items, settings_for
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 GOLD = ROOT / "eval" / "gold.jsonl"
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ from qa.config import Settings, load_settings
 from qa.embed.e5 import E5Embedder
 from qa.index import BuildReport, IndexBuilder
 from qa.ingest import ingest_paths
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 TITLES = {
     "a.txt": "全市重点项目建设专项扶持资金补助办法",  # seeds/000, 招远市, 23 articles

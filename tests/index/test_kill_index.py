@@ -33,10 +33,10 @@ from qa.answer.pipeline import Assistant
 from qa.config import Settings, load_settings
 from qa.index import IndexBuilder, IndexStore, IndexStoreError
 from qa.index.store import POINTER
+from support import ROOT
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("QA_TEST_KILLS", "6"))
 SEED = int(os.environ.get("QA_TEST_KILL_SEED", "20240607"))
 CANDIDATES = [  # questions about a.txt (in both corpora); the first one answered is used

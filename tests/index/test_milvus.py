@@ -18,8 +18,9 @@ if not os.environ.get("CI"):  # CI installs the `milvus` extra (scripts/test.sh)
 from qa.index import IndexBuilder, IndexMismatch, IndexMissing, IndexStore  # noqa: E402
 from qa.index.base import Selection, store_backend  # noqa: E402
 from qa.index.milvus import MilvusBackend, MilvusStore, StoreUnavailable, selection_expr  # noqa: E402
+from qa.serving import free_port  # noqa: E402
+from support import ROOT  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("QA_TEST_EMBED_CACHE", ROOT / ".cache" / "test-embeddings"))
 QUERIES = ["投资强度达到280万元/亩以上的补助比例", "水库移民每年进行几次人口核查", "骗取专项扶持资金如何处理", "生活垃圾分类领导小组办公室设在哪里"]
 
@@ -154,11 +155,7 @@ def test_lite_file_is_one_process_only(pair) -> None:  # noqa: ANN001
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path, make_settings) -> None:  # noqa: ANN001
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     settings = make_settings(tmp_path, vector_store="milvus", milvus_uri=f"http://127.0.0.1:{port}")
     backend = MilvusBackend.from_settings(settings)
     with pytest.raises(StoreUnavailable, match="无法连接 Milvus|cannot open Milvus"):

@@ -14,8 +14,8 @@ if not os.environ.get("CI"):  # CI installs the `milvus` extra (scripts/test.sh)
     pytest.importorskip("milvus_lite")
 
 from qa.models import Filters  # noqa: E402
+from support import ROOT  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("QA_TEST_EMBED_CACHE", ROOT / ".cache" / "test-embeddings"))
 
 

@@ -11,7 +11,6 @@ its segment loading), which cannot be installed on this machine.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,11 +23,12 @@ if not os.environ.get("CI"):  # CI installs the `milvus` extra (scripts/test.sh)
     pytest.importorskip("pymilvus")
     pytest.importorskip("milvus_lite")
 
-from qa.evaluate.bench import ServeProcess, free_port  # noqa: E402
+from qa.evaluate.bench import bench_server  # noqa: E402
+from qa.evaluate.bench_store import MilvusLiteServer  # noqa: E402
 from qa.index.builder import IndexBuilder  # noqa: E402
+from support import ROOT  # noqa: E402
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("QA_TEST_EMBED_CACHE", ROOT / ".cache" / "test-embeddings"))
 QUESTION = "兰山区生活垃圾分类工作领导小组办公室设在哪里？"
 NEW_DOC = "关于成立兰山区生活垃圾分类工作领导小组的通知"
@@ -36,29 +36,8 @@ NEW_DOC = "关于成立兰山区生活垃圾分类工作领导小组的通知"
 
 @pytest.fixture()
 def milvus_server(tmp_path: Path):  # noqa: ANN201
-    port = free_port()
-    log = open(tmp_path / "milvus.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus-data"),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (tmp_path / "milvus.log").read_text()
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with MilvusLiteServer(tmp_path / "milvus-data", log=tmp_path / "milvus.log") as server:
+        yield server.uri
 
 
 def _ask(url: str) -> dict:
@@ -80,7 +59,7 @@ def test_two_replicas_follow_one_milvus(tmp_path: Path, milvus_server: str, doc_
         tmp_path, cache_dir=CACHE, vector_store="milvus", milvus_uri=milvus_server, reload_check_seconds=1.0, llm_base_url=""
     )
     first = IndexBuilder(settings, log=lambda m: None).run([corpus], progress=False)
-    with ServeProcess(settings) as one, ServeProcess(settings) as two:
+    with bench_server(settings) as one, bench_server(settings) as two:
         for replica in (one, two):
             health = httpx.get(replica.url + "/api/health", timeout=30).json()
             assert NEW_DOC not in _titles(_ask(replica.url)), health

@@ -26,8 +26,8 @@ from qa.index import (
     corpus_hash,
 )
 from qa.index.store import POINTER
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ["投资强度达到280万元/亩以上的补助比例", "水库移民每年进行几次人口核查", "骗取专项扶持资金如何处理", "本办法由哪个部门负责解释"]
 
 

@@ -18,8 +18,8 @@ import pytest
 from formats_maker import from_text, write_docx, write_html, write_ofd, write_pdf
 from qa.ingest import ingest_paths
 from qa.ingest.lines import compact
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "招政发〔2022〕8号"
 FORMATS = ["docx", "pdf", "html", "ofd"]
 

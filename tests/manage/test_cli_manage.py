@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from conftest import EMBED_CACHE
 from qa.cli import app
-
-ROOT = Path(__file__).resolve().parents[2]
+from support import ROOT
 
 
 def test_add_replace_remove_and_ask(tmp_path, seeds_dir, monkeypatch):
