@@ -497,7 +497,9 @@ def bench_command(
     base = settings or load_settings()
     scale = DEFAULT_SCALE if scale is None else list(scale)
     res: dict[str, Any] = {
-        "command": "qa bench" + (f" --out {out_md}" if out_md else "") + "".join(f" --scale {s}" for s in scale)
+        "command": "qa bench" + (f" --out {out_md}" if out_md else "")
+        + ("".join(f" --scale {s}" for s in scale) if scale else " --scale 0")
+        + (f" --duration {duration:g}" if duration != 10.0 else "") + ("" if serve else " --no-serve")
         + (f" --hnsw-max {hnsw_max}" if hnsw_max else "") + (f" --eval-metrics {eval_metrics}" if eval_metrics else ""),
         "date": datetime.now().strftime("%Y-%m-%d"),
         "machine": _machine(),
