@@ -304,11 +304,11 @@ def serve(
 
     QA_API_KEY protects /api and /v1 only; without QA_AUTH the page and its own API are public."""
     from qa.app.server import serve_command
-    from qa.config import _read_secret
+    from qa.config import read_secret
 
     try:
-        auth = auth or (_read_secret(str(auth_file)) if auth_file else None)
-        api_key = api_key or (_read_secret(str(api_key_file)) if api_key_file else None)
+        auth = auth or (read_secret(str(auth_file)) if auth_file else None)
+        api_key = api_key or (read_secret(str(api_key_file)) if api_key_file else None)
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc

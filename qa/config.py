@@ -156,7 +156,7 @@ def _coerce(value: str, typ: object) -> object:
     return value
 
 
-def _read_secret(path: str) -> str:
+def read_secret(path: str) -> str:
     """First line of a secret file (Docker/Kubernetes secrets end with a newline)."""
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
@@ -182,7 +182,7 @@ def load_settings(**overrides: object) -> Settings:
     for secret in ("auth", "api_key", "llm_api_key"):  # a file wins over nothing, never over a value
         path = values.get(secret + "_file")
         if path and not values.get(secret):
-            values[secret] = _read_secret(str(path))
+            values[secret] = read_secret(str(path))
     settings = Settings(**values)  # type: ignore[arg-type]
     if "cache_dir" not in values and "index_dir" in values:
         settings = replace(settings, cache_dir=Path(values["index_dir"]) / "cache")  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ TITLE_WORDS = re.compile(
 )
 
 
-_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
@@ -75,8 +75,8 @@ def cn_number(s: str) -> int:
         return int(s)
     total, cur = 0, 0
     for ch in s:
-        if ch in _CN_DIGITS:
-            cur = _CN_DIGITS[ch]
+        if ch in CN_DIGITS:
+            cur = CN_DIGITS[ch]
         elif ch in _CN_UNITS:
             total += (cur or 1) * _CN_UNITS[ch]
             cur = 0

@@ -239,7 +239,7 @@ def create_app(assistant: Any, settings: Settings) -> Any:
     from qa.app.api import RateLimiter, create_api
     from qa.app.limits import AnswerPool, CacheSweeper, Gate, SlidingWindow
     from qa.app.service import SharedAssistant
-    from qa.app.ui import CSS, HEAD, _theme, build_ui
+    from qa.app.ui import CSS, HEAD, app_theme, build_ui
 
     if isinstance(assistant, SharedAssistant):
         shared = assistant
@@ -278,7 +278,7 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         max_file_size=page_upload_limit(settings),  # the evaluator's gold file, a document in 文件管理
         ssr_mode=False,
         mcp_server=False,
-        theme=_theme(),
+        theme=app_theme(),
         css=CSS,
         head=HEAD,
     )

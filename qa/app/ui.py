@@ -186,7 +186,7 @@ table.qa-doc-table { width:100%; border-collapse:collapse; font-size:13.5px; }
 """
 
 
-def _theme() -> gr.themes.Base:
+def app_theme() -> gr.themes.Base:
     # Plain font names only: a GoogleFont would make every browser fetch from the internet.
     return gr.themes.Soft(primary_hue="red", neutral_hue="stone", font=FONT, font_mono=FONT).set(
         button_primary_background_fill="#b3261e",

@@ -69,7 +69,7 @@ def rss_mb(pid: int | None = None) -> float:
     return 0.0
 
 
-def _machine() -> str:
+def machine_info() -> str:
     mem = ""
     try:
         kb = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")).split()[1])
@@ -410,14 +410,14 @@ def render_markdown(res: dict[str, Any]) -> str:
         lines += ["### Resident memory", "", "| process | RSS MiB | note |", "|---|---|---|", *mem, ""]
     ev = res.get("eval")
     if ev:
-        from qa.evaluate.report import DEFINITIONS, _md_table, headline_table
+        from qa.evaluate.report import DEFINITIONS, md_table, headline_table
 
         lines += [
             f"### Answer quality (`qa eval`, {ev['questions']} gold questions)",
             "",
             f"From `{ev['path']}` (`{ev.get('command', 'qa eval')}`).",
             "",
-            _md_table(*headline_table(ev["configs"])),
+            md_table(*headline_table(ev["configs"])),
             "",
             *[f"- **{k}**: {v}" for k, v in DEFINITIONS],
             "",
@@ -466,7 +466,7 @@ def update_section(path: Path, section_md: str, section: str = SECTION) -> None:
 # ---------------------------------------------------------------- command
 
 
-def _questions(gold: Path, n: int) -> list[str]:
+def gold_questions(gold: Path, n: int) -> list[str]:
     from qa.evaluate.gold import load_gold
 
     try:
@@ -502,10 +502,10 @@ def bench_command(
         + (f" --duration {duration:g}" if duration != 10.0 else "") + ("" if serve else " --no-serve")
         + (f" --hnsw-max {hnsw_max}" if hnsw_max else "") + (f" --eval-metrics {eval_metrics}" if eval_metrics else ""),
         "date": datetime.now().strftime("%Y-%m-%d"),
-        "machine": _machine(),
+        "machine": machine_info(),
     }
     start_load = os.getloadavg()[0]
-    questions = _questions(gold, queries)
+    questions = gold_questions(gold, queries)
     if eval_metrics:  # a `qa eval` run to quote beside the system figures
         data = json.loads(Path(eval_metrics).read_text(encoding="utf-8"))
         first = next(iter(data["configs"].values()))

@@ -305,9 +305,9 @@ def stores_command(base: Settings, stores: Sequence[str], sizes: Sequence[int], 
     import os
     from datetime import datetime
 
-    from qa.evaluate.bench import _machine
+    from qa.evaluate.bench import machine_info
 
-    res: dict[str, Any] = {"command": command, "date": datetime.now().strftime("%Y-%m-%d"), "machine": _machine()}
+    res: dict[str, Any] = {"command": command, "date": datetime.now().strftime("%Y-%m-%d"), "machine": machine_info()}
     start_load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="qa-bench-stores-") as tmp:
         work = Path(tmp)
@@ -336,7 +336,7 @@ def run_stores(out_md: Path | None, stores: list[str], sizes: list[int] | None, 
     import json
 
     from qa.config import load_settings
-    from qa.evaluate.bench import _questions, update_section
+    from qa.evaluate.bench import gold_questions, update_section
 
     known = ("faiss", "milvus", "milvus-server")
     bad = [s for s in stores if s not in known]
@@ -346,7 +346,7 @@ def run_stores(out_md: Path | None, stores: list[str], sizes: list[int] | None, 
     sizes = [100_000] if sizes is None else sizes
     command = (f"qa bench --stores {','.join(stores)}" + "".join(f" --scale {n}" for n in sizes)
                + (f" --hnsw-max {hnsw_max}" if hnsw_max else "") + (f" --out {out_md}" if out_md else ""))
-    res = stores_command(load_settings(), stores, sizes, _questions(Path("eval") / "gold.jsonl", 40), hnsw_max, command)
+    res = stores_command(load_settings(), stores, sizes, gold_questions(Path("eval") / "gold.jsonl", 40), hnsw_max, command)
     md = render_markdown(res)
     print(md)
     Path("eval/reports").mkdir(parents=True, exist_ok=True)

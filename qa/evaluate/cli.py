@@ -32,7 +32,7 @@ def eval_command(
 ) -> int:
     """`qa eval`: validate a gold file (--check) and/or score the system on it (--gold)."""
     from qa.evaluate.gold import GoldFormatError, check_gold
-    from qa.evaluate.report import baseline_margin, headline_table, _md_table, write_reports
+    from qa.evaluate.report import baseline_margin, headline_table, md_table, write_reports
     from qa.evaluate.runner import BASELINE, EvalError, run_eval, select_items
 
     base = settings or load_settings()
@@ -83,7 +83,7 @@ def eval_command(
     if imported.notes:
         meta["notes"] = " ".join(imported.notes)
     paths = write_reports(out, metrics, records, meta)
-    print(_md_table(*headline_table(metrics)))
+    print(md_table(*headline_table(metrics)))
     for line in baseline_margin(metrics):
         print(line)
     for kind, p in paths.items():

@@ -198,7 +198,7 @@ def failure_rows(records: Sequence[dict[str, Any]], config: str) -> tuple[list[s
 # ---------------------------------------------------------------- markdown
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
+def md_table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(out)
@@ -209,14 +209,14 @@ def render_markdown(metrics: dict[str, Any], records: Sequence[dict[str, Any]], 
     parts = ["# Evaluation report", ""]
     if meta:
         parts += [f"- {k}: {v}" for k, v in meta.items()] + [""]
-    parts += ["## Headline", "", _md_table(*headline_table(metrics)), ""]
+    parts += ["## Headline", "", md_table(*headline_table(metrics)), ""]
     parts += [f"- {line}" for line in baseline_margin(metrics)] + [""]
     parts += ["Definitions:", ""] + [f"- **{k}**: {v}" for k, v in DEFINITIONS] + [""]
-    parts += ["## By question type", "", _md_table(*group_table(metrics, "by_type")), ""]
-    parts += ["## By persona", "", _md_table(*group_table(metrics, "by_persona")), ""]
-    parts += ["## Latency per stage", "", _md_table(*latency_table(metrics)), ""]
+    parts += ["## By question type", "", md_table(*group_table(metrics, "by_type")), ""]
+    parts += ["## By persona", "", md_table(*group_table(metrics, "by_persona")), ""]
+    parts += ["## Latency per stage", "", md_table(*latency_table(metrics)), ""]
     for name in metrics:
-        parts += [f"## Worst failures — {name}", "", _md_table(*failure_rows(records, name)), ""]
+        parts += [f"## Worst failures — {name}", "", md_table(*failure_rows(records, name)), ""]
     return "\n".join(parts)
 
 

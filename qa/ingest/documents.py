@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from qa.ingest.lines import Line, compact
-from qa.text import _CN_DIGITS, cn_number  # noqa: F401  (cn_number: used by qa.ingest.validity too)
+from qa.text import CN_DIGITS, cn_number  # noqa: F401  (cn_number: used by qa.ingest.validity too)
 from qa.text import DATE_LINE, PUBLIC_MARK, TITLE_WORDS  # in qa.text: qa.chunk matches them without qa.ingest
 
 # --- patterns on Line.key (simplified, no whitespace) -------------------------------------------
@@ -59,7 +59,7 @@ def parse_date_line(key: str) -> str | None:
         return iso_date(int(m[1]), int(m[2]), int(m[3]))
     m = CN_DATE_LINE.match(key)
     if m:
-        y = int("".join(str(_CN_DIGITS[c]) for c in m[1]))
+        y = int("".join(str(CN_DIGITS[c]) for c in m[1]))
         return iso_date(y, cn_number(m[2]), cn_number(m[3]))
     return None
 
