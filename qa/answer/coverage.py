@@ -188,7 +188,12 @@ class CoverageJudge:
         # the articles that answer, not the tail: a figure in an unrelated article answers nothing
         top = [e for e in ranked[:3] if e.prob >= self.focus_ratio * ranked[0].prob]
         if slot in PARTIAL_SLOTS and not any(e.slot_near(self.near_sentences) for e in top):
-            return Coverage("partial", p, missing=slot)
+            # say which detail is missing only when no article the answer quotes has one at all
+            # (it may lead with a figure the best article lacks)
+            if not any(e.slot for e in top + cited):
+                return Coverage("partial", p, missing=slot)  # no figure at all: say which detail is missing
+            # a figure elsewhere in the article may or may not be the one asked: hedge without claiming it is absent
+            return Coverage("partial", p)
         if p < self.partial_below and not named_document:
             return Coverage("partial", p)
         return Coverage("full", p)

@@ -71,6 +71,15 @@ def has_slot(slot: str | None, text: str) -> bool:
     return bool(rx.search(text)) if rx else True
 
 
+def fills(intent: Intent, text: str) -> bool:
+    """Does `text` hold what the question asks for: its slot, or what its own kind asks for
+    ("多少天内申请" is a deadline question whose 多少 also reads as an amount: 30个工作日 answers it)."""
+    if has_slot(intent.slot, text):
+        return True
+    own = intent.kind if intent.kind in ("amount", "deadline", "department") else None
+    return own is not None and own != intent.slot and has_slot(own, text)
+
+
 def content_grams(text: str) -> set[str]:
     """Character bigrams of the content words (a lone character stands for itself)."""
     core = _filler().sub(" ", to_simplified(text))
@@ -149,7 +158,7 @@ class EvidenceScorer:
             rest_cov = _weighted(rest & a_grams, idf) / _weighted(rest, idf) if rest else q_cov
             sents = self._sentences(q, rest, hit, intent)
             best = max(sents, key=lambda s: s.score, default=None)
-            slot_here = has_slot(intent.slot, article)
+            slot_here = fills(intent, article)
             region = 0.0
             if regions:
                 region = 1.0 if d.region in regions else -1.0
@@ -193,7 +202,7 @@ class EvidenceScorer:
             overlap = cov
             if rest and rest != q:
                 overlap = (1 - REST_WEIGHT) * cov + REST_WEIGHT * _weighted(rest & g, idf) / rest_w
-            slot = bool(intent.slot) and has_slot(intent.slot, simp)
+            slot = bool(intent.slot) and fills(intent, simp)
             score = overlap + (0.25 if slot else 0.0) - (0.3 if len(simp) < 12 else 0.0)
             out.append(ScoredSentence(s, score, slot, cov))
         return out
