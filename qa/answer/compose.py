@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from qa import data
 from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage
-from qa.answer.evidence import ArticleEvidence, content_grams, has_slot
+from qa.answer.evidence import ArticleEvidence, content_grams
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, own_text, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
 from qa.retrieve.intent import Intent
-from qa.text import sentences, tidy, to_simplified
+from qa.ingest.validity import term_chunks
+from qa.text import compact, sentences, tidy, to_simplified
 
 # rule words → the verdict they give a yes/no question (first match in a sentence wins)
 _VERDICTS = [
@@ -41,8 +42,6 @@ _VERDICTS = [
 ]
 _NEGATED_QUESTION = re.compile(r"不用|不要|不需|不必|免|没有|不办|不交|不去")
 _ENUM_END = re.compile(r"[:：]\s*$")
-_TERM_EXPIRY = re.compile(r"有效期(?:至|为|到|截至|[一二三四五六七八九十两\d])|有效期限|执行期限至|废止")
-_TERM_START = re.compile(r"(?:起|之日起)(?:施行|实施|执行|生效)")
 _ITEM_LEAD = re.compile(r"^\s*(\d+)[.．、]\s*")
 _ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+条)\s*")
 
@@ -294,21 +293,17 @@ class ArticleAnswerer:
             w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
 
     def _term_chunk(self, doc_id: str) -> Chunk | None:
-        """The part of the document that states its term: an expiry (有效期至… / 有效期三年) over a
-        start (自…起施行) over any other mention, the later part on a tie (the closing article)."""
-        best, best_score = None, 0
-        for c in self.library.chunks(doc_id):
-            t = c.text_simplified
-            score = 3 if _TERM_EXPIRY.search(t) else 2 if _TERM_START.search(t) else 1 if has_slot("validity", t) else 0
-            if score and score >= best_score:
-                best, best_score = c, score
-        return best
+        """The part of the document that states its term (`Validity.term`, parsed at ingest): the one
+        holding the term's last sentence, which carries the expiry when there is one."""
+        v = self.library.by_id[doc_id].validity
+        found = term_chunks(v, self.library.chunks(doc_id)) if v else []
+        return found[-1] if found else None
 
     def _term_quote(self, c: Chunk, d: Document, w: _Writer) -> str:
-        """"第三十四条规定：本办法自…起施行，有效期至…。[n]": the sentences that state the term, under
+        """"第三十四条规定：本办法自…起施行，有效期至…。[n]": the chunk's sentences of the term, under
         their own article when one chunk holds several (第三十二条–第三十四条)."""
-        term = [s for s in sentences(c.text) if _TERM_EXPIRY.search(to_simplified(s)) or _TERM_START.search(to_simplified(s))]
-        term = term[:2] or [s for s in sentences(c.text) if has_slot("validity", to_simplified(s))][:2]
+        probes = [p[:16] for p in (d.validity.term if d.validity and d.validity.term else "").split("。") if len(p[:16]) >= 6]
+        term = [s for s in sentences(c.text) if any(p in compact(to_simplified(s)) for p in probes)][:2]
         locator, source = c.locator, " ".join(term) or own_text(c)
         quote = tidy(defuse_markers(source))
         if term and (m := _ARTICLE_LEAD.match(term[0])):

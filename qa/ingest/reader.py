@@ -62,8 +62,8 @@ def decode_bytes(data: bytes) -> tuple[str, str, list[str]]:
     return text, "gb18030", []
 
 
-def read_text(path: Path, max_bytes: int) -> tuple[str, str, list[str]]:
-    """Read one file; raises UnreadableFile with the reason."""
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """The bytes of one file of at most `max_bytes`; raises UnreadableFile with the reason."""
     try:
         size = path.stat().st_size
     except OSError as err:
@@ -77,7 +77,7 @@ def read_text(path: Path, max_bytes: int) -> tuple[str, str, list[str]]:
         data = path.read_bytes()
     except OSError as err:
         raise UnreadableFile(f"无法读取 / cannot read: {err.strerror}") from None
-    return decode_bytes(data)
+    return data
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:

@@ -55,6 +55,7 @@ __all__ = [
     "is_in_force",
     "link_repeals",
     "locate_term",
+    "term_chunks",
     "passage_validity",
     "parse_validity",
     "status",
@@ -294,23 +295,29 @@ def _period(title: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def locate_term(validity: Validity, chunks: Iterable[Any]) -> None:
-    """Set `term_locator`: the locators of the chunks holding the term's sentences ("第十九条、第二十条")."""
+def term_chunks(validity: Validity, chunks: Iterable[Any]) -> list[Any]:
+    """The chunks holding the term's sentences, in the order of the sentences (one chunk once)."""
     if not validity.term:
-        return
+        return []
     chunks = list(chunks)
     texts = [re.sub(r"\s+", "", getattr(c, "text_simplified", "") or "") for c in chunks]
-    found: list[str] = []
+    found: list[Any] = []
     for sentence in validity.term.split("。"):
         probe = sentence[:16]
         if len(probe) < 6:
             continue
         for c, text in zip(chunks, texts):
             if probe in text:
-                if c.locator not in found:
-                    found.append(c.locator)
+                if c not in found:
+                    found.append(c)
                 break
-    validity.term_locator = "、".join(found) or None
+    return found
+
+
+def locate_term(validity: Validity, chunks: Iterable[Any]) -> None:
+    """Set `term_locator`: the locators of the chunks holding the term's sentences ("第十九条、第二十条")."""
+    if validity.term:
+        validity.term_locator = "、".join(dict.fromkeys(c.locator for c in term_chunks(validity, chunks))) or None
 
 
 def link_repeals(documents: list[Document]) -> None:

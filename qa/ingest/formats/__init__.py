@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.ingest.reader import UnreadableFile, decode_bytes
+from qa.ingest.reader import UnreadableFile, decode_bytes, read_limited
 
 TEXT_SUFFIXES = {".txt", ".md", ".text", ""}
 WORD_SUFFIXES = {".docx"}
@@ -123,20 +123,7 @@ def read_bytes(data: bytes, name: str) -> ReadResult:
 
 def read_file(path: Path, max_bytes: int) -> ReadResult:
     """Read one file from disk (size-limited); raises UnreadableFile with the reason."""
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise UnreadableFile(f"无法读取 / cannot read: {err.strerror}") from None
-    if size > max_bytes:
-        raise UnreadableFile(
-            f"文件过大（{size / 1e6:.1f} MB，上限 {max_bytes / 1e6:.0f} MB），已跳过 / "
-            f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB limit, set QA_MAX_FILE_MB), skipped"
-        )
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise UnreadableFile(f"无法读取 / cannot read: {err.strerror}") from None
-    return read_bytes(data, path.name)
+    return read_bytes(read_limited(path, max_bytes), path.name)
 
 
 def apply_header(text: str, meta: dict[str, str]) -> str:
