@@ -61,7 +61,16 @@ class Settings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     retrieval_mode: str = "hybrid"  # bm25 | dense | hybrid
+    fusion: str = "score"  # score (weighted normalised scores) | rrf (reciprocal rank fusion, rrf_k)
+    title_boost: float = 0.1  # score fusion: added per unit of title match; rrf: in first-rank votes × 5
+    title_boost_min: float = 0.55  # share of a title's distinctive bigrams a question must contain to boost it
+    quoted_title_min: float = 0.5  # … the same for a title the question quotes in 《》
+    max_title_boosts: int = 3  # documents boosted at most per question
+    expand_terms: bool = True  # BM25: add indexed substrings and official synonyms (qa.retrieve.lexical)
+    context_refs: int = 4  # articles a hit refers to (按照本办法第十三条) attached as context, at most
     rerank: bool = False  # second stage measured no reliable gain (docs/BENCHMARKS.md)
+    rerank_depth: int = 20  # hits the second stage re-scores
+    rerank_weight: float = 0.2  # share of the article similarity in the second-stage score
     flat_index_max: int = 200_000  # above this chunk count an approximate (HNSW) index is built
 
     # answering

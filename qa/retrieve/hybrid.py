@@ -92,29 +92,31 @@ class Retriever:
         embedder: Any,  # qa.embed.Embedder
         settings: Settings,
         analyzer: QueryAnalyzer | None = None,
-        fusion: str = "score",
-        title_boost: float = 0.1,  # score fusion: added per unit of title match; rrf: in first-rank votes × 5
         rerank_vectors: np.ndarray | None = None,
-        rerank_depth: int = 20,
-        rerank_weight: float = 0.2,  # share of the article similarity in the second-stage score
-        max_context: int = 4,
-        expand_terms: bool = True,  # BM25: add indexed substrings and official synonyms (qa.retrieve.lexical)
+        **overrides: Any,  # any retrieval weight of Settings (fusion="rrf", expand_terms=False …) for variants
     ) -> None:
-        if fusion not in FUSIONS:
-            raise ValueError(f"unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}")
+        settings = settings.with_overrides(**overrides)
+        if settings.fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {settings.fusion!r}; use one of {', '.join(FUSIONS)}")
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.chunks: list[Chunk] = store.chunks
         self.documents: list[Document] = store.documents
-        self.analyzer = analyzer or QueryAnalyzer(self.documents)
-        self.fusion = fusion
-        self.title_boost = title_boost
+        self.analyzer = analyzer or QueryAnalyzer(
+            self.documents,
+            title_boost_min=settings.title_boost_min,
+            quoted_title_min=settings.quoted_title_min,
+            max_title_boosts=settings.max_title_boosts,
+        )
+        # the weights, named in Settings (qa/config.py)
+        self.fusion = settings.fusion
+        self.title_boost = settings.title_boost
         self.rerank_vectors = rerank_vectors
-        self.rerank_depth = rerank_depth
-        self.rerank_weight = rerank_weight
-        self.max_context = max_context
-        self.expand_terms = expand_terms
+        self.rerank_depth = settings.rerank_depth
+        self.rerank_weight = settings.rerank_weight
+        self.max_context = settings.context_refs
+        self.expand_terms = settings.expand_terms
         n = len(self.chunks)
         doc_index = {d.doc_id: i for i, d in enumerate(self.documents)}
         self._doc_of_row = np.fromiter((doc_index.get(c.doc_id, -1) for c in self.chunks), dtype=np.int64, count=n)

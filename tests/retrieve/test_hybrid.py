@@ -140,3 +140,23 @@ def test_load_without_index_says_to_build(tmp_path, index_settings):
 
     with pytest.raises(IndexMissing, match="qa index"):
         Retriever.load(index_settings.with_overrides(index_dir=tmp_path / "none"))
+
+
+def test_retrieval_weights_come_from_settings(retriever, index_settings, monkeypatch):
+    from qa.config import load_settings
+
+    # the weights are Settings fields, so QA_* variables and the config file reach the retriever
+    monkeypatch.setenv("QA_FUSION", "rrf")
+    monkeypatch.setenv("QA_TITLE_BOOST_MIN", "0.8")
+    monkeypatch.setenv("QA_CONTEXT_REFS", "2")
+    env = load_settings(index_dir=index_settings.index_dir, cache_dir=index_settings.cache_dir)
+    r = Retriever(retriever.store, retriever.embedder, env)
+    assert (r.fusion, r.analyzer.title_boost_min, r.max_context) == ("rrf", 0.8, 2)
+    q = "招远黄金珠宝企业注册商标有补助吗"
+    # rank fusion scores are sums of 1/(rrf_k + rank): far below the normalised score fusion's
+    assert r.run(q, k=5).hits[0].score < 0.1 < retriever.run(q, k=5).hits[0].score
+    # a keyword override is a variant of the same settings, as eval/bench_retrieval.py builds them
+    v = Retriever(retriever.store, retriever.embedder, index_settings, analyzer=retriever.analyzer, expand_terms=False)
+    assert v.expand_terms is False and v.settings.expand_terms is False and retriever.expand_terms is True
+    with pytest.raises(ValueError, match="unknown fusion"):
+        Retriever(retriever.store, retriever.embedder, index_settings, fusion="max")
