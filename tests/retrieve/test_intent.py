@@ -18,6 +18,9 @@ from qa.retrieve.intent import classify
         ("这个文件主要讲了什么", False, "general", None),  # by-doc only when a document is named
         ("招远那个黄金深加工扶持意见现在还能申请吗？", True, "validity", "validity"),
         ("招远和周村对企业上市的奖励分别是多少？", False, "comparison", "amount"),
+        # 现行 asks about validity only as a question about the document itself
+        ("这个办法现行有效吗", True, "validity", "validity"),
+        ("兰山区现行的养犬政策是什么", False, "broad", None),
         ("狗咬人了找谁？", False, "department", "department"),
         ("办狗证要多久", False, "deadline", "deadline"),
         ("申请补贴需要什么材料", False, "condition", "condition"),
