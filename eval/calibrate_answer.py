@@ -5,8 +5,9 @@
     python eval/calibrate_answer.py --gold my.jsonl --write my_model.json   # another corpus
                                                          # (then QA_ANSWER_MODEL=my_model.json)
 
-Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl, eval/blind/tune.jsonl.
-Never eval/blind/test.jsonl: it is the frozen test split, read only by `qa eval` as aggregates.
+Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl, eval/blind/tune.jsonl,
+eval/blind/fresh/tune.jsonl. Never eval/blind/test.jsonl or eval/blind/fresh/test.jsonl: they are the
+frozen test splits, read only by `qa eval` as aggregates.
 
 1. article model (qa.answer.evidence.ARTICLE_FEATURES): for every answerable question, each of the
    first `answer_hits` retrieved articles is a sample, labelled 1 when it contains an evidence span.
@@ -44,8 +45,13 @@ from qa.config import load_settings  # noqa: E402
 from qa.evaluate.gold import GoldItem, contains, load_gold  # noqa: E402
 from qa.evaluate.metrics import citation_precision, key_point_coverage  # noqa: E402
 
-TUNE = [ROOT / "eval" / "gold.jsonl", ROOT / "eval" / "dev_questions.jsonl", ROOT / "eval" / "blind" / "tune.jsonl"]
-TEST = ROOT / "eval" / "blind" / "test.jsonl"
+TUNE = [
+    ROOT / "eval" / "gold.jsonl",
+    ROOT / "eval" / "dev_questions.jsonl",
+    ROOT / "eval" / "blind" / "tune.jsonl",
+    ROOT / "eval" / "blind" / "fresh" / "tune.jsonl",
+]
+TESTS = [ROOT / "eval" / "blind" / "test.jsonl", ROOT / "eval" / "blind" / "fresh" / "test.jsonl"]
 
 
 @dataclass
@@ -218,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--l2", type=float, default=1.0)
     args = ap.parse_args(argv)
     paths = args.gold or TUNE
-    if any(Path(p).resolve() == TEST.resolve() for p in paths):
-        print("eval/blind/test.jsonl is the frozen test split: it is never tuned on", file=sys.stderr)
+    if any(Path(p).resolve() == t.resolve() for p in paths for t in TESTS):
+        print("eval/blind/test.jsonl and eval/blind/fresh/test.jsonl are frozen test splits: never tuned on", file=sys.stderr)
         return 2
     items = [it for p in paths for it in load_gold(p)]
     assistant = Assistant(bootstrap_settings())
@@ -283,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
                 best = (key, extra_min, extra_ratio, fig)
     assert best is not None
     _, models.extra_min, models.extra_ratio, fig = best
+    print(f"chosen: extra_min {models.extra_min}, extra_ratio {models.extra_ratio}: {json.dumps(fig)}")
     models.partial_below = partial_below
     print(f"chosen: extra_min {models.extra_min}, extra_ratio {models.extra_ratio}: {json.dumps(fig)}")
     models.meta = {

@@ -7,10 +7,12 @@ depend on file order), into eval/blind/tune.jsonl (tune on it freely) and eval/b
 (look at it only as aggregate numbers: `qa eval --gold eval/blind/test.jsonl`).
 
     python eval/split_blind.py
+    python eval/split_blind.py --raw eval/blind/fresh/raw --out eval/blind/fresh   # the second blind set
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from collections import defaultdict
@@ -21,8 +23,12 @@ RAW = ROOT / "eval" / "blind" / "raw"
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--raw", type=Path, default=RAW, help="folder of the helpers' *.jsonl files")
+    ap.add_argument("--out", type=Path, default=ROOT / "eval" / "blind", help="where tune.jsonl and test.jsonl go")
+    args = ap.parse_args()
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for path in sorted(RAW.glob("*.jsonl")):
+    for path in sorted(args.raw.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 item = json.loads(line)
@@ -38,9 +44,9 @@ def main() -> None:
         flip += len(items) % 2
     for name, items in (("tune", tune), ("test", test)):
         items.sort(key=lambda it: it["id"])
-        out = ROOT / "eval" / "blind" / f"{name}.jsonl"
+        out = args.out / f"{name}.jsonl"
         out.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items), encoding="utf-8")
-        print(f"{out.relative_to(ROOT)}: {len(items)} questions")
+        print(f"{out}: {len(items)} questions")
 
 
 if __name__ == "__main__":

@@ -195,6 +195,13 @@ class ArticleAnswerer:
                 intro = intro.replace(f"{c.locator}规定", "写明")
             last_doc = d.doc_id
             body = strip_locator(quote, c.locator)
+            if not body.strip():
+                # a covering notice that is all heading and addressee: what the document is for instead
+                purpose = self.library.purpose(d.doc_id)
+                if purpose is None:
+                    continue
+                c, source = purpose
+                body = _ENUM_END.sub("……", defuse_markers(tidy(source)))
             more = self._continuation(e) if _ENUM_END.search(body) else []
             if _ENUM_END.search(body) and not more:
                 body = _ENUM_END.sub("……", body)  # announced items not found: say the text goes on
@@ -282,7 +289,15 @@ class ArticleAnswerer:
         purpose = self.library.purpose(doc_id)
         if purpose:
             chunk, line = purpose
-            w.lines.append(f"主要内容：{defuse_markers(tidy(line))}{w.cite(chunk, d, line)}")
+            shown = _ENUM_END.sub("……", defuse_markers(tidy(line)))  # "…名单如下：" goes on below
+            w.lines.append(f"主要内容：{shown}{w.cite(chunk, d, line)}")
+        goal = self.library.goal(doc_id)
+        if goal is not None and not (purpose and purpose[0].chunk_id == goal.chunk_id):
+            shown, source = self._opening_quote(goal, d)
+            heading = goal.heading_path[-1].strip()
+            if shown.startswith(heading):  # "二、工作目标：…" under a label that names it
+                shown = shown[len(heading) :].lstrip(" ：:，,")
+            w.lines.append(f"主要目标（{heading}）：{shown}{w.cite(goal, d, source)}")
         outline = self.library.outline(doc_id)
         if outline:
             w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")
@@ -291,6 +306,15 @@ class ArticleAnswerer:
         for e in [e for e in detail if e.prob >= self.models.extra_min + 0.2][:1]:
             quote, source = self._quote(e, intent)
             w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
+
+    def _opening_quote(self, c: Chunk, d: Document) -> tuple[str, str]:
+        """(shown, cited) for a section quoted for what it is, not for a question: whole when short,
+        else its first sentences as a marked excerpt."""
+        full = whole(c, d)
+        if len(full) <= self.whole_max_chars:
+            return full, own_text(c)
+        shown, used = excerpt(c, sentences(own_text(c))[:4], self.excerpt_chars, d)
+        return shown, (verbatim_quote(c.text, used) or own_text(c))
 
     def _term_chunk(self, doc_id: str) -> Chunk | None:
         """The part of the document that states its term (`Validity.term`, parsed at ingest): the one

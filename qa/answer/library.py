@@ -12,6 +12,15 @@ from qa.text import compact, to_simplified
 
 _NUMBERED = re.compile(r"^(?:第[一二三四五六七八九十百]+[章节条编部分]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、])")
 _ADDRESSEE = re.compile(r"^各[\u4e00-\u9fff、，,（）()]{2,80}[:：]$")
+# lines of a document's head and covering notice that say nothing about what it is for
+_NUMBER_LINE = re.compile(r"[〔\[【(（]\s*\d{4}\s*[〕\]】)）]\s*\d+\s*号$|^第\d+号$")
+_DATE_LINE = re.compile(r"^[（(]?(?:\d{4}|[〇零一二三四五六七八九]{4})年[\d一二三四五六七八九十]{1,3}月[\d一二三四五六七八九十]{1,3}日[）)]?$")
+_BOILERPLATE = re.compile(r"印发给你们|现予印发|请认真(?:贯彻|遵照|组织|抓好)|遵照执行|请结合实际|此件公开发布")
+_TITLE_LIKE = re.compile(r"^[^。；，,：:]{0,30}关于[^。；，,]{2,60}$")  # a title line, broken or with its issuer
+_PURPOSE = re.compile(
+    r"^(第[一二三四五六七八九十百]+条\s*)?(为|根据|按照|依据|现就|现将|为了|为进一步|为切实|为深入|为全面|为加快|为推动|为贯彻)"
+)
+_GOAL = re.compile(r"(?:工作|总体|主要|发展|规划)目标|目标任务")
 
 
 class DocumentLibrary:
@@ -48,20 +57,44 @@ class DocumentLibrary:
 
     def purpose(self, doc_id: str) -> tuple[Chunk, str] | None:
         """The paragraph that says what the document is for (为…，制定本办法 / 现就…提出如下意见),
-        else the first statement of its opening; with the chunk it comes from."""
+        else its first statement (a 批复's decision); with the chunk it comes from. The head's
+        title, 发文字号, date, addressee and the notice's 现印发给你们 are not statements."""
         d = self.by_id.get(doc_id)
-        titles = {compact(to_simplified(t)) for t in (d.title, d.notice_title or "") if t} if d else set()
         candidates: list[tuple[Chunk, str]] = []
-        for c in self.opening(doc_id) + self.chunks(doc_id)[:3]:
+        opening = self.opening(doc_id)
+        for c in opening + [c for c in self.chunks(doc_id)[:3] if c not in opening]:
             for line in c.text.splitlines():
                 line = line.strip().lstrip("-* ").strip()
                 key = compact(to_simplified(line))
-                if len(key) < 12 or key in titles or _ADDRESSEE.match(key) or key.endswith(("：", ":")):
+                if len(key) < 12 or self._head_line(key, d):
                     continue
-                if re.match(r"^(第[一二三四五六七八九十百]+条\s*)?(为|根据|按照|依据|现就|现将|为了|为进一步|为切实|为深入|为全面|为加快|为推动|为贯彻)", key):
+                if _PURPOSE.match(key):  # even when it ends by announcing a list (名单如下：)
                     return c, line
-                candidates.append((c, line))
+                if not key.endswith(("：", ":")):
+                    candidates.append((c, line))
         return candidates[0] if candidates else None
+
+    @staticmethod
+    def _head_line(key: str, d: Document | None) -> bool:
+        """A line of the document's head or covering notice: its title (with the issuer before
+        it), 发文字号, date, addressee, signature or 现印发给你们."""
+        if _NUMBER_LINE.search(key) or _DATE_LINE.match(key) or _BOILERPLATE.search(key) or _TITLE_LIKE.match(key):
+            return True
+        if _ADDRESSEE.match(key) or (key.startswith("各") and re.match(r"^各[^。]{2,80}[:：]", key) and len(key) < 100):
+            return True  # the addressee, also with a stray word after it
+        if d is None:
+            return False
+        titles = [compact(to_simplified(t)) for t in (d.title, d.notice_title or "", d.issuer or "") if t]
+        bare = key.strip("《》")
+        # the title or issuer, whole, with the issuer before it, or a piece of a title broken over lines
+        return any(t and ((t in key and len(key) <= len(t) + 16) or bare in t) for t in titles)
+
+    def goal(self, doc_id: str) -> Chunk | None:
+        """The section stating the document's targets (工作目标 / 总体目标 …), if it has one."""
+        for c in self.chunks(doc_id):
+            if c.kind not in ("notice", "preamble") and c.heading_path and _GOAL.search(c.heading_path[-1]):
+                return c
+        return None
 
     def outline(self, doc_id: str, depth: int = 2, limit: int = 14) -> list[tuple[str, str]]:
         """(locator, heading) of the document's sections, at most `depth` levels deep."""
