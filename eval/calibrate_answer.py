@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gold", type=Path, action="append", help="tuning gold file(s); default: the three tuning sets")
     ap.add_argument("--write", nargs="?", const=str(ROOT / "qa" / "data" / "answer_model.json"), default=None)
     ap.add_argument("--max-wrong", type=float, default=0.01, help="share of full-answer questions the threshold may decline")
-    ap.add_argument("--partial-band", type=float, default=0.08, help="share of full-answer questions marked partial at most")
+    ap.add_argument("--partial-band", type=float, default=0.12, help="share of full-answer questions marked partial at most")
     ap.add_argument("--min-precision", type=float, default=0.70,
                     help="citation precision the extra articles may not push the answers below")
     ap.add_argument("--l2", type=float, default=1.0)
@@ -291,7 +291,6 @@ def main(argv: list[str] | None = None) -> int:
     _, models.extra_min, models.extra_ratio, fig = best
     print(f"chosen: extra_min {models.extra_min}, extra_ratio {models.extra_ratio}: {json.dumps(fig)}")
     models.partial_below = partial_below
-    print(f"chosen: extra_min {models.extra_min}, extra_ratio {models.extra_ratio}: {json.dumps(fig)}")
     models.meta = {
         "fitted_on": [str(Path(p).relative_to(ROOT)) if Path(p).is_absolute() else str(p) for p in paths],
         "questions": len(samples),

@@ -176,7 +176,7 @@ class ArticleAnswerer:
             w.lines.append(
                 f"已收录的文件中有相关规定，但没有写明具体的{what}。相关规定如下："
                 if what
-                else "没有找到直接回答这个问题的规定，以下是最接近的内容，供参考："
+                else "以下规定与问题最接近，但未必直接回答了所问的内容，请核对原文："  # true whether or not one does
             )
         if intent.kind == "broad" and cited and coverage.level == "full":
             self._outline(w, cited[0], evidence)

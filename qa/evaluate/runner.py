@@ -293,9 +293,18 @@ class EvalRunner:
             except Exception as exc:  # scored as not cited on that date
                 out[day] = {"validity": [], "text": "", "error": f"{type(exc).__name__}: {exc}"}
                 continue
-            cited = [c for c in a.citations if want and normalize_for_match(c.doc_number or "") == want]
+            cited = [c for c in a.citations if want and same_number(normalize_for_match(c.doc_number or ""), want)]
             out[day] = {"validity": [c.validity for c in cited], "text": a.text, "refused": a.refused}
         return out
+
+
+def same_number(cited: str, gold: str) -> bool:
+    """发文字号 of a citation and of a gold item, normalised: equal, or a government order named by
+    its number alone ("第280号" for 青岛市人民政府令第280号)."""
+    if cited == gold:
+        return True
+    short, long_ = sorted((cited, gold), key=len)
+    return short.startswith("第") and len(short) >= 3 and long_.endswith(short) and "令" in long_
 
 
 def scores_of(records: Iterable[dict[str, Any]]) -> list[QuestionScores]:
