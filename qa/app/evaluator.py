@@ -199,18 +199,27 @@ def table_rows(rows: Sequence[EvalRow]) -> list[list[str]]:
     ]
 
 
+def _verdict_code(verdict: Any, comment: Any, max_comment: int) -> tuple[str | None, str | None]:
+    """(the verdict's code, None for no verdict; why the judgement cannot be saved): the comment
+    must be text within `max_comment`, the verdict a code or a label of JUDGEMENTS."""
+    if not isinstance(comment, (str, type(None))) or len(comment or "") > max_comment:
+        n = len(comment) if isinstance(comment, str) else 0
+        return None, f"备注过长（{n} 字，上限 {max_comment}），未保存"
+    code = next((k for k, v in JUDGEMENTS.items() if verdict in (k, v)), None)
+    if verdict and code is None:
+        return None, f"无效的评价：{verdict}"
+    return code, None
+
+
 def set_judgement(rows: Sequence[EvalRow], qid: str | None, verdict: str | None, comment: str | None,
                   max_comment: int = 2000) -> tuple[list[EvalRow], str]:  # fmt: skip
     """Record the evaluator's judgement of one question; (rows, status message)."""
     rows = list(rows)
     if not rows:
         return rows, "请先运行评测或选择一次历史运行"
-    if not isinstance(comment, (str, type(None))) or len(comment or "") > max_comment:
-        n = len(comment) if isinstance(comment, str) else 0
-        return rows, f"备注过长（{n} 字，上限 {max_comment}），未保存"
-    code = next((k for k, v in JUDGEMENTS.items() if verdict in (k, v)), None)
-    if verdict and code is None:
-        return rows, f"无效的评价：{verdict}"
+    code, problem = _verdict_code(verdict, comment, max_comment)
+    if problem:
+        return rows, problem
     for r in rows:
         if r.id == qid:
             r.judgement = code or ""
@@ -1000,12 +1009,9 @@ def _preview(upload_path: Any) -> str:
 
 def _judgement_problem(run: Any, q: Any, v: Any, c: Any, max_comment: int) -> tuple[str | None, str | None]:
     """(the verdict's code, why the judgement cannot be saved)."""
-    if not isinstance(c, (str, type(None))) or len(c or "") > max_comment:
-        n = len(c) if isinstance(c, str) else 0
-        return None, f"备注过长（{n} 字，上限 {max_comment}），未保存"
-    code = next((k for k, val in JUDGEMENTS.items() if v in (k, val)), None)
-    if v and code is None:
-        return None, f"无效的评价：{v}"
+    code, problem = _verdict_code(v, c, max_comment)
+    if problem:
+        return None, problem
     if not isinstance(q, str) or run.record(q) is None:
         return None, f"没有编号为 {q} 的问题"
     if code is None:
