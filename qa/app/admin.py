@@ -27,6 +27,7 @@ import logging
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,18 +86,11 @@ class UploadSizeLimit:
         await self.app(scope, limited, send)
 
 
-def install_admin(app: Any, shared: Any, settings: Settings) -> Any:
-    """Routes under /admin/api and the live index machinery; returns the Live object (also shared.live)."""
-    from fastapi import APIRouter, Depends, Request
-    from starlette.concurrency import run_in_threadpool
+def _admin_guard(settings: Settings) -> Any:
+    """The dependency every /admin/api route has: the API key, or QA_AUTH as HTTP Basic."""
+    from fastapi import Request
 
     from qa.app.api import APIError
-    from qa.app.live import Live
-    from qa.manage import Collection, ManageError
-
-    live = Live(shared, settings)
-    shared.live = live
-    app.add_middleware(UploadSizeLimit, settings=settings)
 
     async def require_admin(request: Request) -> None:
         if not admin_enabled(settings):
@@ -116,47 +110,67 @@ def install_admin(app: Any, shared: Any, settings: Settings) -> Any:
         raise APIError(401, "需要管理员认证 / administrator authentication required (API key, or QA_AUTH user:password "
                             "as HTTP Basic)", "unauthorized", headers={"WWW-Authenticate": 'Basic realm="policy-qa admin"'})
 
+    return require_admin
+
+
+async def _save_uploads(request: Any, tmp: Path, settings: Settings) -> list[tuple[Path, str]]:
+    """The request's uploaded files, written under `tmp` (each in its own folder, under its own
+    name without any directory), refused past MAX_FILES or QA_MAX_FILE_MB."""
+    from starlette.datastructures import UploadFile
+
+    from qa.app.api import APIError
+
+    try:
+        form = await request.form(max_files=MAX_FILES)
+    except Exception as exc:  # noqa: BLE001 - malformed multipart
+        raise APIError(400, f"上传格式有误 / malformed upload (multipart/form-data with field 'files'): {exc}",
+                       param="files") from None
+    uploads = [v for k, v in form.multi_items() if isinstance(v, UploadFile)]
+    if not uploads:
+        raise APIError(422, "没有收到文件 / no file in the upload (multipart field 'files')", param="files")
+    saved: list[tuple[Path, str]] = []
+    limit = settings.max_file_mb * 1024 * 1024
+    for n, up in enumerate(uploads):
+        name = Path((up.filename or f"upload-{n}").replace("\\", "/")).name or f"upload-{n}"
+        target = tmp / f"{n}" / name
+        target.parent.mkdir()
+        size = 0
+        with open(target, "wb") as fh:
+            while chunk := await up.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise APIError(413, _too_large(settings, size), "file_too_large", param="files")
+                fh.write(chunk)
+        saved.append((target, name))
+    return saved
+
+
+async def _with_uploads(request: Any, work: Any, settings: Settings) -> Any:
+    """`work(files)` in a thread, over the request's uploads in a temporary folder; one upload at a time."""
+    from starlette.concurrency import run_in_threadpool
+
+    from qa.app.api import APIError
+
+    if not _upload_gate.acquire(blocking=False):
+        raise APIError(409, BUSY, "upload_in_progress")
+    tmp = Path(tempfile.mkdtemp(prefix="qa-upload-"))
+    try:
+        files = await _save_uploads(request, tmp, settings)
+        return await run_in_threadpool(work, files)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _upload_gate.release()
+
+
+def _admin_routes(coll: Any, live: Any, settings: Settings) -> Any:
+    """The /admin/api router over the collection; a change starts an index update."""
+    from fastapi import APIRouter, Depends, Request
+
+    from qa.app.api import APIError
+    from qa.manage import ManageError
+
     # not in the public /openapi.json and /docs: these routes are for administrators (README lists them)
-    router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[Depends(require_admin)], include_in_schema=False)
-    coll = Collection(settings)
-
-    async def _save_uploads(request: Request, tmp: Path) -> list[tuple[Path, str]]:
-        from starlette.datastructures import UploadFile
-
-        try:
-            form = await request.form(max_files=MAX_FILES)
-        except Exception as exc:  # noqa: BLE001 - malformed multipart
-            raise APIError(400, f"上传格式有误 / malformed upload (multipart/form-data with field 'files'): {exc}",
-                           param="files") from None
-        uploads = [v for k, v in form.multi_items() if isinstance(v, UploadFile)]
-        if not uploads:
-            raise APIError(422, "没有收到文件 / no file in the upload (multipart field 'files')", param="files")
-        saved: list[tuple[Path, str]] = []
-        limit = settings.max_file_mb * 1024 * 1024
-        for n, up in enumerate(uploads):
-            name = Path((up.filename or f"upload-{n}").replace("\\", "/")).name or f"upload-{n}"
-            target = tmp / f"{n}" / name
-            target.parent.mkdir()
-            size = 0
-            with open(target, "wb") as fh:
-                while chunk := await up.read(1 << 20):
-                    size += len(chunk)
-                    if size > limit:
-                        raise APIError(413, _too_large(settings, size), "file_too_large", param="files")
-                    fh.write(chunk)
-            saved.append((target, name))
-        return saved
-
-    async def _with_uploads(request: Request, work: Any) -> Any:
-        if not _upload_gate.acquire(blocking=False):
-            raise APIError(409, BUSY, "upload_in_progress")
-        tmp = Path(tempfile.mkdtemp(prefix="qa-upload-"))
-        try:
-            files = await _save_uploads(request, tmp)
-            return await run_in_threadpool(work, files)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-            _upload_gate.release()
+    router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[Depends(_admin_guard(settings))], include_in_schema=False)
 
     @router.get("/documents", summary="The indexed documents")
     def documents() -> dict[str, Any]:
@@ -173,7 +187,7 @@ def install_admin(app: Any, shared: Any, settings: Settings) -> Any:
         def work(files: list[tuple[Path, str]]) -> dict[str, Any]:
             return {"files": [coll.preview(p, name).to_dict() for p, name in files]}
 
-        return await _with_uploads(request, work)
+        return await _with_uploads(request, work, settings)
 
     @router.post("/documents", summary="Add uploaded files to the index")
     async def add(request: Request) -> Any:
@@ -185,7 +199,7 @@ def install_admin(app: Any, shared: Any, settings: Settings) -> Any:
                 live.indexer.request()
             return outcome.to_dict()
 
-        out = await _with_uploads(request, work)
+        out = await _with_uploads(request, work, settings)
         code = 200 if out["added"] else 422
         if not out["added"]:
             out["error"] = {"message": "；".join(f"{p['name']}: {p['message']}" for p in out["rejected"]),
@@ -201,7 +215,18 @@ def install_admin(app: Any, shared: Any, settings: Settings) -> Any:
         live.indexer.request()
         return {"removed": removed}
 
-    app.include_router(router)
+    return router
+
+
+def install_admin(app: Any, shared: Any, settings: Settings) -> Any:
+    """Routes under /admin/api and the live index machinery; returns the Live object (also shared.live)."""
+    from qa.app.live import Live
+    from qa.manage import Collection
+
+    live = Live(shared, settings)
+    shared.live = live
+    app.add_middleware(UploadSizeLimit, settings=settings)
+    app.include_router(_admin_routes(Collection(settings), live, settings))
     return live
 
 
@@ -249,30 +274,47 @@ def build_status(shared: Any) -> Any:
     return gr.HTML(status_html(shared))
 
 
-def build_admin_tab(shared: Any) -> None:
+def _progress_html(shared: Any) -> str:
+    """The tab's status line: documents, retrieval mode, the index job and its progress bar."""
+    from qa.app.live import status_text
+
+    st = shared.live.status()
+    job = st.get("job") or {}
+    docs = len(shared.document_list())
+    bar = ""
+    if job.get("state") == "embedding" and job.get("total"):
+        pct = 100 * job.get("done", 0) / max(1, job["total"])
+        bar = (f'<div style="background:#eee;border-radius:6px;height:10px;margin-top:6px"><div style="background:#b3261e;'
+               f'width:{pct:.0f}%;height:10px;border-radius:6px"></div></div>')
+    msg = html.escape(job.get("message") or "")
+    return (f'<div class="qa-mode" id="qa-admin-status">已收录 <b>{docs}</b> 份文件 · {html.escape(status_text(st))}'
+            f'{"<br>" + msg if msg else ""}{bar}</div>')
+
+
+def _remove_choices(coll: Any) -> list[tuple[str, str]]:
+    return [(f"{r['number'] or '—'} 《{r['title']}》", r["doc_id"]) for r in coll.list()]
+
+
+def _added_message(outcome: Any) -> str:
+    """What an upload added, replaced and refused, in a sentence or three."""
+    parts = []
+    if outcome.added:
+        names = "、".join(p.name for p in outcome.added)
+        parts.append(f"已收录：{names}。关键词检索几秒内即可覆盖新文件，语义向量生成后自动切换为完整检索。")
+    if outcome.replaced:
+        parts.append("已替换：" + "、".join(f"《{r['title']}》（{r['number']}）" for r in outcome.replaced) + "。")
+    if outcome.rejected:
+        parts.append("未收录：" + "；".join(f"{p.name}：{p.message}" for p in outcome.rejected))
+    return "".join(parts)
+
+
+def _admin_handlers(shared: Any, coll: Any) -> tuple[Any, Any, Any]:
+    """(do_preview, do_add, do_remove): the tab's buttons, one upload at a time (as /admin/api)."""
     import gradio as gr
 
-    from qa.ingest.formats import SUPPORTED
-    from qa.manage import Collection, ManageError
+    from qa.manage import ManageError
 
-    settings = shared.settings
-    coll = Collection(settings)
     live = shared.live
-
-    def progress_html() -> str:
-        st = live.status()
-        job = st.get("job") or {}
-        docs = len(shared.document_list())
-        bar = ""
-        if job.get("state") == "embedding" and job.get("total"):
-            pct = 100 * job.get("done", 0) / max(1, job["total"])
-            bar = (f'<div style="background:#eee;border-radius:6px;height:10px;margin-top:6px"><div style="background:#b3261e;'
-                   f'width:{pct:.0f}%;height:10px;border-radius:6px"></div></div>')
-        from qa.app.live import status_text
-
-        msg = html.escape(job.get("message") or "")
-        return (f'<div class="qa-mode" id="qa-admin-status">已收录 <b>{docs}</b> 份文件 · {html.escape(status_text(st))}'
-                f'{"<br>" + msg if msg else ""}{bar}</div>')
 
     def do_preview(files: list[str] | None) -> tuple[list[list[Any]], str, list[tuple[str, str]]]:
         paths = [(Path(f), Path(f).name) for f in files or []]
@@ -299,18 +341,7 @@ def build_admin_tab(shared: Any) -> None:
             _upload_gate.release()
         if outcome.added:
             live.indexer.request()
-        parts = []
-        if outcome.added:
-            names = "、".join(p.name for p in outcome.added)
-            parts.append(f"已收录：{names}。关键词检索几秒内即可覆盖新文件，语义向量生成后自动切换为完整检索。")
-        if outcome.replaced:
-            parts.append("已替换：" + "、".join(f"《{r['title']}》（{r['number']}）" for r in outcome.replaced) + "。")
-        if outcome.rejected:
-            parts.append("未收录：" + "；".join(f"{p.name}：{p.message}" for p in outcome.rejected))
-        return "".join(parts), _doc_rows(coll), gr.update(choices=_remove_choices()), []
-
-    def _remove_choices() -> list[tuple[str, str]]:
-        return [(f"{r['number'] or '—'} 《{r['title']}》", r["doc_id"]) for r in coll.list()]
+        return _added_message(outcome), _doc_rows(coll), gr.update(choices=_remove_choices(coll)), []
 
     def do_remove(doc_id: str | None) -> tuple[str, list[list[Any]], Any]:
         if not doc_id:
@@ -321,13 +352,37 @@ def build_admin_tab(shared: Any) -> None:
             return str(exc), _doc_rows(coll), gr.update()
         live.indexer.request()
         names = "、".join(f"《{d['title']}》" for d in removed)
-        return f"已移除：{names}。索引更新后不再引用。", _doc_rows(coll), gr.update(choices=_remove_choices(), value=None)
+        return f"已移除：{names}。索引更新后不再引用。", _doc_rows(coll), gr.update(choices=_remove_choices(coll), value=None)
 
+    return do_preview, do_add, do_remove
+
+
+@dataclass
+class _AdminTab:
+    status: Any
+    upload: Any
+    preview_btn: Any
+    add_btn: Any
+    message: Any
+    preview: Any
+    staged: Any
+    to_remove: Any
+    remove_btn: Any
+    docs: Any
+
+
+def _admin_layout(shared: Any, coll: Any) -> _AdminTab:
+    """Upload and preview, then the indexed documents with a remove control."""
+    import gradio as gr
+
+    from qa.ingest.formats import SUPPORTED
+
+    settings = shared.settings
     page_mb = min(settings.max_upload_mb, settings.max_file_mb)  # the page's upload limit (QA_MAX_UPLOAD_MB)
     larger = (f"；更大的文件（至多 {settings.max_file_mb} MB）请通过 /admin/api 上传" if settings.max_file_mb > page_mb else "")
     gr.HTML(f'<div class="qa-side-sub">上传政府文件（{" ".join(SUPPORTED)}；单个文件不超过 {page_mb:g} MB{larger}），'
             "先预览解析结果，确认后收录。收录和移除不影响正在进行的问答。</div>")
-    status = gr.HTML(progress_html())
+    status = gr.HTML(_progress_html(shared))
     with gr.Row():
         upload = gr.File(label="选择文件", file_count="multiple", file_types=list(SUPPORTED), elem_id="qa-admin-upload", scale=3)
         with gr.Column(scale=1):
@@ -338,24 +393,40 @@ def build_admin_tab(shared: Any) -> None:
     staged = gr.State([])
     gr.HTML('<div class="qa-side-title" style="margin-top:14px">已收录文件</div>')
     with gr.Row():
-        to_remove = gr.Dropdown(choices=_remove_choices(), label="移除文件", filterable=True, elem_id="qa-admin-remove-doc", scale=4)
+        to_remove = gr.Dropdown(choices=_remove_choices(coll), label="移除文件", filterable=True, elem_id="qa-admin-remove-doc", scale=4)
         remove_btn = gr.Button("移除", variant="stop", elem_id="qa-admin-remove", scale=1)
     docs = gr.Dataframe(headers=DOC_COLUMNS, value=_doc_rows(coll), interactive=False, wrap=True, max_height=420,
                         elem_id="qa-admin-docs")
+    return _AdminTab(status, upload, preview_btn, add_btn, message, preview, staged, to_remove, remove_btn, docs)
+
+
+def _follow_collection(shared: Any, coll: Any, tab: _AdminTab) -> None:
+    """A timer: the status line, and the document list when the server switched generation."""
+    import gradio as gr
+
     from qa.app.server import LIVE_CHOICES
     from qa.index.watch import loaded_generation
 
     # the page's API gate checks the chosen document against the index as it is now
-    setattr(to_remove, LIVE_CHOICES, lambda: [d.doc_id for d in coll.indexed_documents()])
+    setattr(tab.to_remove, LIVE_CHOICES, lambda: [d.doc_id for d in coll.indexed_documents()])
     shown = gr.State(loaded_generation(shared))  # the generation the list shows
 
     def tick(seen: Any) -> tuple[Any, ...]:
         generation = loaded_generation(shared)
         if generation == seen:
-            return progress_html(), gr.skip(), gr.skip(), seen
-        return progress_html(), _doc_rows(coll), gr.update(choices=_remove_choices()), generation
+            return _progress_html(shared), gr.skip(), gr.skip(), seen
+        return _progress_html(shared), _doc_rows(coll), gr.update(choices=_remove_choices(coll)), generation
 
-    gr.Timer(2.0).tick(tick, shown, [status, docs, to_remove, shown], api_visibility="private", show_progress="hidden")
-    preview_btn.click(do_preview, upload, [preview, message, staged], api_visibility="private")
-    add_btn.click(do_add, staged, [message, docs, to_remove, staged], api_visibility="private")
-    remove_btn.click(do_remove, to_remove, [message, docs, to_remove], api_visibility="private")
+    gr.Timer(2.0).tick(tick, shown, [tab.status, tab.docs, tab.to_remove, shown], api_visibility="private", show_progress="hidden")
+
+
+def build_admin_tab(shared: Any) -> None:
+    from qa.manage import Collection
+
+    coll = Collection(shared.settings)
+    tab = _admin_layout(shared, coll)
+    _follow_collection(shared, coll, tab)
+    do_preview, do_add, do_remove = _admin_handlers(shared, coll)
+    tab.preview_btn.click(do_preview, tab.upload, [tab.preview, tab.message, tab.staged], api_visibility="private")
+    tab.add_btn.click(do_add, tab.staged, [tab.message, tab.docs, tab.to_remove, tab.staged], api_visibility="private")
+    tab.remove_btn.click(do_remove, tab.to_remove, [tab.message, tab.docs, tab.to_remove], api_visibility="private")

@@ -53,6 +53,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -333,11 +334,8 @@ async def _answer(assistant: SharedAssistant, request: Request, question: str, h
 # --- the app --------------------------------------------------------------------------------
 
 
-def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimiter | None = None) -> FastAPI:
-    """FastAPI app with /api and /v1 routes (the chat UI is mounted onto it by server.py).
-
-    `limiter` is shared with the page's own API (server.py); one is made when none is given.
-    """
+def _new_app() -> FastAPI:
+    """The bare FastAPI app: documentation routes and the JSON error shapes."""
     app = FastAPI(
         title="政策问答 API",
         version=qa.__version__,
@@ -347,18 +345,17 @@ def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimi
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
-    require_key = _auth_dependency(settings)
-    limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
-    app.state.limiter = limiter
-    known_docs = _KnownDocs(assistant)  # live: documents added to the running server count at once
 
     @app.exception_handler(ClientGone)
     async def _gone(_: Request, exc: ClientGone) -> Response:
         return Response(status_code=499)  # nobody reads it: the client has left
 
+    return app
+
+
+def _open_routes(assistant: SharedAssistant, settings: Settings) -> APIRouter:
+    """/api routes that need no key: monitors and load balancers probe them."""
     open_api = APIRouter(prefix="/api", tags=["api"])
-    api = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_key)])
-    v1 = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_key)])
 
     # async: runs on the event loop, never waits for a thread behind answering
     @open_api.get("/health", response_model=HealthResponse, summary="Service status and index facts")
@@ -375,6 +372,14 @@ def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimi
             "index": assistant.index_info(),
             "answers": assistant.pool.load(),
         }
+
+    return open_api
+
+
+def _api_routes(assistant: SharedAssistant, settings: Settings, limiter: RateLimiter, require_key: Any) -> APIRouter:
+    """/api/ask and /api/documents (behind the key)."""
+    api = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_key)])
+    known_docs = _KnownDocs(assistant)  # live: documents added to the running server count at once
 
     @api.post("/ask", summary="Ask a question; get an answer with citations")
     async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
@@ -397,6 +402,103 @@ def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimi
                         "status_label": STATUS_LABELS[v["status"]], "as_of": v["as_of"]})
         return {"documents": out}
 
+    return api
+
+
+def _chat_input(body: ChatCompletionRequest, settings: Settings, known_docs: Any) -> tuple[str, list[dict[str, str]], Filters | None]:
+    """(question, history, filters) of an OpenAI chat request: the last user message is the question."""
+    if len(body.messages) > settings.max_history_messages + 1:
+        raise APIError(422, f"消息过多（{len(body.messages)} 条，上限 {settings.max_history_messages + 1}）/ "
+                            f"too many messages ({len(body.messages)} > {settings.max_history_messages + 1})",
+                       param="messages")  # fmt: skip
+    last = body.messages[-1]
+    if last.role != "user":
+        raise APIError(400, "最后一条消息必须来自用户 / the last message must have role 'user'", param="messages")
+    question = _check_question(content_text(last.content), settings, param="messages")
+    history = _check_history(clean_history([m.model_dump() for m in body.messages[:-1]]), settings, "messages")
+    return question, history, _filters(body.filters, known_docs, settings, body.as_of)
+
+
+@dataclass(frozen=True)
+class _Completion:
+    """The fields every response (or stream chunk) of one chat completion repeats."""
+
+    cid: str
+    created: int
+    model: str
+
+    def whole(self, answer: Answer) -> dict[str, Any]:
+        """The non-streaming response: the answer with its reference list, and its sources."""
+        content = answer.text + references_text(answer.citations)
+        return {
+            "id": self.cid,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "sources": [c.to_dict() for c in answer.citations],
+            "refused": answer.refused,
+            "coverage": answer.coverage,
+        }
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        """One server-sent event of the stream."""
+        return _sse({
+            "id": self.cid, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra,
+        })
+
+    async def events(self, stream: Any, first: Any) -> AsyncIterator[str]:
+        """The stream's events, from its first item on; the last chunk carries the sources."""
+        # Starlette cancels this generator when the client disconnects; closing `stream`
+        # (finally below) then stops the answer in the pool.
+        yield self.chunk({"role": "assistant", "content": ""})
+        answer: Answer | None = None
+        try:
+            item = first
+            while item is not None:
+                if isinstance(item, Answer):
+                    answer = item
+                elif item:
+                    yield self.chunk({"content": item})
+                try:
+                    item = await stream.__anext__()
+                except StopAsyncIteration:
+                    item = None
+        except Exception:  # headers are sent: report in-band, never a trace
+            log.exception("stream failed")
+            yield _sse(_error_body("服务器内部错误 / internal server error", "internal_error"))
+            yield "data: [DONE]\n\n"
+            return
+        finally:
+            await stream.aclose()
+        refs = references_text(answer.citations) if answer else ""
+        if refs:
+            yield self.chunk({"content": refs})
+        yield self.chunk({}, "stop", sources=[c.to_dict() for c in answer.citations] if answer else [],
+                         refused=bool(answer.refused) if answer else True, answer=answer.text if answer else "",
+                         coverage=answer.coverage if answer else "none")
+        yield "data: [DONE]\n\n"
+
+
+async def _streamed(assistant: SharedAssistant, request: Request, completion: _Completion, question: str,
+                    history: list[dict[str, str]] | None, filters: Filters | None) -> StreamingResponse:  # fmt: skip
+    # Taken before the response starts, so a full pool is a real 429/503, not an in-band error.
+    stream = assistant.astream(_client(request), question, history, filters)
+    try:  # the first step is most of the work: stop it too if the client hangs up meanwhile
+        first = await until_disconnected(request.is_disconnected, asyncio.ensure_future(stream.__anext__()))
+    except StopAsyncIteration:
+        first = None
+    return StreamingResponse(completion.events(stream, first), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _v1_routes(assistant: SharedAssistant, settings: Settings, limiter: RateLimiter, require_key: Any) -> APIRouter:
+    """The OpenAI-compatible /v1 routes (behind the key)."""
+    v1 = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_key)])
+    known_docs = _KnownDocs(assistant)
+
     @v1.get("/models", summary="OpenAI-compatible model list")
     async def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "policy-qa"}]}
@@ -404,89 +506,19 @@ def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimi
     @v1.post("/chat/completions", summary="OpenAI-compatible chat completion (stream or not)")
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
         limiter.check(_client(request))
-        if len(body.messages) > settings.max_history_messages + 1:
-            raise APIError(422, f"消息过多（{len(body.messages)} 条，上限 {settings.max_history_messages + 1}）/ "
-                                f"too many messages ({len(body.messages)} > {settings.max_history_messages + 1})",
-                           param="messages")  # fmt: skip
-        last = body.messages[-1]
-        if last.role != "user":
-            raise APIError(400, "最后一条消息必须来自用户 / the last message must have role 'user'", param="messages")
-        question = _check_question(content_text(last.content), settings, param="messages")
-        history = _check_history(clean_history([m.model_dump() for m in body.messages[:-1]]), settings, "messages")
-        filters = _filters(body.filters, known_docs, settings, body.as_of)
-        cid = "chatcmpl-" + uuid.uuid4().hex[:24]
-        created = int(time.time())
-        model = body.model or MODEL_ID
-
+        question, history, filters = _chat_input(body, settings, known_docs)
+        completion = _Completion("chatcmpl-" + uuid.uuid4().hex[:24], int(time.time()), body.model or MODEL_ID)
         if not body.stream:
-            answer = await _answer(assistant, request, question, history or None, filters)
-            content = answer.text + references_text(answer.citations)
-            return {
-                "id": cid,
-                "object": "chat.completion",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "sources": [c.to_dict() for c in answer.citations],
-                "refused": answer.refused,
-                "coverage": answer.coverage,
-            }
+            return completion.whole(await _answer(assistant, request, question, history or None, filters))
+        return await _streamed(assistant, request, completion, question, history or None, filters)
 
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-            return _sse({
-                "id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra,
-            })
+    return v1
 
-        # Taken before the response starts, so a full pool is a real 429/503, not an in-band error.
-        stream = assistant.astream(_client(request), question, history or None, filters)
-        try:  # the first step is most of the work: stop it too if the client hangs up meanwhile
-            first = await until_disconnected(request.is_disconnected, asyncio.ensure_future(stream.__anext__()))
-        except StopAsyncIteration:
-            first = None
 
-        async def events() -> AsyncIterator[str]:
-            # Starlette cancels this generator when the client disconnects; closing `stream`
-            # (finally below) then stops the answer in the pool.
-            yield chunk({"role": "assistant", "content": ""})
-            answer: Answer | None = None
-            try:
-                item = first
-                while item is not None:
-                    if isinstance(item, Answer):
-                        answer = item
-                    elif item:
-                        yield chunk({"content": item})
-                    try:
-                        item = await stream.__anext__()
-                    except StopAsyncIteration:
-                        item = None
-            except Exception:  # headers are sent: report in-band, never a trace
-                log.exception("stream failed")
-                yield _sse(_error_body("服务器内部错误 / internal server error", "internal_error"))
-                yield "data: [DONE]\n\n"
-                return
-            finally:
-                await stream.aclose()
-            refs = references_text(answer.citations) if answer else ""
-            if refs:
-                yield chunk({"content": refs})
-            yield chunk({}, "stop", sources=[c.to_dict() for c in answer.citations] if answer else [],
-                        refused=bool(answer.refused) if answer else True, answer=answer.text if answer else "",
-                        coverage=answer.coverage if answer else "none")
-            yield "data: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    app.include_router(open_api)
-    app.include_router(api)
-    app.include_router(v1)
-
-    # The chat is mounted at "/" and would swallow unknown /api and /v1 paths with its own
-    # 404 page, and a wrong method on a known path too: answer those here, in our JSON shape.
-    known = {r.path: r.methods for router in (open_api, api, v1) for r in router.routes if hasattr(r, "methods")}
+def _install_unknown_routes(app: FastAPI, routers: tuple[APIRouter, ...]) -> None:
+    """The chat is mounted at "/" and would swallow unknown /api and /v1 paths with its own
+    404 page, and a wrong method on a known path too: answer those here, in our JSON shape."""
+    known = {r.path: r.methods for router in routers for r in router.routes if hasattr(r, "methods")}
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
@@ -497,4 +529,19 @@ def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimi
                            "method_not_allowed", headers={"Allow": ", ".join(sorted(allowed))})
         raise APIError(404, f"没有这个接口 / no such endpoint: {request.url.path} (see /docs)", "not_found")
 
+
+def create_api(assistant: SharedAssistant, settings: Settings, limiter: RateLimiter | None = None) -> FastAPI:
+    """FastAPI app with /api and /v1 routes (the chat UI is mounted onto it by server.py).
+
+    `limiter` is shared with the page's own API (server.py); one is made when none is given.
+    """
+    app = _new_app()
+    require_key = _auth_dependency(settings)
+    limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
+    app.state.limiter = limiter
+    routers = (_open_routes(assistant, settings), _api_routes(assistant, settings, limiter, require_key),
+               _v1_routes(assistant, settings, limiter, require_key))  # fmt: skip
+    for router in routers:
+        app.include_router(router)
+    _install_unknown_routes(app, routers)
     return app

@@ -199,18 +199,27 @@ def table_rows(rows: Sequence[EvalRow]) -> list[list[str]]:
     ]
 
 
+def _verdict_code(verdict: Any, comment: Any, max_comment: int) -> tuple[str | None, str | None]:
+    """(the verdict's code, None for no verdict; why the judgement cannot be saved): the comment
+    must be text within `max_comment`, the verdict a code or a label of JUDGEMENTS."""
+    if not isinstance(comment, (str, type(None))) or len(comment or "") > max_comment:
+        n = len(comment) if isinstance(comment, str) else 0
+        return None, f"备注过长（{n} 字，上限 {max_comment}），未保存"
+    code = next((k for k, v in JUDGEMENTS.items() if verdict in (k, v)), None)
+    if verdict and code is None:
+        return None, f"无效的评价：{verdict}"
+    return code, None
+
+
 def set_judgement(rows: Sequence[EvalRow], qid: str | None, verdict: str | None, comment: str | None,
                   max_comment: int = 2000) -> tuple[list[EvalRow], str]:  # fmt: skip
     """Record the evaluator's judgement of one question; (rows, status message)."""
     rows = list(rows)
     if not rows:
         return rows, "请先运行评测或选择一次历史运行"
-    if not isinstance(comment, (str, type(None))) or len(comment or "") > max_comment:
-        n = len(comment) if isinstance(comment, str) else 0
-        return rows, f"备注过长（{n} 字，上限 {max_comment}），未保存"
-    code = next((k for k, v in JUDGEMENTS.items() if verdict in (k, v)), None)
-    if verdict and code is None:
-        return rows, f"无效的评价：{verdict}"
+    code, problem = _verdict_code(verdict, comment, max_comment)
+    if problem:
+        return rows, problem
     for r in rows:
         if r.id == qid:
             r.judgement = code or ""
@@ -630,115 +639,298 @@ tr.qa-cmp-worse { background:#fff3f1; } tr.qa-cmp-better { background:#f1faf3; }
 """
 
 
-def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
-    """Create the workbench inside the caller's Blocks (e.g. within `with gr.Tab(...)`)."""
-    import threading
+class _LockedRetriever:
+    """The retriever behind the assistant's lock: jieba and the FAISS state are shared with the chat."""
 
-    import gradio as gr
+    def __init__(self, inner: Any, lock: Any) -> None:
+        self.inner = inner
+        self.lock = lock
 
-    from qa.app.feedback import FeedbackFull, feedback_store, workbench_root
-    from qa.config import Settings
-    from qa.evaluate.importer import SUFFIXES, GoldImportError, import_gold
-    from qa.evaluate.runner import EvalRunner, RunConfig, metrics_for
-    from qa.evaluate.runs import RunStore, save_judgement
+    def run(self, *a: Any, **kw: Any) -> Any:
+        with self.lock:
+            return self.inner.run(*a, **kw)
 
-    settings = settings or getattr(assistant, "settings", None) or Settings()
-    max_questions, max_comment = settings.max_eval_questions, settings.max_comment_chars
-    runs = EvalQueue(settings.eval_queue)
-    root = workbench_root(settings)
-    store = RunStore(root / "runs")
-    feedback = feedback_store(settings)
-    lock = getattr(assistant, "lock", None) or threading.Lock()
-    info = assistant.index_info() if hasattr(assistant, "index_info") else {}
-    index_version = " ".join(str(info.get(k, "")) for k in ("created_at", "corpus_hash") if info.get(k))[:80]
 
-    class _LockedRetriever:  # the retriever shares the assistant's lock (jieba, FAISS state)
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
+@dataclass
+class _Workbench:
+    """What the 评测 tab's handlers share: the runs on disk, the feedback queue, the runner."""
 
-        def run(self, *a: Any, **kw: Any) -> Any:
-            with lock:
-                return self.inner.run(*a, **kw)
+    assistant: Any
+    settings: Any
+    runs: EvalQueue
+    root: Path
+    store: Any  # qa.evaluate.runs.RunStore
+    feedback: Any  # qa.app.feedback.FeedbackStore
+    runner: Any  # qa.evaluate.runner.EvalRunner, None without a retriever
+    index_version: str
 
-    retriever = getattr(assistant, "retriever", None)
-    runner = EvalRunner(assistant, RunConfig("hybrid", "hybrid"), retriever=_LockedRetriever(retriever) if retriever else None,
-                        progress=False, warmup=False) if retriever is not None else None  # fmt: skip
+    @property
+    def max_questions(self) -> int:
+        return self.settings.max_eval_questions
 
-    gr.HTML(WB_CSS + '<div class="qa-side-sub">评测工作台：导入评测集（只需“问题”和“参考答案”两列）、运行、查看指标与图表、逐题人工评价、'
-            "对比两次运行，并处理用户对回答的反馈。</div>")  # fmt: skip
-    run_state = gr.State("", time_to_live=settings.session_ttl_seconds)
-    with gr.Row(equal_height=True):
-        run_pick = gr.Dropdown(label="当前查看的运行（历史运行）", choices=store.choices(), value=None, scale=5, elem_id="qa-wb-run")
-        refresh_btn = gr.Button("刷新", size="sm", scale=0, min_width=70, elem_id="qa-wb-refresh")
-    status = gr.Textbox(label="状态", interactive=False, lines=2, elem_id="qa-wb-status")
-    with gr.Tabs(elem_id="qa-wb-tabs") as wb_tabs:
-        with gr.Tab("运行", id="wb-run"):
-            with gr.Row():
-                upload = gr.File(label="上传评测集（JSONL / CSV / Excel）", type="filepath", elem_id="qa-wb-upload")
-                with gr.Column():
-                    path = gr.Textbox(label="或 eval/ 下的文件路径", value="", placeholder="如 eval/gold.jsonl", max_length=500, elem_id="qa-wb-path")
-                    limit = gr.Number(label=f"只运行前 N 题（0 = 全部，网页上一次最多 {max_questions} 题）", value=0, precision=0, elem_id="qa-wb-limit")
-                    run_btn = gr.Button("运行评测", variant="primary", elem_id="qa-wb-run-btn")
-            import_notes = gr.HTML(
-                '<div class="qa-wb-sub">列名可用中文或英文：问题 / question（必需）、参考答案 / answer、要点 / key_points（用；分隔）、'
-                "证据 / evidence、类型 / type、人群 / persona、有效性 / validity。CSV 可带 UTF-8 BOM。</div>",
-                elem_id="qa-wb-import",
-            )
-            with gr.Row():
-                export_btn = gr.Button("导出 CSV + JSON", elem_id="qa-wb-export")
-                csv_file = gr.File(label="CSV", interactive=False)
-                json_file = gr.File(label="JSON", interactive=False)
-        with gr.Tab("指标", id="wb-metrics"):
-            metrics_view = gr.HTML(metrics_html(None), elem_id="qa-wb-metrics")
-        with gr.Tab("评审", id="wb-review"):
-            review_filter = gr.Radio(label="筛选", choices=REVIEW_FILTERS, value="all", elem_id="qa-wb-filter")
-            table = gr.Dataframe(headers=REVIEW_COLUMNS, value=[], interactive=False, wrap=True, max_height=360,
-                                 column_widths=["9%", "9%", "40%", "10%", "17%", "15%"], label="问题列表（点一行查看）", elem_id="qa-wb-table")  # fmt: skip
-            with gr.Row(equal_height=True):
-                qid = gr.Dropdown(label="问题", choices=[], interactive=True, scale=4, elem_id="qa-wb-qid")
-                next_btn = gr.Button("下一题", size="sm", scale=0, min_width=80, elem_id="qa-wb-next")
-            detail = gr.HTML(elem_id="qa-wb-detail")
-            with gr.Row(equal_height=True):
-                verdict = gr.Radio(label="人工评价", choices=VERDICT_CHOICES, elem_id="qa-wb-verdict", scale=2)
-                comment = gr.Textbox(label="备注", lines=2, max_length=max_comment, elem_id="qa-wb-comment", scale=3)
-                save_btn = gr.Button("保存评价", variant="primary", scale=0, min_width=100, elem_id="qa-wb-save")
-        with gr.Tab("对比", id="wb-compare"):
-            with gr.Row():
-                cmp_a = gr.Dropdown(label="之前", choices=store.choices(), value=None, elem_id="qa-wb-cmp-a")
-                cmp_b = gr.Dropdown(label="之后", choices=store.choices(), value=None, elem_id="qa-wb-cmp-b")
-                cmp_btn = gr.Button("对比", variant="primary", scale=0, min_width=80, elem_id="qa-wb-cmp-btn")
-            cmp_view = gr.HTML(elem_id="qa-wb-compare")
-        with gr.Tab("反馈", id="wb-feedback"):
-            gr.HTML('<div class="qa-wb-sub">用户在咨询页对回答点“有用 / 没用”（可附说明）后，会出现在这里。选中一条，'
-                    "一键转为评测草稿题（写入草稿评测集，下次运行可用）。</div>")  # fmt: skip
-            with gr.Row(equal_height=True):
-                fb_pick = gr.Dropdown(label="反馈", choices=[], interactive=True, scale=4, elem_id="qa-wb-fb-pick")
-                draft_btn = gr.Button("转为评测草稿", variant="primary", scale=0, min_width=120, elem_id="qa-wb-draft")
-                dismiss_btn = gr.Button("忽略", size="sm", scale=0, min_width=70, elem_id="qa-wb-dismiss")
-            with gr.Row(equal_height=True):
-                use_drafts = gr.Button("用草稿评测集运行", size="sm", scale=0, min_width=150, elem_id="qa-wb-use-drafts")
-                drafts_file = gr.File(label="草稿评测集（drafts.jsonl）", interactive=False, elem_id="qa-wb-drafts")
-            fb_view = gr.HTML(elem_id="qa-wb-queue")
+    @property
+    def max_comment(self) -> int:
+        return self.settings.max_comment_chars
 
-    def _load(rid: Any) -> Any:
-        return store.load(rid) if isinstance(rid, str) and rid else None
+    def load(self, rid: Any) -> Any:
+        return self.store.load(rid) if isinstance(rid, str) and rid else None
 
-    def _qchoices(run: Any, which: str) -> list[tuple[str, str]]:
+    def qchoices(self, run: Any, which: str) -> list[tuple[str, str]]:
         return [(f"{r['id']} · {r['question'][:28]}", r["id"]) for r in filter_records(run, which)]
 
-    def _view(run: Any, which: str = "all", q: Any = None) -> tuple[Any, ...]:
+    def view(self, run: Any, which: str = "all", q: Any = None) -> tuple[Any, ...]:
         """metrics, table, question choices (+ value), detail, verdict, comment for a run."""
+        import gradio as gr
+
         if run is None:
             return metrics_html(None), [], gr.update(choices=[], value=None), "", None, ""
         recs = filter_records(run, which)
         q = q if isinstance(q, str) and any(r["id"] == q for r in recs) else (recs[0]["id"] if recs else None)
         j = run.judgements.get(q or "", {})
-        return (metrics_html(run), review_rows(run, recs), gr.update(choices=_qchoices(run, which), value=q),
+        return (metrics_html(run), review_rows(run, recs), gr.update(choices=self.qchoices(run, which), value=q),
                 question_html(run, q), JUDGEMENTS.get(j.get("verdict", "")), j.get("comment", ""))  # fmt: skip
 
-    def _choices_update(value: Any = None) -> tuple[Any, Any, Any]:
-        ch = store.choices()
+    def choices_update(self, value: Any = None) -> tuple[Any, Any, Any]:
+        """The three run pickers (current, 之前, 之后) after the runs on disk changed."""
+        import gradio as gr
+
+        ch = self.store.choices()
         return gr.update(choices=ch, value=value), gr.update(choices=ch), gr.update(choices=ch)
+
+    def queue(self, pick: Any = None) -> tuple[Any, ...]:
+        """The feedback queue: its cards, the picker (keeping `pick` when still there), the drafts file."""
+        import gradio as gr
+
+        feedback = self.feedback
+        items = feedback.items(limit=100)
+        choices = [(f"#{it['id']} {'没用' if it['verdict'] == 'not_useful' else '有用'} · {it['question'][:24]}", str(it["id"])) for it in items]
+        value = pick if isinstance(pick, str) and any(v == pick for _, v in choices) else (choices[0][1] if choices else None)
+        drafts = str(feedback.drafts_path) if feedback.drafts_path.is_file() else None
+        return queue_html(items, feedback.counts()), gr.update(choices=choices, value=value), drafts
+
+
+def _workbench(assistant: Any, settings: Any) -> _Workbench:
+    """The tab's shared parts, from the assistant and the settings."""
+    import threading
+
+    from qa.app.feedback import feedback_store, workbench_root
+    from qa.config import Settings
+    from qa.evaluate.runner import EvalRunner, RunConfig
+    from qa.evaluate.runs import RunStore
+
+    settings = settings or getattr(assistant, "settings", None) or Settings()
+    root = workbench_root(settings)
+    lock = getattr(assistant, "lock", None) or threading.Lock()
+    info = assistant.index_info() if hasattr(assistant, "index_info") else {}
+    index_version = " ".join(str(info.get(k, "")) for k in ("created_at", "corpus_hash") if info.get(k))[:80]
+    retriever = getattr(assistant, "retriever", None)
+    runner = EvalRunner(assistant, RunConfig("hybrid", "hybrid"), retriever=_LockedRetriever(retriever, lock) if retriever else None,
+                        progress=False, warmup=False) if retriever is not None else None  # fmt: skip
+    return _Workbench(assistant, settings, EvalQueue(settings.eval_queue), root, RunStore(root / "runs"),
+                      feedback_store(settings), runner, index_version)  # fmt: skip
+
+
+@dataclass
+class _RunTab:
+    upload: Any
+    path: Any
+    limit: Any
+    run_btn: Any
+    import_notes: Any
+    export_btn: Any
+    csv_file: Any
+    json_file: Any
+
+
+@dataclass
+class _ReviewTab:
+    review_filter: Any
+    table: Any
+    qid: Any
+    next_btn: Any
+    detail: Any
+    verdict: Any
+    comment: Any
+    save_btn: Any
+
+
+@dataclass
+class _CompareTab:
+    cmp_a: Any
+    cmp_b: Any
+    cmp_btn: Any
+    cmp_view: Any
+
+
+@dataclass
+class _FeedbackTab:
+    fb_pick: Any
+    draft_btn: Any
+    dismiss_btn: Any
+    use_drafts: Any
+    drafts_file: Any
+    fb_view: Any
+
+
+@dataclass
+class _WorkbenchUI:
+    """Every component of the tab the events read or write."""
+
+    run_state: Any
+    run_pick: Any
+    refresh_btn: Any
+    status: Any
+    wb_tabs: Any
+    run: _RunTab
+    metrics_view: Any
+    review: _ReviewTab
+    compare: _CompareTab
+    fb: _FeedbackTab
+
+
+def _run_tab(max_questions: int) -> _RunTab:
+    """运行: a gold file (uploaded, or a path under eval/), how many questions, export."""
+    import gradio as gr
+
+    with gr.Row():
+        upload = gr.File(label="上传评测集（JSONL / CSV / Excel）", type="filepath", elem_id="qa-wb-upload")
+        with gr.Column():
+            path = gr.Textbox(label="或 eval/ 下的文件路径", value="", placeholder="如 eval/gold.jsonl", max_length=500, elem_id="qa-wb-path")
+            limit = gr.Number(label=f"只运行前 N 题（0 = 全部，网页上一次最多 {max_questions} 题）", value=0, precision=0, elem_id="qa-wb-limit")
+            run_btn = gr.Button("运行评测", variant="primary", elem_id="qa-wb-run-btn")
+    import_notes = gr.HTML(
+        '<div class="qa-wb-sub">列名可用中文或英文：问题 / question（必需）、参考答案 / answer、要点 / key_points（用；分隔）、'
+        "证据 / evidence、类型 / type、人群 / persona、有效性 / validity。CSV 可带 UTF-8 BOM。</div>",
+        elem_id="qa-wb-import",
+    )
+    with gr.Row():
+        export_btn = gr.Button("导出 CSV + JSON", elem_id="qa-wb-export")
+        csv_file = gr.File(label="CSV", interactive=False)
+        json_file = gr.File(label="JSON", interactive=False)
+    return _RunTab(upload, path, limit, run_btn, import_notes, export_btn, csv_file, json_file)
+
+
+def _review_tab(max_comment: int) -> _ReviewTab:
+    """评审: the questions of a run, one in full, and the evaluator's verdict on it."""
+    import gradio as gr
+
+    review_filter = gr.Radio(label="筛选", choices=REVIEW_FILTERS, value="all", elem_id="qa-wb-filter")
+    table = gr.Dataframe(headers=REVIEW_COLUMNS, value=[], interactive=False, wrap=True, max_height=360,
+                         column_widths=["9%", "9%", "40%", "10%", "17%", "15%"], label="问题列表（点一行查看）", elem_id="qa-wb-table")  # fmt: skip
+    with gr.Row(equal_height=True):
+        qid = gr.Dropdown(label="问题", choices=[], interactive=True, scale=4, elem_id="qa-wb-qid")
+        next_btn = gr.Button("下一题", size="sm", scale=0, min_width=80, elem_id="qa-wb-next")
+    detail = gr.HTML(elem_id="qa-wb-detail")
+    with gr.Row(equal_height=True):
+        verdict = gr.Radio(label="人工评价", choices=VERDICT_CHOICES, elem_id="qa-wb-verdict", scale=2)
+        comment = gr.Textbox(label="备注", lines=2, max_length=max_comment, elem_id="qa-wb-comment", scale=3)
+        save_btn = gr.Button("保存评价", variant="primary", scale=0, min_width=100, elem_id="qa-wb-save")
+    return _ReviewTab(review_filter, table, qid, next_btn, detail, verdict, comment, save_btn)
+
+
+def _compare_tab(choices: list[Any]) -> _CompareTab:
+    """对比: two runs question by question."""
+    import gradio as gr
+
+    with gr.Row():
+        cmp_a = gr.Dropdown(label="之前", choices=choices, value=None, elem_id="qa-wb-cmp-a")
+        cmp_b = gr.Dropdown(label="之后", choices=choices, value=None, elem_id="qa-wb-cmp-b")
+        cmp_btn = gr.Button("对比", variant="primary", scale=0, min_width=80, elem_id="qa-wb-cmp-btn")
+    cmp_view = gr.HTML(elem_id="qa-wb-compare")
+    return _CompareTab(cmp_a, cmp_b, cmp_btn, cmp_view)
+
+
+def _feedback_tab() -> _FeedbackTab:
+    """反馈: the citizens' 有用 / 没用, each one click from a draft gold question."""
+    import gradio as gr
+
+    gr.HTML('<div class="qa-wb-sub">用户在咨询页对回答点“有用 / 没用”（可附说明）后，会出现在这里。选中一条，'
+            "一键转为评测草稿题（写入草稿评测集，下次运行可用）。</div>")  # fmt: skip
+    with gr.Row(equal_height=True):
+        fb_pick = gr.Dropdown(label="反馈", choices=[], interactive=True, scale=4, elem_id="qa-wb-fb-pick")
+        draft_btn = gr.Button("转为评测草稿", variant="primary", scale=0, min_width=120, elem_id="qa-wb-draft")
+        dismiss_btn = gr.Button("忽略", size="sm", scale=0, min_width=70, elem_id="qa-wb-dismiss")
+    with gr.Row(equal_height=True):
+        use_drafts = gr.Button("用草稿评测集运行", size="sm", scale=0, min_width=150, elem_id="qa-wb-use-drafts")
+        drafts_file = gr.File(label="草稿评测集（drafts.jsonl）", interactive=False, elem_id="qa-wb-drafts")
+    fb_view = gr.HTML(elem_id="qa-wb-queue")
+    return _FeedbackTab(fb_pick, draft_btn, dismiss_btn, use_drafts, drafts_file, fb_view)
+
+
+def _workbench_layout(wb: _Workbench) -> _WorkbenchUI:
+    """The tab's components, in the caller's Blocks context."""
+    import gradio as gr
+
+    gr.HTML(WB_CSS + '<div class="qa-side-sub">评测工作台：导入评测集（只需“问题”和“参考答案”两列）、运行、查看指标与图表、逐题人工评价、'
+            "对比两次运行，并处理用户对回答的反馈。</div>")  # fmt: skip
+    run_state = gr.State("", time_to_live=wb.settings.session_ttl_seconds)
+    with gr.Row(equal_height=True):
+        run_pick = gr.Dropdown(label="当前查看的运行（历史运行）", choices=wb.store.choices(), value=None, scale=5, elem_id="qa-wb-run")
+        refresh_btn = gr.Button("刷新", size="sm", scale=0, min_width=70, elem_id="qa-wb-refresh")
+    status = gr.Textbox(label="状态", interactive=False, lines=2, elem_id="qa-wb-status")
+    with gr.Tabs(elem_id="qa-wb-tabs") as wb_tabs:
+        with gr.Tab("运行", id="wb-run"):
+            run = _run_tab(wb.max_questions)
+        with gr.Tab("指标", id="wb-metrics"):
+            metrics_view = gr.HTML(metrics_html(None), elem_id="qa-wb-metrics")
+        with gr.Tab("评审", id="wb-review"):
+            review = _review_tab(wb.max_comment)
+        with gr.Tab("对比", id="wb-compare"):
+            compare = _compare_tab(wb.store.choices())
+        with gr.Tab("反馈", id="wb-feedback"):
+            fb = _feedback_tab()
+    return _WorkbenchUI(run_state, run_pick, refresh_btn, status, wb_tabs, run, metrics_view, review, compare, fb)
+
+
+def _run_request(upload_path: str | None, path_text: str, n: Any, root: Path) -> tuple[int, str | None]:
+    """(how many questions, 0 = all; why the run cannot start) from the 运行 tab's inputs."""
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or n != n:
+        first_n = 0
+    elif n < 0:
+        return 0, "“只运行前 N 题”不能是负数：填 0 运行全部，或填一个正整数。"
+    else:
+        first_n = int(min(n, 10**9))
+    if not upload_path and not path_text:
+        return first_n, "请先上传评测集（JSONL / CSV / Excel），或填写 eval/ 下的文件路径。"
+    return first_n, web_source_problem(upload_path, path_text, [root])
+
+
+async def _answer_items(wb: _Workbench, items: Sequence[GoldItem], session: str, records: list[dict[str, Any]]) -> AsyncIterator[int]:
+    """Answer the questions one at a time, in the shared answer pool like any client's (in a thread
+    without one), appending to `records`; yields how many are done."""
+    runner = wb.runner
+    pool = getattr(wb.assistant, "pool", None)
+    for i, item in enumerate(items):
+        if pool is None:
+            records.append(await asyncio.to_thread(runner.run_one, item))
+        else:
+            async for rec in pool.stream(f"eval:{session}", lambda it=item: iter([runner.run_one(it)])):
+                records.append(rec)
+                break
+        yield i + 1
+
+
+async def _save_run(wb: _Workbench, records: list[dict[str, Any]], imported: Any, name: str) -> tuple[str, tuple[Any, ...], str]:
+    """Score and save a finished run: (run id, its view, a one-line summary)."""
+    from qa.evaluate.runner import metrics_for
+
+    assistant, cfg = wb.assistant, wb.runner.config
+    metrics = {cfg.name: metrics_for(records, cfg, wb.settings, assistant.describe_mode() if hasattr(assistant, "describe_mode") else "")}
+    meta = {"gold": name, "gold_name": name, "questions": len(records), "notes": imported.notes,
+            "index_version": wb.index_version, "source": "评测工作台"}  # fmt: skip
+    rid = wb.store.new_id(name)
+    run = await asyncio.to_thread(wb.store.save, rid, metrics, records, meta)
+    view = await asyncio.to_thread(wb.view, run)
+    over = metrics[cfg.name]["overall"]
+    line = f"{len(records)} 题 · 要点覆盖 {_pct(over.get('kp_coverage'))} · 误拒 {_pct(over.get('wrongly_declined'))} · 出错 {over.get('errors', 0)}"
+    return rid, view, line
+
+
+def _run_handler(wb: _Workbench) -> Any:
+    """运行评测: import the gold file, answer its questions in turn, save and show the run."""
+    import gradio as gr
+
+    from qa.evaluate.importer import GoldImportError, import_gold
 
     async def _run(upload_path: Any, path_text: Any, n: Any, request: gr.Request) -> AsyncIterator[tuple]:  # noqa: ANN401
         keep = gr.update()
@@ -749,23 +941,13 @@ def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
 
         upload_path = upload_path if isinstance(upload_path, str) else None
         path_text = path_text.strip() if isinstance(path_text, str) else ""
-        if isinstance(n, bool) or not isinstance(n, (int, float)) or n != n:
-            first_n = 0
-        elif n < 0:
-            yield msg_only("“只运行前 N 题”不能是负数：填 0 运行全部，或填一个正整数。")
-            return
-        else:
-            first_n = int(min(n, 10**9))
-        if not upload_path and not path_text:
-            yield msg_only("请先上传评测集（JSONL / CSV / Excel），或填写 eval/ 下的文件路径。")
-            return
-        problem = web_source_problem(upload_path, path_text, [root])
+        first_n, problem = _run_request(upload_path, path_text, n, wb.root)
         if problem:
             yield msg_only(problem)
             return
         source = upload_path or path_text
         session = getattr(request, "session_hash", None) or uuid.uuid4().hex
-        refused = runs.join(session)
+        refused = wb.runs.join(session)
         if refused:
             yield msg_only(refused)
             return
@@ -777,78 +959,87 @@ def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
                 return
             items = imported.items
             msg = imported.summary()
-            too_many = too_many_questions(len(items), first_n, max_questions)
+            too_many = too_many_questions(len(items), first_n, wb.max_questions)
             if too_many:
                 yield msg_only(too_many)
                 return
             if first_n:
                 items = items[:first_n]
-            if runner is None:
+            if wb.runner is None:
                 yield msg_only("无法运行：助手没有检索器")
                 return
-            if runs.turn.locked():
+            if wb.runs.turn.locked():
                 yield msg_only(msg + "\n排队中，前面还有评测在运行")
-            pool = getattr(assistant, "pool", None)
-            async with runs.turn:
-                records: list[dict[str, Any]] = []
-                for i, item in enumerate(items):
-                    if pool is None:
-                        records.append(await asyncio.to_thread(runner.run_one, item))
-                    else:
-                        async for rec in pool.stream(f"eval:{session}", lambda it=item: iter([runner.run_one(it)])):
-                            records.append(rec)
-                            break
-                    yield msg_only(f"{msg}\n评测中 {i + 1}/{len(items)}")
-            cfg = runner.config
-            metrics = {cfg.name: metrics_for(records, cfg, settings, assistant.describe_mode() if hasattr(assistant, "describe_mode") else "")}
+            records: list[dict[str, Any]] = []
+            async with wb.runs.turn:
+                async for done in _answer_items(wb, items, session, records):
+                    yield msg_only(f"{msg}\n评测中 {done}/{len(items)}")
             name = Path(upload_path).name if upload_path else Path(path_text).name
-            meta = {"gold": name, "gold_name": name, "questions": len(records), "notes": imported.notes,
-                    "index_version": index_version, "source": "评测工作台"}  # fmt: skip
-            rid = store.new_id(name)
-            run = await asyncio.to_thread(store.save, rid, metrics, records, meta)
-            view = await asyncio.to_thread(_view, run)
-            over = metrics[cfg.name]["overall"]
-            line = f"{len(records)} 题 · 要点覆盖 {_pct(over.get('kp_coverage'))} · 误拒 {_pct(over.get('wrongly_declined'))} · 出错 {over.get('errors', 0)}"
-            yield (rid, view[1], f"{msg}\n已完成：{line}。结果已保存，可在“指标”“评审”中查看。", *_choices_update(rid), view[0],
+            rid, view, line = await _save_run(wb, records, imported, name)
+            yield (rid, view[1], f"{msg}\n已完成：{line}。结果已保存，可在“指标”“评审”中查看。", *wb.choices_update(rid), view[0],
                    view[2], view[3], view[4], view[5], gr.Tabs(selected="wb-metrics"))  # fmt: skip
         finally:
-            runs.leave(session)
+            wb.runs.leave(session)
 
     _run.__annotations__["request"] = gr.Request
+    return _run
 
-    def _preview(upload_path: Any) -> str:
-        if not isinstance(upload_path, str) or not upload_path:
-            return ""
-        problem = web_source_problem(upload_path, None)
-        if problem:
-            return f'<div class="qa-wb-notes">{_esc(problem)}</div>'
-        if Path(upload_path).suffix.lower() not in SUFFIXES:
-            return (f'<div class="qa-hint">无法使用这个文件：“{_esc(Path(upload_path).name)}”不是 .jsonl、.csv 或 .xlsx 文件。'
-                    "请重新上传；在此之前“运行评测”不会运行任何文件。</div>")  # fmt: skip
-        try:
-            imp = import_gold(upload_path)
-        except GoldImportError as exc:
-            return f'<div class="qa-hint">无法读取评测集：{_esc(exc)}。请修改后重新上传；在此之前“运行评测”不会运行任何文件。</div>'
-        cols = "、".join(f"{k}←“{v}”" for k, v in imp.columns.items())
-        notes = "".join(f"<li>{_esc(n)}</li>" for n in imp.notes)
-        return (f'<div class="qa-wb-import-ok"><b>{_esc(imp.summary())}</b><div class="qa-wb-sub">识别的列：{_esc(cols)}</div>'
-                + (f'<ul class="qa-wb-notes">{notes}</ul>' if notes else "") + "</div>")  # fmt: skip
+
+def _preview(upload_path: Any) -> str:
+    """What the importer makes of an uploaded gold file (its columns, its notes), or why it cannot."""
+    from qa.evaluate.importer import SUFFIXES, GoldImportError, import_gold
+
+    if not isinstance(upload_path, str) or not upload_path:
+        return ""
+    problem = web_source_problem(upload_path, None)
+    if problem:
+        return f'<div class="qa-wb-notes">{_esc(problem)}</div>'
+    if Path(upload_path).suffix.lower() not in SUFFIXES:
+        return (f'<div class="qa-hint">无法使用这个文件：“{_esc(Path(upload_path).name)}”不是 .jsonl、.csv 或 .xlsx 文件。'
+                "请重新上传；在此之前“运行评测”不会运行任何文件。</div>")  # fmt: skip
+    try:
+        imp = import_gold(upload_path)
+    except GoldImportError as exc:
+        return f'<div class="qa-hint">无法读取评测集：{_esc(exc)}。请修改后重新上传；在此之前“运行评测”不会运行任何文件。</div>'
+    cols = "、".join(f"{k}←“{v}”" for k, v in imp.columns.items())
+    notes = "".join(f"<li>{_esc(n)}</li>" for n in imp.notes)
+    return (f'<div class="qa-wb-import-ok"><b>{_esc(imp.summary())}</b><div class="qa-wb-sub">识别的列：{_esc(cols)}</div>'
+            + (f'<ul class="qa-wb-notes">{notes}</ul>' if notes else "") + "</div>")  # fmt: skip
+
+
+def _judgement_problem(run: Any, q: Any, v: Any, c: Any, max_comment: int) -> tuple[str | None, str | None]:
+    """(the verdict's code, why the judgement cannot be saved)."""
+    code, problem = _verdict_code(v, c, max_comment)
+    if problem:
+        return None, problem
+    if not isinstance(q, str) or run.record(q) is None:
+        return None, f"没有编号为 {q} 的问题"
+    if code is None:
+        return None, "请先选择“正确”“部分正确”或“错误”"
+    return code, None
+
+
+def _review_handlers(wb: _Workbench) -> dict[str, Any]:
+    """The 评审 events: open a run, filter, pick a question, go to the next, save a verdict."""
+    import gradio as gr
+
+    from qa.evaluate.runs import save_judgement
 
     def _pick(rid: Any) -> tuple[Any, ...]:
-        run = _load(rid)
+        run = wb.load(rid)
         if run is None:
             return ("", gr.update(), "请选择一次运行") + (gr.update(),) * 6
-        v = _view(run)
+        v = wb.view(run)
         return (run.run_id, v[1], f"已打开运行：{run.label()}", v[0], v[2], v[3], v[4], v[5], gr.update())
 
     def _filter(rid: Any, which: Any) -> tuple[Any, ...]:
-        run = _load(rid)
+        run = wb.load(rid)
         which = which if isinstance(which, str) else "all"
-        v = _view(run, which)
+        v = wb.view(run, which)
         return v[1], v[2], v[3], v[4], v[5]
 
     def _select(rid: Any, which: Any, evt: gr.SelectData) -> Any:
-        run = _load(rid)
+        run = wb.load(rid)
         if run is None:
             return gr.update()
         recs = filter_records(run, which if isinstance(which, str) else "all")
@@ -858,14 +1049,14 @@ def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
     _select.__annotations__["evt"] = gr.SelectData
 
     def _show(rid: Any, q: Any) -> tuple[Any, ...]:
-        run = _load(rid)
+        run = wb.load(rid)
         if run is None or not isinstance(q, str):
             return "", None, ""
         j = run.judgements.get(q, {})
         return question_html(run, q), JUDGEMENTS.get(j.get("verdict", "")), j.get("comment", "")
 
     def _next(rid: Any, which: Any, q: Any) -> Any:
-        run = _load(rid)
+        run = wb.load(rid)
         if run is None:
             return gr.update()
         ids = [r["id"] for r in filter_records(run, which if isinstance(which, str) else "all")]
@@ -875,106 +1066,150 @@ def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
         return ids[i % len(ids)]
 
     def _save(rid: Any, q: Any, v: Any, c: Any, which: Any = "all") -> tuple[Any, ...]:
-        run = _load(rid)
+        run = wb.load(rid)
         if run is None:
             return gr.update(), "请先运行评测或选择一次历史运行", gr.update(), gr.update()
-        if not isinstance(c, (str, type(None))) or len(c or "") > max_comment:
-            n = len(c) if isinstance(c, str) else 0
-            return gr.update(), f"备注过长（{n} 字，上限 {max_comment}），未保存", gr.update(), gr.update()
-        code = next((k for k, val in JUDGEMENTS.items() if v in (k, val)), None)
-        if v and code is None:
-            return gr.update(), f"无效的评价：{v}", gr.update(), gr.update()
-        if not isinstance(q, str) or run.record(q) is None:
-            return gr.update(), f"没有编号为 {q} 的问题", gr.update(), gr.update()
-        if code is None:
-            return gr.update(), "请先选择“正确”“部分正确”或“错误”", gr.update(), gr.update()
+        code, problem = _judgement_problem(run, q, v, c, wb.max_comment)
+        if problem or code is None:
+            return gr.update(), problem, gr.update(), gr.update()
         save_judgement(run.path, q, code, (c or "").strip())
-        run = _load(rid)
+        run = wb.load(rid)
         recs = filter_records(run, which if isinstance(which, str) else "all")
         word = JUDGEMENTS[code].split()[0]
         return (review_rows(run, recs), f"已保存 {q} 的评价：{word}（已写入 {run.run_id}/judgements.json）", metrics_html(run),
                 question_html(run, q))  # fmt: skip
 
+    return {"pick": _pick, "filter": _filter, "select": _select, "show": _show, "next": _next, "save": _save}
+
+
+def _eval_rows(run: Any) -> list[EvalRow]:
+    """A saved run's records as EvalRows, with the evaluator's judgements (for export)."""
+    rows = []
+    for r in run.main_records():
+        ans = r.get("answer") or {}
+        s = r.get("scores") or {}
+        j = run.judgements.get(r["id"], {})
+        row = EvalRow(id=r["id"], type=r.get("type", ""), persona=r.get("persona", ""), question=r["question"],
+                      reference=r.get("reference", ""), key_points=r.get("key_points") or [], evidence=r.get("evidence") or [],
+                      answer=ans.get("answer", ""), citations=ans.get("citations") or [], refused=bool(s.get("refused")),
+                      kp_coverage=s.get("kp_coverage"), citation_precision=s.get("citation_precision"),
+                      cited_sentences=s.get("cited_sentences"), evidence_recall=(s.get("recall_at") or {}).get("10"),
+                      error=r.get("error"), judgement=j.get("verdict", ""), comment=j.get("comment", ""))  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def _export_handler(wb: _Workbench) -> Any:
     def _export(rid: Any) -> tuple[Any, ...]:
-        run = _load(rid)
+        run = wb.load(rid)
         if run is None:
             return None, None, "请先运行评测或选择一次历史运行"
         from gradio.utils import get_upload_folder
 
-        rows = []
-        for r in run.main_records():
-            ans = r.get("answer") or {}
-            s = r.get("scores") or {}
-            j = run.judgements.get(r["id"], {})
-            row = EvalRow(id=r["id"], type=r.get("type", ""), persona=r.get("persona", ""), question=r["question"],
-                          reference=r.get("reference", ""), key_points=r.get("key_points") or [], evidence=r.get("evidence") or [],
-                          answer=ans.get("answer", ""), citations=ans.get("citations") or [], refused=bool(s.get("refused")),
-                          kp_coverage=s.get("kp_coverage"), citation_precision=s.get("citation_precision"),
-                          cited_sentences=s.get("cited_sentences"), evidence_recall=(s.get("recall_at") or {}).get("10"),
-                          error=r.get("error"), judgement=j.get("verdict", ""), comment=j.get("comment", ""))  # fmt: skip
-            rows.append(row)
+        rows = _eval_rows(run)
         # under Gradio's cache folder, which expires and has a quota (qa/app/limits.py CacheSweeper)
         c, j = export(rows, Path(get_upload_folder()) / "qa-exports" / uuid.uuid4().hex)
         return str(c), str(j), f"已导出 {len(rows)} 题"
 
-    def _compare(a: Any, b: Any) -> str:
-        return compare_html(_load(a), _load(b))
+    return _export
 
-    def _queue(pick: Any = None) -> tuple[Any, ...]:
-        items = feedback.items(limit=100)
-        choices = [(f"#{it['id']} {'没用' if it['verdict'] == 'not_useful' else '有用'} · {it['question'][:24]}", str(it["id"])) for it in items]
-        value = pick if isinstance(pick, str) and any(v == pick for _, v in choices) else (choices[0][1] if choices else None)
-        drafts = str(feedback.drafts_path) if feedback.drafts_path.is_file() else None
-        return queue_html(items, feedback.counts()), gr.update(choices=choices, value=value), drafts
+
+def _feedback_handlers(wb: _Workbench) -> dict[str, Any]:
+    """The 反馈 events: turn a feedback into a draft gold question, dismiss one, run the drafts."""
+    import gradio as gr
+
+    from qa.app.feedback import FeedbackFull
+
+    feedback = wb.feedback
 
     def _draft(pick: Any) -> tuple[Any, ...]:
         if not isinstance(pick, str) or not pick.isdigit():
-            return (*_queue(), "请先选择一条反馈")
+            return (*wb.queue(), "请先选择一条反馈")
         try:
             d = feedback.to_draft(int(pick))
         except (KeyError, FeedbackFull) as exc:
-            return (*_queue(pick), str(exc).strip("'"))
-        return (*_queue(pick), f"已转为评测草稿 {d['id']}：“{d['question'][:40]}”，已写入草稿评测集（{feedback.drafts_path.name}）；"
-                                "补上参考答案后即可运行，或直接点“用草稿评测集运行”。")  # fmt: skip
+            return (*wb.queue(pick), str(exc).strip("'"))
+        return (*wb.queue(pick), f"已转为评测草稿 {d['id']}：“{d['question'][:40]}”，已写入草稿评测集（{feedback.drafts_path.name}）；"
+                                   "补上参考答案后即可运行，或直接点“用草稿评测集运行”。")  # fmt: skip
 
     def _dismiss(pick: Any) -> tuple[Any, ...]:
         if isinstance(pick, str) and pick.isdigit():
             feedback.set_status(int(pick), "dismissed")
-            return (*_queue(pick), f"已忽略反馈 #{pick}")
-        return (*_queue(), "请先选择一条反馈")
+            return (*wb.queue(pick), f"已忽略反馈 #{pick}")
+        return (*wb.queue(), "请先选择一条反馈")
+
+    def use_drafts() -> tuple[Any, ...]:
+        """Fill in the drafts file as the gold path and go to 运行."""
+        if feedback.drafts_path.is_file():
+            return str(feedback.drafts_path), gr.Tabs(selected="wb-run"), "已填入草稿评测集的路径，点“运行评测”即可运行。"
+        return gr.update(), gr.update(), "还没有草稿题：请先在反馈中点“转为评测草稿”。"
+
+    # a lambda, as the event always was: Gradio names an event after its function
+    return {"draft": _draft, "dismiss": _dismiss, "use_drafts": lambda: use_drafts()}
+
+
+def _compare_handler(wb: _Workbench) -> Any:
+    def _compare(a: Any, b: Any) -> str:
+        return compare_html(wb.load(a), wb.load(b))
+
+    return _compare
+
+
+def _on_load_handler(wb: _Workbench) -> Any:
+    import gradio as gr
 
     def _on_load() -> tuple[Any, ...]:
-        ch = store.choices()
+        ch = wb.store.choices()
         newest = ch[0][1] if ch else None
-        run = _load(newest)
-        v = _view(run)
-        q = _queue()
+        run = wb.load(newest)
+        v = wb.view(run)
+        q = wb.queue()
         return (newest or "", gr.update(choices=ch, value=newest), gr.update(choices=ch, value=ch[1][1] if len(ch) > 1 else None),
                 gr.update(choices=ch, value=newest), v[0], v[1], v[2], v[3], v[4], v[5], *q)  # fmt: skip
 
-    # UI wiring, not a public API (like the chat's own events). The run waits in its own queue
-    # (EvalQueue), not in Gradio's queue shared with the chat. The run event is registered first:
-    # tests find it as the first event whose first input is the upload.
+    return _on_load
+
+
+def _wire_workbench(wb: _Workbench, ui: _WorkbenchUI) -> None:
+    """UI wiring, not a public API (like the chat's own events). The run waits in its own queue
+    (EvalQueue), not in Gradio's queue shared with the chat. The run event is registered first:
+    tests find it as the first event whose first input is the upload."""
+    import gradio as gr
+
     private = {"api_visibility": "private"}
-    run_outputs = [run_state, table, status, run_pick, cmp_a, cmp_b, metrics_view, qid, detail, verdict, comment, wb_tabs]
-    run_btn.click(_run, [upload, path, limit], run_outputs, concurrency_limit=None, show_progress="hidden", **private)
-    upload.upload(_preview, [upload], [import_notes], **private)
-    upload.clear(lambda: "", None, [import_notes], **private)
-    table.select(_select, [run_state, review_filter], [qid], **private)
-    qid.change(_show, [run_state, qid], [detail, verdict, comment], **private)
-    save_btn.click(_save, [run_state, qid, verdict, comment], [table, status, metrics_view, detail], **private)
-    export_btn.click(_export, [run_state], [csv_file, json_file, status], **private)
-    run_pick.input(_pick, [run_pick], [run_state, table, status, metrics_view, qid, detail, verdict, comment, csv_file], **private)
-    review_filter.input(_filter, [run_state, review_filter], [table, qid, detail, verdict, comment], **private)
-    next_btn.click(_next, [run_state, review_filter, qid], [qid], **private)
-    refresh_btn.click(lambda: (*_choices_update(), *_queue()), None, [run_pick, cmp_a, cmp_b, fb_view, fb_pick, drafts_file], **private)
-    cmp_btn.click(_compare, [cmp_a, cmp_b], [cmp_view], **private)
-    draft_btn.click(_draft, [fb_pick], [fb_view, fb_pick, drafts_file, status], **private)
-    dismiss_btn.click(_dismiss, [fb_pick], [fb_view, fb_pick, drafts_file, status], **private)
-    use_drafts.click(lambda: (str(feedback.drafts_path), gr.Tabs(selected="wb-run"), "已填入草稿评测集的路径，点“运行评测”即可运行。")
-                     if feedback.drafts_path.is_file() else (gr.update(), gr.update(), "还没有草稿题：请先在反馈中点“转为评测草稿”。"),
-                     None, [path, wb_tabs, status], **private)  # fmt: skip
+    run, review, compare, fb = ui.run, ui.review, ui.compare, ui.fb
+    rv, fh = _review_handlers(wb), _feedback_handlers(wb)
+    run_outputs = [ui.run_state, review.table, ui.status, ui.run_pick, compare.cmp_a, compare.cmp_b, ui.metrics_view, review.qid,
+                   review.detail, review.verdict, review.comment, ui.wb_tabs]  # fmt: skip
+    run.run_btn.click(_run_handler(wb), [run.upload, run.path, run.limit], run_outputs, concurrency_limit=None, show_progress="hidden",
+                      **private)  # fmt: skip
+    run.upload.upload(_preview, [run.upload], [run.import_notes], **private)
+    run.upload.clear(lambda: "", None, [run.import_notes], **private)
+    review.table.select(rv["select"], [ui.run_state, review.review_filter], [review.qid], **private)
+    review.qid.change(rv["show"], [ui.run_state, review.qid], [review.detail, review.verdict, review.comment], **private)
+    review.save_btn.click(rv["save"], [ui.run_state, review.qid, review.verdict, review.comment],
+                          [review.table, ui.status, ui.metrics_view, review.detail], **private)  # fmt: skip
+    run.export_btn.click(_export_handler(wb), [ui.run_state], [run.csv_file, run.json_file, ui.status], **private)
+    ui.run_pick.input(rv["pick"], [ui.run_pick], [ui.run_state, review.table, ui.status, ui.metrics_view, review.qid, review.detail,
+                                                  review.verdict, review.comment, run.csv_file], **private)  # fmt: skip
+    review.review_filter.input(rv["filter"], [ui.run_state, review.review_filter],
+                               [review.table, review.qid, review.detail, review.verdict, review.comment], **private)  # fmt: skip
+    review.next_btn.click(rv["next"], [ui.run_state, review.review_filter, review.qid], [review.qid], **private)
+    queue_out = [fb.fb_view, fb.fb_pick, fb.drafts_file]
+    ui.refresh_btn.click(lambda: (*wb.choices_update(), *wb.queue()), None, [ui.run_pick, compare.cmp_a, compare.cmp_b, *queue_out],
+                         **private)  # fmt: skip
+    compare.cmp_btn.click(_compare_handler(wb), [compare.cmp_a, compare.cmp_b], [compare.cmp_view], **private)
+    fb.draft_btn.click(fh["draft"], [fb.fb_pick], [*queue_out, ui.status], **private)
+    fb.dismiss_btn.click(fh["dismiss"], [fb.fb_pick], [*queue_out, ui.status], **private)
+    fb.use_drafts.click(fh["use_drafts"], None, [run.path, ui.wb_tabs, ui.status], **private)
     root_block = gr.context.Context.root_block
     if root_block is not None:  # each page load shows the newest run (with its judgements) and the review queue
-        root_block.load(_on_load, None, [run_state, run_pick, cmp_a, cmp_b, metrics_view, table, qid, detail, verdict, comment,
-                                         fb_view, fb_pick, drafts_file], **private)  # fmt: skip
+        root_block.load(_on_load_handler(wb), None, [ui.run_state, ui.run_pick, compare.cmp_a, compare.cmp_b, ui.metrics_view,
+                                                     review.table, review.qid, review.detail, review.verdict, review.comment,
+                                                     *queue_out], **private)  # fmt: skip
+
+
+def build_evaluator_tab(assistant: Any, settings: Any = None) -> None:
+    """Create the workbench inside the caller's Blocks (e.g. within `with gr.Tab(...)`)."""
+    wb = _workbench(assistant, settings)
+    _wire_workbench(wb, _workbench_layout(wb))

@@ -17,7 +17,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from qa.app.service import parse_day
 from qa.config import Settings, load_settings
@@ -148,31 +148,65 @@ def _value_problem(kind: str, choices: set[Any] | None, value: Any, model: Any =
     return None
 
 
+class _InputSpec(NamedTuple):
+    """What a page event's input may receive: its component kind and, for a choice, the choices."""
+
+    kind: str
+    choices: Any  # a set, a callable giving the live choices (LIVE_CHOICES), or None: not checked
+    model: Any  # a Chatbot's data model
+    blank_is_none: bool  # "" means no choice and is passed on as None
+    multiple: bool  # a File input taking a list (文件管理)
+
+
+def _input_spec(comp: Any) -> _InputSpec:
+    kind = type(comp).__name__
+    model = getattr(comp, "data_model", None) if kind == "Chatbot" else None
+    raw = getattr(comp, "choices", None) if kind in ("Dropdown", "Radio") else None
+    # choices set while the page runs (the 评测 question list) are per session: not checked here;
+    # those that follow the index (documents, regions: new uploads) name their source, LIVE_CHOICES
+    live = getattr(comp, LIVE_CHOICES, None)
+    choices = live or ({c[1] if isinstance(c, (tuple, list)) else c for c in raw} | {"", None} if raw else None)
+    # "" (a cleared dropdown, or a client's blank default) means no choice: Gradio itself
+    # accepts it only when "" is one of the choices, so it is passed on as None otherwise
+    blank_is_none = bool(raw) and "" not in {c[1] if isinstance(c, (tuple, list)) else c for c in raw}
+    multiple = getattr(comp, "file_count", "single") == "multiple"  # 文件管理: a list of uploaded files
+    return _InputSpec(kind, choices, model, blank_is_none, multiple)
+
+
+def _ask_call(body: dict[str, Any], data: list[Any]) -> tuple[Any, str | None]:
+    """A positional call of `/ask`: each value a string (dates a date), the missing ones filled with ""."""
+    if len(data) > len(_ASK_PARAMS):
+        return body, f"/ask 最多接受 {len(_ASK_PARAMS)} 个值 / /ask takes at most {len(_ASK_PARAMS)} values: {', '.join(_ASK_PARAMS)}"
+    for name, value in zip(_ASK_PARAMS, data):
+        problem = _value_problem("DateTime" if name.startswith("date_") else "Textbox", None, value)
+        if problem:
+            return body, f"{name}: {problem}"
+    return {**body, "data": data + [""] * (len(_ASK_PARAMS) - len(data))}, None
+
+
+def _event_call(body: dict[str, Any], data: list[Any], row: list[_InputSpec]) -> tuple[Any, str | None]:
+    """A call of one of the page's own events: one value per input, each of its component's kind."""
+    if len(data) != len(row):
+        return body, f"需要 {len(row)} 个输入值，收到 {len(data)} 个 / expected {len(row)} input values, got {len(data)}"
+    for i, ((kind, choices, model, _, multiple), value) in enumerate(zip(row, data)):
+        if callable(choices):
+            choices = set(choices()) | {"", None}
+        problem = _value_problem(kind, choices, value, model, multiple)
+        if problem:
+            return body, f"data[{i}] ({kind}): {problem}"
+    if any(blank and v == "" for (_, _, _, blank, _), v in zip(row, data)):
+        data = [None if blank and v == "" else v for (_, _, _, blank, _), v in zip(row, data)]
+        return {**body, "data": data}, None
+    return body, None
+
+
 def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
     """Checks a call to the page's API before Gradio sees it (limits.Gate): a JSON object, no lone
     surrogates, as many values as the event has inputs, each of the component's kind (a region from
     the list, a date that is a date …); the public `/ask` gets its missing values filled with their
     defaults (Gradio itself rejects a short list with a traceback and `{"error": null}`)."""
-    specs: dict[int, list[tuple[str, Any, Any, bool, bool]]] = {}
-    by_name: dict[str, int] = {}
-    for fn_id, fn in demo.fns.items():
-        row = []
-        for comp in fn.inputs:
-            kind = type(comp).__name__
-            model = getattr(comp, "data_model", None) if kind == "Chatbot" else None
-            raw = getattr(comp, "choices", None) if kind in ("Dropdown", "Radio") else None
-            # choices set while the page runs (the 评测 question list) are per session: not checked here;
-            # those that follow the index (documents, regions: new uploads) name their source, LIVE_CHOICES
-            live = getattr(comp, LIVE_CHOICES, None)
-            choices = live or ({c[1] if isinstance(c, (tuple, list)) else c for c in raw} | {"", None} if raw else None)
-            # "" (a cleared dropdown, or a client's blank default) means no choice: Gradio itself
-            # accepts it only when "" is one of the choices, so it is passed on as None otherwise
-            blank_is_none = bool(raw) and "" not in {c[1] if isinstance(c, (tuple, list)) else c for c in raw}
-            multiple = getattr(comp, "file_count", "single") == "multiple"  # 文件管理: a list of uploaded files
-            row.append((kind, choices, model, blank_is_none, multiple))
-        specs[fn_id] = row
-        if getattr(fn, "api_name", None):
-            by_name[str(fn.api_name)] = fn_id
+    specs = {fn_id: [_input_spec(comp) for comp in fn.inputs] for fn_id, fn in demo.fns.items()}
+    by_name = {str(fn.api_name): fn_id for fn_id, fn in demo.fns.items() if getattr(fn, "api_name", None)}
 
     def check(path: str, body: Any) -> tuple[Any, str | None]:
         if not isinstance(body, dict):
@@ -192,26 +226,8 @@ def gradio_checker(demo: Any, max_items: int = 1000) -> Any:
         if not isinstance(fn_id, int) or fn_id not in specs:
             return body, None  # Gradio answers an unknown event itself
         if fn_id == by_name.get("ask"):
-            if len(data) > len(_ASK_PARAMS):
-                return body, f"/ask 最多接受 {len(_ASK_PARAMS)} 个值 / /ask takes at most {len(_ASK_PARAMS)} values: {', '.join(_ASK_PARAMS)}"
-            for name, value in zip(_ASK_PARAMS, data):
-                problem = _value_problem("DateTime" if name.startswith("date_") else "Textbox", None, value)
-                if problem:
-                    return body, f"{name}: {problem}"
-            return {**body, "data": data + [""] * (len(_ASK_PARAMS) - len(data))}, None
-        row = specs[fn_id]
-        if len(data) != len(row):
-            return body, f"需要 {len(row)} 个输入值，收到 {len(data)} 个 / expected {len(row)} input values, got {len(data)}"
-        for i, ((kind, choices, model, _, multiple), value) in enumerate(zip(row, data)):
-            if callable(choices):
-                choices = set(choices()) | {"", None}
-            problem = _value_problem(kind, choices, value, model, multiple)
-            if problem:
-                return body, f"data[{i}] ({kind}): {problem}"
-        if any(blank and v == "" for (_, _, _, blank, _), v in zip(row, data)):
-            data = [None if blank and v == "" else v for (_, _, _, blank, _), v in zip(row, data)]
-            return {**body, "data": data}, None
-        return body, None
+            return _ask_call(body, data)
+        return _event_call(body, data, specs[fn_id])
 
     return check
 
@@ -228,29 +244,21 @@ def admin_body_limit(settings: Settings) -> int:
     return int(settings.max_file_mb * 1024 * 1024) + 64 * 1024
 
 
-def create_app(assistant: Any, settings: Settings) -> Any:
-    """FastAPI (/api, /v1) with the Gradio chat mounted at /, behind one gate for every route."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    uploads = upload_root(settings)
-    os.environ["GRADIO_TEMP_DIR"] = str(uploads)  # read by Gradio when the Blocks and the app are made
-    import gradio as gr
-    from starlette.middleware.cors import CORSMiddleware
-
-    from qa.app.api import RateLimiter, create_api
-    from qa.app.limits import AnswerPool, CacheSweeper, Gate, SlidingWindow
+def _shared(assistant: Any, settings: Settings) -> Any:
+    """The assistant behind the fair answer pool (as it is, when it already is one)."""
+    from qa.app.limits import AnswerPool
     from qa.app.service import SharedAssistant
-    from qa.app.ui import CSS, HEAD, app_theme, build_ui
 
     if isinstance(assistant, SharedAssistant):
-        shared = assistant
-    else:
-        pool = AnswerPool(settings.answer_workers, settings.answer_queue, settings.answer_per_client, settings.answer_timeout)
-        shared = SharedAssistant(assistant, pool)
-    limiter = RateLimiter(settings.rate_limit_per_minute)  # one budget per client: /api, /v1 and the page's API
-    app = create_api(shared, settings, limiter)
-    from qa.app.admin import install_admin
+        return assistant
+    pool = AnswerPool(settings.answer_workers, settings.answer_queue, settings.answer_per_client, settings.answer_timeout)
+    return SharedAssistant(assistant, pool)
 
-    live = install_admin(app, shared, settings)  # 文件管理 routes (/admin/api) and the live index switch
+
+def _page(shared: Any, settings: Settings) -> Any:
+    """The Gradio Blocks with its queue and session bounds."""
+    from qa.app.ui import build_ui
+
     demo = build_ui(shared, settings)
     # Answering events are not limited here (concurrency_limit=None in ui.py): they wait in the
     # fair answer pool. The rest (reset, judging, export) are quick.
@@ -263,7 +271,15 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         # undelivered event messages (a client that never reads its results) per session: Gradio keeps
         # 2,000 sessions' worth; no more than the sessions themselves
         queue.pending_messages_per_session = LRUCache(settings.max_sessions)
-    auth = parse_auth(settings.auth)
+    return demo
+
+
+def _mount(app: Any, demo: Any, settings: Settings, auth: tuple[str, str] | None) -> Any:
+    """The page mounted at "/" of the API app."""
+    import gradio as gr
+
+    from qa.app.ui import CSS, HEAD, app_theme
+
     mounted = gr.mount_gradio_app(
         app,
         demo,
@@ -287,10 +303,15 @@ def create_app(assistant: Any, settings: Settings) -> Any:
     # any path on the server and Gradio would copy it into its public cache. Turn the check on, as
     # demo.launch() does (tests/app/test_security.py::test_evaluator_tab_reads_no_arbitrary_file).
     demo.has_launched = True
+    return mounted
 
-    sweeper = CacheSweeper(uploads, settings.upload_ttl_seconds, int(settings.upload_quota_mb * 1024 * 1024),
-                           getattr(demo, "state_holder", None), settings.session_ttl_seconds)  # fmt: skip
-    sweeper.start(every=max(5.0, min(60.0, settings.upload_ttl_seconds / 4)))
+
+def _guard(mounted: Any, demo: Any, settings: Settings, limiter: Any, uploads: Path, sweeper: Any, page_password: bool) -> None:
+    """CORS for the configured origins, then the Gate in front of every route."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    from qa.app.limits import Gate, SlidingWindow
+
     # Gradio answers CORS itself (any Origin, with credentials, when the Host is not localhost)
     # unless the parent app has a CORSMiddleware: this one allows only the configured origins.
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
@@ -309,8 +330,30 @@ def create_app(assistant: Any, settings: Settings) -> Any:
         upload_quota=int(settings.upload_quota_mb * 1024 * 1024),
         sweep=sweeper.expire,
         gradio_check=gradio_checker(demo, settings.max_page_json_items),
-        page_password=bool(auth),
+        page_password=page_password,
     )
+
+
+def create_app(assistant: Any, settings: Settings) -> Any:
+    """FastAPI (/api, /v1) with the Gradio chat mounted at /, behind one gate for every route."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    uploads = upload_root(settings)
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)  # read by Gradio when the Blocks and the app are made
+    from qa.app.admin import install_admin
+    from qa.app.api import RateLimiter, create_api
+    from qa.app.limits import CacheSweeper
+
+    shared = _shared(assistant, settings)
+    limiter = RateLimiter(settings.rate_limit_per_minute)  # one budget per client: /api, /v1 and the page's API
+    app = create_api(shared, settings, limiter)
+    live = install_admin(app, shared, settings)  # 文件管理 routes (/admin/api) and the live index switch
+    demo = _page(shared, settings)
+    auth = parse_auth(settings.auth)
+    mounted = _mount(app, demo, settings, auth)
+    sweeper = CacheSweeper(uploads, settings.upload_ttl_seconds, int(settings.upload_quota_mb * 1024 * 1024),
+                           getattr(demo, "state_holder", None), settings.session_ttl_seconds)  # fmt: skip
+    sweeper.start(every=max(5.0, min(60.0, settings.upload_ttl_seconds / 4)))
+    _guard(mounted, demo, settings, limiter, uploads, sweeper, bool(auth))
     mounted.state.pool = shared.pool
     mounted.state.sweeper = sweeper
     live.start()

@@ -14,7 +14,8 @@ Gradio stops iterating and the answer is stopped.
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -392,21 +393,108 @@ SCROLL_TO_ARTICLE = """() => { setTimeout(() => {
 }, 150); }"""
 
 
-def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr.Blocks:
-    """The chat page, the document list and, behind QA_AUTH only, the evaluation tab."""
-    from qa.app.feedback import FeedbackFull, feedback_store
-    from qa.ingest.validity import citation_validity
+@dataclass
+class _Page:
+    """What the page's handlers share, made once per build_ui."""
 
-    settings = settings or getattr(assistant, "settings", None) or Settings()
+    assistant: SharedAssistant
+    settings: Settings
     # what the page knows of the collection, for the generation being served (documents added or
-    # removed in 文件管理 switch the server to a new one: IndexView.of follows it)
-    views = IndexViews(assistant)
-    first = views.now()
-    regions, years, doc_choices = first.regions, first.years, first.doc_choices
-    keep = max(2, settings.max_history_messages - settings.max_history_messages % 2)  # whole turns
-    feedback = feedback_store(settings)
-    max_comment = settings.max_comment_chars
-    no_feedback = gr.update(visible=False)
+    # removed in 文件管理 switch the server to a new one: IndexViews.now follows it)
+    views: "IndexViews"
+    feedback: Any  # qa.app.feedback.FeedbackStore
+
+    @property
+    def keep(self) -> int:
+        """How many history messages a follow-up is read from: whole turns."""
+        n = self.settings.max_history_messages
+        return max(2, n - n % 2)
+
+
+@dataclass
+class _ChatPanel:
+    """The conversation column: the chat, the feedback row under it, the question box."""
+
+    chatbot: Any
+    fb_panel: Any
+    useful_btn: Any
+    useless_btn: Any
+    fb_comment: Any
+    fb_send: Any
+    fb_status: Any
+    question: Any
+    send: Any
+    restart: Any
+
+
+@dataclass
+class _SidePanel:
+    """The side column: example questions, the filters, the answer mode and index status."""
+
+    example_buttons: list[Any]
+    in_force: Any
+    as_of: Any
+    region: Any
+    document: Any
+    date_from: Any
+    date_to: Any
+    date_note: Any
+    index_status: Any
+
+    @property
+    def filters(self) -> list[Any]:
+        """The filter inputs of an answering event, in the order `respond` takes them."""
+        return [self.region, self.document, self.date_from, self.date_to, self.in_force, self.as_of]
+
+
+@dataclass
+class _DocumentsTab:
+    """已收录文件: the full-text view of one document and the searchable list."""
+
+    docview_box: Any
+    back_btn: Any
+    close_btn: Any
+    docview: Any
+    doc_query: Any
+    doc_region: Any
+    doc_year: Any
+    doc_status: Any
+    doc_search: Any
+    doc_list: Any
+
+
+@dataclass
+class _Session:
+    """Per-session state and the hidden bridge from the page script (HEAD) to the server."""
+
+    open_req: Any
+    open_btn: Any
+    history: Any
+    last_answer: Any
+    fb_id: Any
+
+
+def _hide() -> Any:
+    return gr.update(visible=False)
+
+
+def _checked_question(question: Any, settings: Settings) -> str:
+    """The question as typed, or ValueError with a message for the person (too long, bad text)."""
+    return check_text(question or "", "问题", settings.max_question_chars * 4).strip()
+
+
+def _last_answer(question: str, answer: Answer) -> dict[str, Any]:
+    """What a 有用 / 没用 verdict is recorded with (citations without their long passages)."""
+    return {
+        "question": question, "answer": answer.text, "coverage": answer.coverage,
+        "citations": [{k: v for k, v in c.to_dict().items() if k != "passage"} for c in answer.citations],
+        "filters": answer.filters.to_dict(),
+    }  # fmt: skip
+
+
+def _respond_handler(page: _Page) -> Any:
+    """The answering event: the question shown at once, then the answer streamed into its place."""
+    settings, views, assistant = page.settings, page.views, page.assistant
 
     async def respond(
         question: str, chat: list[dict], history: list[dict], region: str, doc_id: str, date_from: Any, date_to: Any,
@@ -416,7 +504,7 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         history = list(history or []) if isinstance(history, list) else []
         keep_fb = (gr.update(), gr.update(), gr.update(), gr.update())
         try:
-            question = check_text(question or "", "问题", settings.max_question_chars * 4).strip()
+            question = _checked_question(question, settings)
         except ValueError as exc:
             gr.Warning(str(exc).split(" / ")[0])
             yield ("", chat, history) + keep_fb
@@ -428,8 +516,7 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         filters, problems = _chat_filters(region, doc_id, date_from, date_to, in_force, as_of)
         # the question at once, with a visible "正在查找…" (tests/app/test_browser.py)
         chat = chat + [{"role": "user", "content": user_html(question)}, {"role": "assistant", "content": pending_html()}]
-        reset_fb = (None, no_feedback, "", "")
-        yield ("", chat, history) + reset_fb
+        yield ("", chat, history) + (None, _hide(), "", "")
         # let the page draw it before a quick answer replaces it: the person sees the search start
         await asyncio.sleep(0.08)
         text = ""
@@ -460,16 +547,17 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         hint = hints_html(problems + _conflicts(question, answer, filters, view.titles, view.regions))
         chat[-1] = {"role": "assistant", "content": answer_html(answer, scope, hint)}
         # the history the next follow-up is read from stays bounded, like a /api caller's
-        history = (history + [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}])[-keep:]
-        last = {
-            "question": question, "answer": answer.text, "coverage": answer.coverage,
-            "citations": [{k: v for k, v in c.to_dict().items() if k != "passage"} for c in answer.citations],
-            "filters": answer.filters.to_dict(),
-        }  # fmt: skip
-        yield ("", chat, history, last, gr.update(visible=True), "", "")
+        history = (history + [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}])[-page.keep:]
+        yield ("", chat, history, _last_answer(question, answer), gr.update(visible=True), "", "")
 
-    def reset() -> tuple[Any, ...]:
-        return [], [], None, no_feedback
+    return respond
+
+
+def _feedback_handlers(page: _Page) -> tuple[Callable[[str], Any], Any]:
+    """(record(verdict) → the 有用 / 没用 event, send_comment): one feedback entry per answer."""
+    from qa.app.feedback import FeedbackFull
+
+    feedback, views, max_comment = page.feedback, page.views, page.settings.max_comment_chars
 
     def _record(verdict: str) -> Any:
         def record(last: Any, fid: Any, comment: Any) -> tuple[Any, str]:
@@ -501,12 +589,23 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         feedback.update(fid, comment=comment.strip())
         return fid, "已收到您的说明，谢谢！评测人员会查看。"
 
-    def status_on(as_of: Any) -> tuple[Any, Any]:
-        day, _ = _date_problem(as_of, "有效性判断日期")
-        return (lambda d: citation_validity(d, day)), day
+    return _record, send_comment
+
+
+def _status_on(as_of: Any) -> tuple[Any, Any]:
+    """(document → its validity on the typed day, the day): today when the day is blank or not a date."""
+    from qa.ingest.validity import citation_validity
+
+    day, _ = _date_problem(as_of, "有效性判断日期")
+    return (lambda d: citation_validity(d, day)), day
+
+
+def _document_handlers(page: _Page) -> tuple[Any, Any]:
+    """(search_docs, open_doc): the document list and one document's full text."""
+    views, assistant = page.views, page.assistant
 
     def search_docs(query: Any, region: Any, year: Any, status: Any, as_of: Any) -> str:
-        validity_of, _ = status_on(as_of)
+        validity_of, _ = _status_on(as_of)
         query = query if isinstance(query, str) else ""
         documents = views.now().documents
         found = search_documents(documents, query[:200], region if isinstance(region, str) else "",
@@ -515,6 +614,7 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         return documents_html(found, assistant.chunk_counts, validity_of, total=len(documents))
 
     def open_doc(req: Any, as_of: Any) -> tuple[Any, ...]:
+        # the page sends "c:<chunk token>" (a citation) or "d:<document token>" (the list)
         req = req if isinstance(req, str) else ""
         kind, _, key = req.partition(":")
         view = views.now()
@@ -524,10 +624,30 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         doc = by_id.get(doc_id) or next((by_id[c.doc_id] for cs in chunks_of.values() for c in cs if c.chunk_id == chunk_id), None)
         if doc is None:
             return gr.update(), gr.update(), gr.update()
-        validity_of, _ = status_on(as_of)
+        validity_of, _ = _status_on(as_of)
         quote = ""
         html_ = document_html(doc, chunks_of.get(doc.doc_id, []), validity_of(doc), chunk_id, quote)
         return html_, gr.update(visible=True), gr.Tabs(selected="documents")
+
+    return search_docs, open_doc
+
+
+def _ask_history(history_json: str, settings: Settings) -> list[dict[str, str]]:
+    """`history_json` of /ask → checked messages, or gr.Error for the caller."""
+    try:
+        raw = json.loads(history_json) if history_json else []
+        if not isinstance(raw, list) or not all(isinstance(m, dict) for m in raw):
+            raise TypeError("expected a JSON list of {role, content} objects")
+        if len(raw) > settings.max_history_messages:  # before any work on it
+            check_history(raw, settings)
+        return check_history(clean_history(raw), settings)
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise _user_error(f"history_json 不是消息列表 / not a JSON list of messages: {str(exc)[:200]}") from exc
+
+
+def _ask_handler(page: _Page) -> Any:
+    """The page's public API `/ask` (for gradio_client)."""
+    settings, views, assistant = page.settings, page.views, page.assistant
 
     async def ask(
         question: str,
@@ -560,15 +680,7 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
         doc_id = document if document in titles else next((k for k, v in titles.items() if v == document), "")
         if document and not doc_id:
             raise _user_error(f"未知的文件 / unknown document: {document[:100]}")
-        try:
-            raw = json.loads(history_json) if history_json else []
-            if not isinstance(raw, list) or not all(isinstance(m, dict) for m in raw):
-                raise TypeError("expected a JSON list of {role, content} objects")
-            if len(raw) > settings.max_history_messages:  # before any work on it
-                check_history(raw, settings)
-            history = check_history(clean_history(raw), settings)
-        except (ValueError, AttributeError, TypeError) as exc:
-            raise _user_error(f"history_json 不是消息列表 / not a JSON list of messages: {str(exc)[:200]}") from exc
+        history = _ask_history(history_json, settings)
         try:
             filters = make_filters([region] if region else [], [doc_id] if doc_id else [], date_from, date_to)
         except ValueError as exc:
@@ -579,142 +691,207 @@ def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr
             raise _user_error(exc.message) from exc
         return answer.text, json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
 
+    return ask
+
+
+def _chat_panel(settings: Settings) -> _ChatPanel:
+    """The conversation column (inside the 咨询问答 tab's row)."""
+    chatbot = gr.Chatbot(
+        elem_id="qa-chat",
+        label="对话记录",
+        show_label=False,
+        height=600,
+        placeholder=WELCOME,
+        latex_delimiters=[],
+        feedback_options=None,
+        buttons=[],
+        layout="bubble",
+        group_consecutive_messages=False,
+    )
+    with gr.Group(visible=False, elem_id="qa-feedback") as fb_panel:
+        with gr.Row(equal_height=True, elem_classes=["qa-fb-row"]):
+            gr.HTML('<div class="qa-fb-q">这个回答对您有用吗？</div>')
+            useful_btn = gr.Button("有用", size="sm", elem_id="qa-fb-useful", scale=0, min_width=80)
+            useless_btn = gr.Button("没用", size="sm", elem_id="qa-fb-useless", scale=0, min_width=80)
+        with gr.Row(equal_height=True):
+            fb_comment = gr.Textbox(label="补充说明（可选）", placeholder="哪里不对？缺少什么？", lines=1, max_lines=3,
+                                    max_length=settings.max_comment_chars, elem_id="qa-fb-comment", scale=6)  # fmt: skip
+            fb_send = gr.Button("提交说明", size="sm", elem_id="qa-fb-send", scale=1, min_width=90)
+        fb_status = gr.Markdown("", elem_id="qa-fb-status")
+    with gr.Row(equal_height=True):
+        question = gr.Textbox(
+            elem_id="qa-question",
+            label="输入问题",
+            show_label=False,
+            placeholder="请输入您的问题，按回车发送",
+            lines=1,
+            max_lines=4,
+            max_length=settings.max_question_chars,
+            scale=8,
+            autofocus=True,
+        )
+        send = gr.Button("提问", variant="primary", scale=1, min_width=70, elem_id="qa-send")
+    with gr.Row():
+        restart = gr.Button("重新开始", size="sm", variant="secondary", elem_id="qa-restart", scale=0, min_width=110)
+        gr.HTML('<div class="qa-disclaimer">回答由系统根据文件原文自动生成，仅供参考。</div>')
+    return _ChatPanel(chatbot, fb_panel, useful_btn, useless_btn, fb_comment, fb_send, fb_status, question, send, restart)
+
+
+def _side_panel(assistant: SharedAssistant, view: "IndexView") -> _SidePanel:
+    """The side column: 常见问题, 筛选范围, how answers are made."""
+    gr.HTML('<div class="qa-side-title">常见问题</div>')
+    with gr.Column(elem_classes=["qa-examples"]):
+        gr.HTML('<div class="qa-side-sub">市民办事</div>')
+        citizen_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in CITIZEN_EXAMPLES]
+        gr.HTML('<div class="qa-side-sub">企业政策</div>')
+        business_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in BUSINESS_EXAMPLES]
+    with gr.Accordion("筛选范围（可选）", open=False, elem_id="qa-filters"):
+        in_force = gr.Checkbox(label="只看现行有效", value=False, elem_id="qa-in-force",
+                               info="只在判断日期仍然有效（或未载明有效期）的文件中查找")  # fmt: skip
+        as_of = gr.Textbox(label="有效性判断日期", placeholder="默认今天，如 2023-06-01", max_length=40,
+                           elem_id="qa-as-of")  # fmt: skip
+        region = gr.Dropdown(choices=[ALL_REGIONS] + view.regions, value=ALL_REGIONS, label="地区", elem_id="qa-region")
+        document = gr.Dropdown(choices=view.doc_choices, value=None, label="文件（默认全部文件）", filterable=True,
+                               elem_id="qa-document")  # fmt: skip
+        with gr.Row():
+            date_from = gr.Textbox(label="发布日期 从", placeholder="如 2020-01-01", max_length=40, elem_id="qa-date-from", min_width=120)
+            date_to = gr.Textbox(label="至", placeholder="如 2022-12-31", max_length=40, elem_id="qa-date-to", min_width=120)
+        date_note = gr.Markdown("", elem_id="qa-date-note")
+        gr.HTML('<div class="qa-side-sub">不设置时，系统会根据问题中的地名自动缩小范围。</div>')
+    gr.HTML(_mode_html(assistant))
+    index_status = _maybe_index_status(assistant)
+    return _SidePanel(citizen_buttons + business_buttons, in_force, as_of, region, document, date_from, date_to, date_note,
+                      index_status)  # fmt: skip
+
+
+def _documents_tab(view: "IndexView", search_docs: Any) -> _DocumentsTab:
+    """已收录文件 (inside its tab): a document's full text above the searchable list."""
+    with gr.Group(visible=False, elem_id="qa-docview-box") as docview_box:
+        with gr.Row():
+            back_btn = gr.Button("← 返回对话", size="sm", scale=0, min_width=110, elem_id="qa-doc-back")
+            close_btn = gr.Button("关闭全文", size="sm", scale=0, min_width=90, elem_id="qa-doc-close")
+        docview = gr.HTML("", elem_id="qa-docview")
+    with gr.Row(equal_height=True, elem_classes=["qa-doc-search"]):
+        doc_query = gr.Textbox(label="搜索文件", placeholder="标题、发文字号或关键词，如 招政发〔2022〕8号", max_length=200,
+                               elem_id="qa-doc-query", scale=4, min_width=200)  # fmt: skip
+        doc_region = gr.Dropdown(choices=[(ALL_REGIONS, "")] + [(r, r) for r in view.regions], value="", label="地区",
+                                 elem_id="qa-doc-region", scale=2, min_width=120)  # fmt: skip
+        doc_year = gr.Dropdown(choices=[("全部年份", "")] + [(f"{y}年", y) for y in view.years], value="", label="年份",
+                               elem_id="qa-doc-year", scale=1, min_width=100)  # fmt: skip
+        doc_status = gr.Dropdown(choices=[("全部状态", "")] + [(v, k) for k, v in STATUS_LABELS.items()], value="",
+                                 label="状态", elem_id="qa-doc-status", scale=1, min_width=110)  # fmt: skip
+        doc_search = gr.Button("搜索", variant="primary", scale=0, min_width=70, elem_id="qa-doc-search-btn")
+    gr.HTML('<div class="qa-side-sub">点击文件标题或“打开”可阅读全文；状态按今天判断（或按“咨询问答”筛选范围中的判断日期）。</div>')
+    doc_list = gr.HTML(search_docs("", "", "", "", None), elem_id="qa-doc-table")
+    return _DocumentsTab(docview_box, back_btn, close_btn, docview, doc_query, doc_region, doc_year, doc_status, doc_search,
+                         doc_list)  # fmt: skip
+
+
+def _session(settings: Settings) -> _Session:
+    """The hidden bridge (which document the page script asks to open) and the session's state."""
+    open_req = gr.Textbox(value="", visible=True, elem_classes=["qa-hidden"], elem_id="qa-open-req", max_length=300, label="打开文件")
+    open_btn = gr.Button("打开文件", elem_id="qa-open-doc-btn", elem_classes=["qa-hidden"])
+    ttl = settings.session_ttl_seconds
+    return _Session(open_req, open_btn, gr.State([], time_to_live=ttl), gr.State(None, time_to_live=ttl),
+                    gr.State(None, time_to_live=ttl))  # fmt: skip
+
+
+_PRIVATE = {"api_visibility": "private"}  # UI events, not the page's public API
+
+
+def _wire_chat(chat: _ChatPanel, side: _SidePanel, session: _Session, respond: Any) -> None:
+    """Questions (typed, sent, or an example button) and starting over."""
+    inputs = [chat.question, chat.chatbot, session.history, *side.filters]
+    outputs = [chat.question, chat.chatbot, session.history, session.last_answer, chat.fb_panel, chat.fb_comment, chat.fb_status]
+    # concurrency_limit=None: answering events start at once and wait in the fair answer pool
+    # (bounded per client and in total), not in Gradio's queue shared with everyone.
+    answering = {"api_visibility": "private", "concurrency_limit": None}
+    chat.question.submit(respond, inputs, outputs, **answering)
+    chat.send.click(respond, inputs, outputs, **answering)
+    for b in side.example_buttons:
+        # the button's own label is the question
+        b.click(respond, [b, chat.chatbot, session.history, *side.filters], outputs, **answering)
+
+    def reset() -> tuple[Any, ...]:
+        return [], [], None, _hide()
+
+    # 重新开始 clears the conversation and leaves the question box alone: what the person is
+    # already typing is theirs (a late reset used to empty a question typed right after it).
+    chat.restart.click(reset, None, [chat.chatbot, session.history, session.last_answer, chat.fb_panel], **_PRIVATE)
+    chat.chatbot.clear(lambda: [], None, session.history, **_PRIVATE)  # the chat's own 🗑 forgets the history too
+
+
+def _wire_feedback(chat: _ChatPanel, session: _Session, record: Callable[[str], Any], send_comment: Any) -> None:
+    """有用 / 没用 and the optional comment, about the last answer."""
+    fb_io = ([session.last_answer, session.fb_id, chat.fb_comment], [session.fb_id, chat.fb_status])
+    chat.useful_btn.click(record("useful"), *fb_io, **_PRIVATE)
+    chat.useless_btn.click(record("not_useful"), *fb_io, **_PRIVATE)
+    chat.fb_send.click(send_comment, *fb_io, **_PRIVATE)
+    chat.fb_comment.submit(send_comment, *fb_io, **_PRIVATE)
+
+
+def _wire_dates(side: _SidePanel) -> None:
+    """Say at once when a typed date is not a date (the question would ignore it)."""
+
+    def check_dates(date_from: Any, date_to: Any, as_of: Any) -> str:
+        _, problems = _chat_filters("", "", date_from, date_to, False, as_of)
+        return "\n".join(f"⚠️ {p}" for p in problems)
+
+    dates = [side.date_from, side.date_to, side.as_of]
+    for box in dates:
+        box.blur(check_dates, dates, [side.date_note], **_PRIVATE)
+        box.submit(check_dates, dates, [side.date_note], **_PRIVATE)
+
+
+def _wire_documents(docs: _DocumentsTab, as_of: Any, session: _Session, tabs: Any, search_docs: Any, open_doc: Any) -> None:
+    """Searching the list, opening a document (from a citation or the list) and closing it."""
+    search_in = [docs.doc_query, docs.doc_region, docs.doc_year, docs.doc_status, as_of]
+    docs.doc_query.submit(search_docs, search_in, [docs.doc_list], **_PRIVATE)
+    docs.doc_search.click(search_docs, search_in, [docs.doc_list], **_PRIVATE)
+    for dd in (docs.doc_region, docs.doc_year, docs.doc_status):
+        dd.input(search_docs, search_in, [docs.doc_list], **_PRIVATE)
+    session.open_btn.click(open_doc, [session.open_req, as_of], [docs.docview, docs.docview_box, tabs],
+                           js="(r, a) => [window.__qaOpenReq || '', a]", **_PRIVATE).then(None, None, None, js=SCROLL_TO_ARTICLE)  # fmt: skip
+    docs.back_btn.click(lambda: gr.Tabs(selected="chat"), None, [tabs], **_PRIVATE)
+    docs.close_btn.click(lambda: ("", gr.update(visible=False)), None, [docs.docview, docs.docview_box], **_PRIVATE)
+
+
+def build_ui(assistant: SharedAssistant, settings: Settings | None = None) -> gr.Blocks:
+    """The chat page, the document list and, behind QA_AUTH only, the evaluation tab."""
+    from qa.app.feedback import feedback_store
+
+    settings = settings or getattr(assistant, "settings", None) or Settings()
+    page = _Page(assistant, settings, IndexViews(assistant), feedback_store(settings))
+    first = page.views.now()
+    respond = _respond_handler(page)
+    record, send_comment = _feedback_handlers(page)
+    search_docs, open_doc = _document_handlers(page)
+
     with gr.Blocks(title="政策问答 · 根据政府文件回答", analytics_enabled=False) as demo:
         header = gr.HTML(_header_html(assistant))
         with gr.Tabs() as tabs:
             with gr.Tab("咨询问答", id="chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=7, min_width=300):
-                        chatbot = gr.Chatbot(
-                            elem_id="qa-chat",
-                            label="对话记录",
-                            show_label=False,
-                            height=600,
-                            placeholder=WELCOME,
-                            latex_delimiters=[],
-                            feedback_options=None,
-                            buttons=[],
-                            layout="bubble",
-                            group_consecutive_messages=False,
-                        )
-                        with gr.Group(visible=False, elem_id="qa-feedback") as fb_panel:
-                            with gr.Row(equal_height=True, elem_classes=["qa-fb-row"]):
-                                gr.HTML('<div class="qa-fb-q">这个回答对您有用吗？</div>')
-                                useful_btn = gr.Button("有用", size="sm", elem_id="qa-fb-useful", scale=0, min_width=80)
-                                useless_btn = gr.Button("没用", size="sm", elem_id="qa-fb-useless", scale=0, min_width=80)
-                            with gr.Row(equal_height=True):
-                                fb_comment = gr.Textbox(label="补充说明（可选）", placeholder="哪里不对？缺少什么？", lines=1, max_lines=3,
-                                                        max_length=max_comment, elem_id="qa-fb-comment", scale=6)  # fmt: skip
-                                fb_send = gr.Button("提交说明", size="sm", elem_id="qa-fb-send", scale=1, min_width=90)
-                            fb_status = gr.Markdown("", elem_id="qa-fb-status")
-                        with gr.Row(equal_height=True):
-                            question = gr.Textbox(
-                                elem_id="qa-question",
-                                label="输入问题",
-                                show_label=False,
-                                placeholder="请输入您的问题，按回车发送",
-                                lines=1,
-                                max_lines=4,
-                                max_length=settings.max_question_chars,
-                                scale=8,
-                                autofocus=True,
-                            )
-                            send = gr.Button("提问", variant="primary", scale=1, min_width=70, elem_id="qa-send")
-                        with gr.Row():
-                            restart = gr.Button("重新开始", size="sm", variant="secondary", elem_id="qa-restart", scale=0, min_width=110)
-                            gr.HTML('<div class="qa-disclaimer">回答由系统根据文件原文自动生成，仅供参考。</div>')
+                        chat = _chat_panel(settings)
                     with gr.Column(scale=3, min_width=260):
-                        gr.HTML('<div class="qa-side-title">常见问题</div>')
-                        with gr.Column(elem_classes=["qa-examples"]):
-                            gr.HTML('<div class="qa-side-sub">市民办事</div>')
-                            citizen_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in CITIZEN_EXAMPLES]
-                            gr.HTML('<div class="qa-side-sub">企业政策</div>')
-                            business_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in BUSINESS_EXAMPLES]
-                        with gr.Accordion("筛选范围（可选）", open=False, elem_id="qa-filters"):
-                            in_force = gr.Checkbox(label="只看现行有效", value=False, elem_id="qa-in-force",
-                                                   info="只在判断日期仍然有效（或未载明有效期）的文件中查找")  # fmt: skip
-                            as_of = gr.Textbox(label="有效性判断日期", placeholder="默认今天，如 2023-06-01", max_length=40,
-                                               elem_id="qa-as-of")  # fmt: skip
-                            region = gr.Dropdown(choices=[ALL_REGIONS] + regions, value=ALL_REGIONS, label="地区", elem_id="qa-region")
-                            document = gr.Dropdown(choices=doc_choices, value=None, label="文件（默认全部文件）", filterable=True,
-                                                   elem_id="qa-document")  # fmt: skip
-                            with gr.Row():
-                                date_from = gr.Textbox(label="发布日期 从", placeholder="如 2020-01-01", max_length=40, elem_id="qa-date-from", min_width=120)
-                                date_to = gr.Textbox(label="至", placeholder="如 2022-12-31", max_length=40, elem_id="qa-date-to", min_width=120)
-                            date_note = gr.Markdown("", elem_id="qa-date-note")
-                            gr.HTML('<div class="qa-side-sub">不设置时，系统会根据问题中的地名自动缩小范围。</div>')
-                        gr.HTML(_mode_html(assistant))
-                        index_status = _maybe_index_status(assistant)
+                        side = _side_panel(assistant, first)
             with gr.Tab("已收录文件", id="documents"):
-                with gr.Group(visible=False, elem_id="qa-docview-box") as docview_box:
-                    with gr.Row():
-                        back_btn = gr.Button("← 返回对话", size="sm", scale=0, min_width=110, elem_id="qa-doc-back")
-                        close_btn = gr.Button("关闭全文", size="sm", scale=0, min_width=90, elem_id="qa-doc-close")
-                    docview = gr.HTML("", elem_id="qa-docview")
-                with gr.Row(equal_height=True, elem_classes=["qa-doc-search"]):
-                    doc_query = gr.Textbox(label="搜索文件", placeholder="标题、发文字号或关键词，如 招政发〔2022〕8号", max_length=200,
-                                           elem_id="qa-doc-query", scale=4, min_width=200)  # fmt: skip
-                    doc_region = gr.Dropdown(choices=[(ALL_REGIONS, "")] + [(r, r) for r in regions], value="", label="地区",
-                                             elem_id="qa-doc-region", scale=2, min_width=120)  # fmt: skip
-                    doc_year = gr.Dropdown(choices=[("全部年份", "")] + [(f"{y}年", y) for y in years], value="", label="年份",
-                                           elem_id="qa-doc-year", scale=1, min_width=100)  # fmt: skip
-                    doc_status = gr.Dropdown(choices=[("全部状态", "")] + [(v, k) for k, v in STATUS_LABELS.items()], value="",
-                                             label="状态", elem_id="qa-doc-status", scale=1, min_width=110)  # fmt: skip
-                    doc_search = gr.Button("搜索", variant="primary", scale=0, min_width=70, elem_id="qa-doc-search-btn")
-                gr.HTML('<div class="qa-side-sub">点击文件标题或“打开”可阅读全文；状态按今天判断（或按“咨询问答”筛选范围中的判断日期）。</div>')
-                doc_list = gr.HTML(search_docs("", "", "", "", None), elem_id="qa-doc-table")
+                docs = _documents_tab(first, search_docs)
             if settings.auth:  # a tool for evaluators, not citizens: never on a public page
                 _maybe_evaluator_tab(assistant, settings)
             _maybe_admin_tab(assistant)
-
-        # the bridge from the page script (HEAD) to the server: which document to open
-        open_req = gr.Textbox(value="", visible=True, elem_classes=["qa-hidden"], elem_id="qa-open-req", max_length=300, label="打开文件")
-        open_btn = gr.Button("打开文件", elem_id="qa-open-doc-btn", elem_classes=["qa-hidden"])
-        history = gr.State([], time_to_live=settings.session_ttl_seconds)
-        last_answer = gr.State(None, time_to_live=settings.session_ttl_seconds)
-        fb_id = gr.State(None, time_to_live=settings.session_ttl_seconds)
-        filters_in = [region, document, date_from, date_to, in_force, as_of]
-        inputs = [question, chatbot, history, *filters_in]
-        outputs = [question, chatbot, history, last_answer, fb_panel, fb_comment, fb_status]
-        # concurrency_limit=None: answering events start at once and wait in the fair answer pool
-        # (bounded per client and in total), not in Gradio's queue shared with everyone.
-        answering = {"api_visibility": "private", "concurrency_limit": None}
-        question.submit(respond, inputs, outputs, **answering)
-        send.click(respond, inputs, outputs, **answering)
-        for b in citizen_buttons + business_buttons:
-            # the button's own label is the question
-            b.click(respond, [b, chatbot, history, *filters_in], outputs, **answering)
-        # 重新开始 clears the conversation and leaves the question box alone: what the person is
-        # already typing is theirs (a late reset used to empty a question typed right after it).
-        restart.click(reset, None, [chatbot, history, last_answer, fb_panel], api_visibility="private")
-        chatbot.clear(lambda: [], None, history, api_visibility="private")  # the chat's own 🗑 forgets the history too
-        private = {"api_visibility": "private"}
-        fb_io = ([last_answer, fb_id, fb_comment], [fb_id, fb_status])
-        useful_btn.click(_record("useful"), *fb_io, **private)
-        useless_btn.click(_record("not_useful"), *fb_io, **private)
-        fb_send.click(send_comment, *fb_io, **private)
-        fb_comment.submit(send_comment, *fb_io, **private)
-
-        def check_dates(date_from: Any, date_to: Any, as_of: Any) -> str:
-            _, problems = _chat_filters("", "", date_from, date_to, False, as_of)
-            return "\n".join(f"⚠️ {p}" for p in problems)
-
-        for box in (date_from, date_to, as_of):
-            box.blur(check_dates, [date_from, date_to, as_of], [date_note], **private)
-            box.submit(check_dates, [date_from, date_to, as_of], [date_note], **private)
-        search_in = [doc_query, doc_region, doc_year, doc_status, as_of]
-        doc_query.submit(search_docs, search_in, [doc_list], **private)
-        doc_search.click(search_docs, search_in, [doc_list], **private)
-        for dd in (doc_region, doc_year, doc_status):
-            dd.input(search_docs, search_in, [doc_list], **private)
-        open_btn.click(open_doc, [open_req, as_of], [docview, docview_box, tabs], js="(r, a) => [window.__qaOpenReq || '', a]",
-                       **private).then(None, None, None, js=SCROLL_TO_ARTICLE)  # fmt: skip
-        back_btn.click(lambda: gr.Tabs(selected="chat"), None, [tabs], **private)
-        close_btn.click(lambda: ("", gr.update(visible=False)), None, [docview, docview_box], **private)
-        gr.api(ask, api_name="ask", concurrency_limit=None)
-        if index_status is not None:
-            _follow_index(assistant, views, index_status, header, region, document, doc_region, doc_year,
-                          doc_list, [doc_query, doc_region, doc_year, doc_status, as_of], search_docs)
+        session = _session(settings)
+        # registered in this order: the page's event ids (fn_index) stay as they were
+        _wire_chat(chat, side, session, respond)
+        _wire_feedback(chat, session, record, send_comment)
+        _wire_dates(side)
+        _wire_documents(docs, side.as_of, session, tabs, search_docs, open_doc)
+        gr.api(_ask_handler(page), api_name="ask", concurrency_limit=None)
+        if side.index_status is not None:
+            _follow_index(assistant, page.views, side.index_status, header, side.region, side.document, docs.doc_region,
+                          docs.doc_year, docs.doc_list, [docs.doc_query, docs.doc_region, docs.doc_year, docs.doc_status,
+                          side.as_of], search_docs)  # fmt: skip
     return demo
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -87,6 +87,36 @@ class RetrievalStore(Protocol):
 
     @property
     def generation(self) -> str: ...
+
+
+DenseT = TypeVar("DenseT")
+LexicalT = TypeVar("LexicalT")
+
+
+@dataclass
+class LoadedIndex(Generic[DenseT, LexicalT]):
+    """What a loaded generation holds, whatever the backend (qa.index.store.IndexStore,
+    qa.index.milvus.MilvusStore), and the lookups retrieval makes on it."""
+
+    documents: list[Document] = field(repr=False)
+    chunks: list[Chunk] = field(repr=False)
+    dense: DenseT = field(repr=False)
+    bm25: LexicalT = field(repr=False)
+    embedder_id: str
+    chunker_version: str
+    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.doc_by_id: dict[str, Document] = {d.doc_id: d for d in self.documents}
+        self.row_of: dict[str, int] = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+    def document_of(self, chunk: Chunk) -> Document:
+        return self.doc_by_id[chunk.doc_id]
+
+    def mask_for_docs(self, doc_ids: set[str] | list[str]) -> np.ndarray:
+        """Bool mask over chunk rows whose document is in doc_ids (the `allowed` of retrieve)."""
+        wanted = set(doc_ids)
+        return np.fromiter((c.doc_id in wanted for c in self.chunks), dtype=bool, count=len(self.chunks))
 
 
 @dataclass

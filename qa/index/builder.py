@@ -83,6 +83,25 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _content(result: Any, paths: list[Path], vectors: Any, terms: list[list[str]], embedder_id: str, chunker_version: str,
+             pending: int, extra: dict[str, Any] | None) -> IndexContent:  # fmt: skip
+    """What the backend persists; the manifest's "extra" says what was read and what is pending."""
+    return IndexContent(
+        documents=result.documents,
+        chunks=result.chunks,
+        vectors=vectors,
+        terms=terms,
+        embedder_id=embedder_id,
+        chunker_version=chunker_version,
+        extra={
+            **(extra or {}),
+            "dense_pending": pending,
+            "inputs": [str(p) for p in paths],
+            "files": [{"path": r.path, "ok": r.ok, "documents": r.documents, "chunks": r.chunks} for r in result.reports],
+        },
+    )
+
+
 class IndexBuilder:
     """Ingest → embed (cached) → dense + BM25 → atomic save."""
 
@@ -124,72 +143,23 @@ class IndexBuilder:
         vectors are not in the embedding cache are saved with a zero vector instead of being embedded
         (BM25 covers them at once; qa.manage completes them in a second run). `on_progress(done,
         total)` follows the embedding."""
-        from qa.ingest import ingest_paths
-
         s = self.settings
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         embedder = self.embedder
         paths = [Path(p) for p in paths] if paths else [s.seeds_dir]
-
-        t = time.perf_counter()
-        result = ingest_paths(paths, s)
-        timings["ingest"] = time.perf_counter() - t
-        chunker_version = self.chunker_version or getattr(result, "chunker_version", None) or current_chunker_version()
-        if exclude:
-            result.documents = [d for d in result.documents if d.doc_id not in exclude]
-            result.chunks = [c for c in result.chunks if c.doc_id not in exclude]
+        result, chunker_version = self._ingest(paths, exclude, timings)
         chunks = result.chunks
-        if not chunks:
-            raise NothingToIndex(
-                "没有可索引的内容 / nothing to index in "
-                + ", ".join(str(p) for p in paths)
-                + (": " + "; ".join(f"{r.path}: {r.message}" for r in result.reports if not r.ok) if result.reports else "")
-            )
-        dups = sorted(cid for cid, n in Counter(c.chunk_id for c in chunks).items() if n > 1)
-        if dups:  # rows are addressed by chunk id downstream; duplicates would make citations ambiguous
-            raise IndexStoreError(f"重复的分块编号 / duplicate chunk ids from ingestion: {dups[:3]}")
 
         self._check_writable()  # before minutes of embedding, not after
         rebuilt, reason = self._previous_state(embedder.id, chunker_version)
         if rebuilt and reason:
             self.log(reason)
 
-        t = time.perf_counter()
         texts = [c.embed_text() for c in chunks]
-        pending = 0
-        with EmbeddingCache(s.cache_dir) as cache:
-            if defer_dense:
-                vectors, pending = cached_vectors(embedder, texts, cache)
-                computed = 0
-            else:
-                vectors, computed = embed_with_cache(
-                    embedder, texts, cache, progress=progress, batch_size=s.embed_batch, on_progress=on_progress
-                )
-        timings["embed"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        token_cache = TokenCache(s.cache_dir)
-        try:
-            terms = token_cache.tokenize_all(texts)
-        finally:
-            token_cache.close()
-        timings["terms"] = time.perf_counter() - t
-
-        content = IndexContent(
-            documents=result.documents,
-            chunks=chunks,
-            vectors=vectors,
-            terms=terms,
-            embedder_id=embedder.id,
-            chunker_version=chunker_version,
-            extra={
-                "inputs": [str(p) for p in paths],
-                "files": [{"path": r.path, "ok": r.ok, "documents": r.documents, "chunks": r.chunks} for r in result.reports],
-            },
-        )
-        content.extra = {**(extra or {}), "dense_pending": pending, **content.extra}
-        written = self.backend.write(content)
+        vectors, computed, pending = self._vectors(texts, defer_dense, progress, on_progress, timings)
+        terms = self._terms(texts, timings)
+        written = self.backend.write(_content(result, paths, vectors, terms, embedder.id, chunker_version, pending, extra))
         timings.update(written.timings)
 
         return BuildReport(
@@ -212,6 +182,59 @@ class IndexBuilder:
             store=self.backend.name,
             generation_name=written.generation,
         )
+
+    def _ingest(self, paths: list[Path], exclude: set[str] | None, timings: dict[str, float]) -> tuple[Any, str]:
+        """(the ingested documents and chunks without the excluded ones, the chunker version);
+        NothingToIndex when no chunk is left, IndexStoreError on duplicate chunk ids."""
+        from qa.ingest import ingest_paths
+
+        t = time.perf_counter()
+        result = ingest_paths(paths, self.settings)
+        timings["ingest"] = time.perf_counter() - t
+        chunker_version = self.chunker_version or getattr(result, "chunker_version", None) or current_chunker_version()
+        if exclude:
+            result.documents = [d for d in result.documents if d.doc_id not in exclude]
+            result.chunks = [c for c in result.chunks if c.doc_id not in exclude]
+        chunks = result.chunks
+        if not chunks:
+            raise NothingToIndex(
+                "没有可索引的内容 / nothing to index in "
+                + ", ".join(str(p) for p in paths)
+                + (": " + "; ".join(f"{r.path}: {r.message}" for r in result.reports if not r.ok) if result.reports else "")
+            )
+        dups = sorted(cid for cid, n in Counter(c.chunk_id for c in chunks).items() if n > 1)
+        if dups:  # rows are addressed by chunk id downstream; duplicates would make citations ambiguous
+            raise IndexStoreError(f"重复的分块编号 / duplicate chunk ids from ingestion: {dups[:3]}")
+        return result, chunker_version
+
+    def _vectors(self, texts: list[str], defer_dense: bool, progress: bool, on_progress: Callable[[int, int], None] | None,
+                 timings: dict[str, float]) -> tuple[Any, int, int]:  # fmt: skip
+        """(vectors, how many were computed now, how many are left pending): from the embedding
+        cache, the rest embedded, or with defer_dense left as zero vectors for a later run."""
+        s = self.settings
+        t = time.perf_counter()
+        pending = 0
+        with EmbeddingCache(s.cache_dir) as cache:
+            if defer_dense:
+                vectors, pending = cached_vectors(self.embedder, texts, cache)
+                computed = 0
+            else:
+                vectors, computed = embed_with_cache(
+                    self.embedder, texts, cache, progress=progress, batch_size=s.embed_batch, on_progress=on_progress
+                )
+        timings["embed"] = time.perf_counter() - t
+        return vectors, computed, pending
+
+    def _terms(self, texts: list[str], timings: dict[str, float]) -> list[list[str]]:
+        """The BM25 terms of each text, through the token cache."""
+        t = time.perf_counter()
+        token_cache = TokenCache(self.settings.cache_dir)
+        try:
+            terms = token_cache.tokenize_all(texts)
+        finally:
+            token_cache.close()
+        timings["terms"] = time.perf_counter() - t
+        return terms
 
     def _check_writable(self) -> None:
         """Raise IndexStoreError (a clear message, not an OSError trace) if the index or cache dir cannot be written."""

@@ -31,18 +31,17 @@ import json
 import re
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from qa.index.base import IndexContent, Selection, WriteResult
+from qa.index.base import IndexContent, LoadedIndex, Selection, WriteResult
 from qa.index.lexical import STOPWORDS_ZH, BM25Index, as_mask
 from qa.index.store import (
     FORMAT,
-    FORMAT_VERSION,
     IndexCorrupt,
     IndexMissing,
     IndexStore,
@@ -50,6 +49,7 @@ from qa.index.store import (
     _locked,
     _rebuild,
     corpus_hash,
+    new_manifest,
 )
 from qa.models import Chunk, Document
 
@@ -248,33 +248,15 @@ class MilvusBM25:
 
 
 @dataclass
-class MilvusStore:
+class MilvusStore(LoadedIndex[MilvusDense, Any]):  # bm25: BM25Index (default) or MilvusBM25
     """A loaded Milvus generation: the same attributes retrieval reads from an IndexStore."""
 
-    documents: list[Document] = field(repr=False)
-    chunks: list[Chunk] = field(repr=False)
-    dense: MilvusDense = field(repr=False)
-    bm25: Any = field(repr=False)  # BM25Index (default) or MilvusBM25
-    embedder_id: str
-    chunker_version: str
-    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
     collection: str = ""
     path: Path | None = None  # no directory: the generation lives in Milvus
-
-    def __post_init__(self) -> None:
-        self.doc_by_id: dict[str, Document] = {d.doc_id: d for d in self.documents}
-        self.row_of: dict[str, int] = {c.chunk_id: i for i, c in enumerate(self.chunks)}
 
     @property
     def generation(self) -> str:
         return self.collection
-
-    def document_of(self, chunk: Chunk) -> Document:
-        return self.doc_by_id[chunk.doc_id]
-
-    def mask_for_docs(self, doc_ids: set[str] | list[str]) -> np.ndarray:
-        wanted = set(doc_ids)
-        return np.fromiter((c.doc_id in wanted for c in self.chunks), dtype=bool, count=len(self.chunks))
 
 
 def _day(value: str | None) -> str:
@@ -374,9 +356,6 @@ class MilvusBackend:
 
     # ---- writing ------------------------------------------------------------------------
     def write(self, content: IndexContent) -> WriteResult:
-        from pymilvus import DataType, Function, FunctionType
-
-        client = self.client
         n, dim = int(content.vectors.shape[0]), int(content.vectors.shape[1])
         if n != len(content.chunks) or len(content.terms) != n:
             raise ValueError(f"index parts disagree: {len(content.chunks)} chunks, {n} vectors, {len(content.terms)} term lists")
@@ -384,7 +363,19 @@ class MilvusBackend:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         gen = f"{self.cfg.alias}_{stamp}_{secrets.token_hex(3)}"
         kind = "hnsw" if n > self.cfg.flat_index_max else "flat"
+        t = time.perf_counter()
+        self._create(gen, content, dim, kind)
+        timings["milvus_insert"] = time.perf_counter() - t
+        t = time.perf_counter()
+        self._switch(gen)
+        timings["milvus_swap"] = time.perf_counter() - t
+        return WriteResult(generation=gen, path=None, dense_kind=kind, timings=timings)
 
+    def _chunks_schema(self, dim: int, kind: str) -> tuple[Any, Any]:
+        """(schema, index params) of a generation's chunks collection."""
+        from pymilvus import DataType, Function, FunctionType
+
+        client = self.client
         schema = client.create_schema(auto_id=False, enable_dynamic_field=False, description="policy-qa chunks")
         schema.add_field("row", DataType.INT64, is_primary=True)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
@@ -407,7 +398,13 @@ class MilvusBackend:
             schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                                          input_field_names=["bm25_text"], output_field_names=["sparse"]))
             index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        return schema, index
 
+    def _docs_schema(self) -> tuple[Any, Any]:
+        """(schema, index params) of a generation's documents collection (which holds the manifest too)."""
+        from pymilvus import DataType
+
+        client = self.client
         docs_schema = client.create_schema(auto_id=False, enable_dynamic_field=False, description="policy-qa documents")
         docs_schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=512)
         docs_schema.add_field("ord", DataType.INT64)  # ingest order (-1: the manifest row)
@@ -417,8 +414,13 @@ class MilvusBackend:
         docs_schema.add_field("record", DataType.VARCHAR, max_length=_TEXT_MAX)
         docs_index = client.prepare_index_params()
         docs_index.add_index("vector", index_type="FLAT", metric_type="L2")
+        return docs_schema, docs_index
 
-        t = time.perf_counter()
+    def _create(self, gen: str, content: IndexContent, dim: int, kind: str) -> None:
+        """The generation's two collections, filled, flushed and loaded; dropped again on any failure."""
+        client = self.client
+        schema, index = self._chunks_schema(dim, kind)
+        docs_schema, docs_index = self._docs_schema()
         try:
             client.create_collection(gen, schema=schema, index_params=index, consistency_level="Strong")
             client.create_collection(gen + "_docs", schema=docs_schema, index_params=docs_index, consistency_level="Strong")
@@ -432,18 +434,16 @@ class MilvusBackend:
         except BaseException:
             self._drop(gen)
             raise
-        timings["milvus_insert"] = time.perf_counter() - t
 
-        t = time.perf_counter()
+    def _switch(self, gen: str) -> None:
+        """Point the alias at `gen` (Milvus's atomic switch) and drop all but it and the one before."""
         with _locked(self.cfg.lock_dir) if self.cfg.lock_dir else _nolock():
             previous = self.live_generation()
             if previous:
-                client.alter_alias(gen, self.cfg.alias)
+                self.client.alter_alias(gen, self.cfg.alias)
             else:
-                client.create_alias(gen, self.cfg.alias)
+                self.client.create_alias(gen, self.cfg.alias)
             self._drop_stale(keep={gen, previous or ""})
-        timings["milvus_swap"] = time.perf_counter() - t
-        return WriteResult(generation=gen, path=None, dense_kind=kind, timings=timings)
 
     def _insert_chunks(self, gen: str, content: IndexContent, docs: dict[str, Document]) -> None:
         rows: list[dict[str, Any]] = []
@@ -490,21 +490,8 @@ class MilvusBackend:
             self.client.insert(name, rows[i : i + _INSERT_BATCH])
 
     def _manifest(self, content: IndexContent, dim: int, kind: str) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "store": "milvus",
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "embedder_id": content.embedder_id,
-            "embedder_dim": dim,
-            "chunker_version": content.chunker_version,
-            "corpus_hash": corpus_hash(content.chunks),
-            "document_count": len(content.documents),
-            "chunk_count": len(content.chunks),
-            "dense_kind": kind,
-            "milvus_bm25": self.cfg.bm25,
-            "extra": content.extra,
-        }
+        return new_manifest(content.documents, content.chunks, content.embedder_id, content.chunker_version, dim, kind,
+                            content.extra, store="milvus", milvus_bm25=self.cfg.bm25)  # fmt: skip
 
     def _drop(self, gen: str) -> None:
         for name in (gen, gen + "_docs"):

@@ -34,13 +34,12 @@ import re
 import secrets
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
-
+from qa.index.base import LoadedIndex
 from qa.index.dense import DenseIndex
 from qa.index.lexical import BM25Index
 from qa.models import Chunk, Document
@@ -74,6 +73,28 @@ def corpus_hash(chunks: list[Chunk]) -> str:
     for c in chunks:
         h.update(c.chunk_id.encode("utf-8") + b"\0" + c.embed_text().encode("utf-8") + b"\n")
     return h.hexdigest()
+
+
+def new_manifest(documents: list[Document], chunks: list[Chunk], embedder_id: str, chunker_version: str, dim: int,
+                 dense_kind: str, extra: dict[str, Any], store: str | None = None, **more: Any) -> dict[str, Any]:
+    """A new generation's manifest, whichever backend writes it; `more` (the file list, the Milvus
+    options) comes before "extra"."""
+    manifest: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
+    if store is not None:
+        manifest["store"] = store
+    manifest.update({
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "embedder_id": embedder_id,
+        "embedder_dim": dim,
+        "chunker_version": chunker_version,
+        "corpus_hash": corpus_hash(chunks),
+        "document_count": len(documents),
+        "chunk_count": len(chunks),
+        "dense_kind": dense_kind,
+        **more,
+        "extra": extra,
+    })  # fmt: skip
+    return manifest
 
 
 def _sha256(path: Path) -> str:
@@ -131,35 +152,15 @@ def _rebuild(cls: type, rows: list[dict[str, Any]]) -> list[Any]:
 
 
 @dataclass
-class IndexStore:
+class IndexStore(LoadedIndex[DenseIndex, BM25Index]):
     """Everything retrieval needs, loaded together so the pieces always agree."""
 
-    documents: list[Document] = field(repr=False)
-    chunks: list[Chunk] = field(repr=False)
-    dense: DenseIndex = field(repr=False)
-    bm25: BM25Index = field(repr=False)
-    embedder_id: str
-    chunker_version: str
-    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
     path: Path | None = None  # the generation dir it was loaded from / saved to
-
-    def __post_init__(self) -> None:
-        self.doc_by_id: dict[str, Document] = {d.doc_id: d for d in self.documents}
-        self.row_of: dict[str, int] = {c.chunk_id: i for i, c in enumerate(self.chunks)}
 
     @property
     def generation(self) -> str:
         """Name of the generation loaded (its directory name)."""
         return self.path.name if self.path is not None else ""
-
-    # lookups for retrieval
-    def document_of(self, chunk: Chunk) -> Document:
-        return self.doc_by_id[chunk.doc_id]
-
-    def mask_for_docs(self, doc_ids: set[str] | list[str]) -> np.ndarray:
-        """Bool mask over chunk rows whose document is in doc_ids (the `allowed` of retrieve)."""
-        wanted = set(doc_ids)
-        return np.fromiter((c.doc_id in wanted for c in self.chunks), dtype=bool, count=len(self.chunks))
 
     # persistence
     def save(self, directory: Path | str, extra: dict[str, Any] | None = None) -> Path:
@@ -205,20 +206,8 @@ class IndexStore:
                 files[p.relative_to(tmp).as_posix()] = {"sha256": _sha256(p), "bytes": p.stat().st_size}
         for d in [tmp / "dense", tmp / "bm25", tmp]:
             _fsync_path(d)
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "embedder_id": self.embedder_id,
-            "embedder_dim": self.dense.dim,
-            "chunker_version": self.chunker_version,
-            "corpus_hash": corpus_hash(self.chunks),
-            "document_count": len(self.documents),
-            "chunk_count": len(self.chunks),
-            "dense_kind": self.dense.kind,
-            "files": files,
-            "extra": extra,
-        }
+        manifest = new_manifest(self.documents, self.chunks, self.embedder_id, self.chunker_version, self.dense.dim,
+                                self.dense.kind, extra, files=files)  # fmt: skip
         with open(tmp / "manifest.json", "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, ensure_ascii=False, indent=1)
             fh.flush()

@@ -91,13 +91,19 @@ def _title_from_first_sentence(raw: RawDocument) -> str:
     return title.strip()
 
 
-def build_document(
-    raw: RawDocument, source_file: str, file_region: str | None, settings: Settings, meta: dict[str, str] | None = None
-) -> tuple[Document, list[Chunk]]:
-    """One document's record and chunks. `meta`: what the file's format says (issuer, date …), used
-    only where the text does not say it (qa.ingest.formats)."""
-    meta = meta or {}
-    paras = to_paragraphs(raw.body)
+@dataclass
+class _Title:
+    """What a document is called and how that was found."""
+
+    title: str
+    notice_title: str | None  # the notice that issues it, with its issuer ("X市人民政府关于印发…的通知")
+    parts: list  # the parts the body splits into (qa.chunk.chunker.find_parts)
+    named_by_us: bool  # a title made from the text says nothing about the issuing region
+
+
+def _find_title(raw: RawDocument, paras: list, source_file: str, meta: dict[str, str]) -> _Title:
+    """The document's title: the issued document's own when a notice issues exactly one, else the
+    header's, else one made from the opening text (or the file name)."""
     header_title = raw.header_title
     notice_title = None
     is_notice = bool(header_title and re.search(r"(印发|公布|转发|下发).*(通知)$", header_title))
@@ -107,7 +113,7 @@ def build_document(
         head_issuer = raw.issuer or meta.get("issuer")  # a web page's 发布机构 when the header names none
         notice_title = (head_issuer.replace(" ", "") if head_issuer and header_title.startswith("关于") else "") + header_title
     issued = [p for p in parts if p.issued]
-    named_by_us = False  # a title made from the text says nothing about the issuing region
+    named_by_us = False
     if len(issued) == 1 and (is_notice or not header_title):
         title = issued[0].title
     elif header_title:
@@ -118,8 +124,12 @@ def build_document(
     else:
         title = _title_from_opening(raw) or _title_from_first_sentence(raw) or source_file
         named_by_us = True
+    return _Title(title, notice_title, parts, named_by_us)
 
-    # signature: the first date line of the body; issuer is the line just above it
+
+def _signature(raw: RawDocument, meta: dict[str, str]) -> tuple[str | None, str | None]:
+    """(date, issuer): the first date line of the body, and the issuer on the line just above it;
+    what the file's format says where the text says nothing."""
     date_iso = raw.header_date
     issuer = raw.issuer
     for n, ln in enumerate(raw.body):
@@ -131,34 +141,16 @@ def build_document(
             break
     if date_iso is None:  # 令 and others: any parenthesised date line
         date_iso = next((parse_date_line(ln.key) for ln in raw.body if DATE_LINE.match(ln.key)), None)
-    date_iso = date_iso or meta.get("date")
-    issuer = issuer or meta.get("issuer")
+    return date_iso or meta.get("date"), issuer or meta.get("issuer")
 
-    validity = parse_validity("".join(ln.key for ln in raw.lines), title=title, number=raw.number, issued=date_iso)
 
-    lines = raw.lines
-    start = lines[0].start if lines else 0
-    end = lines[-1].end if lines else 0
-    doc = Document(
-        doc_id=doc_id_for(source_file, raw.number, title, start),
-        title=title,
-        source_file=source_file,
-        start=start,
-        end=end,
-        notice_title=notice_title,
-        number=raw.number,
-        issuer=issuer,
-        date=date_iso,
-        region=region_of(issuer, None if named_by_us else title, notice_title, raw.number) or file_region,
-        effective_date=validity.effective_date,
-        expiry_date=validity.expiry_date,
-        traditional=any(ln.traditional for ln in lines),
-        validity=validity,
-    )
+def _chunks(doc: Document, paras: list, parts: list, settings: Settings) -> list[Chunk]:
+    """The document's chunks, one per article (or merged / split to the token limits), with ids
+    unique within the document (a repeated locator gets #2, #3 …)."""
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for unit, piece, locator, path in make_chunks(
-        doc.doc_id, title, paras, parts, settings.chunk_max_tokens, settings.chunk_merge_below_tokens
+        doc.doc_id, doc.title, paras, parts, settings.chunk_max_tokens, settings.chunk_merge_below_tokens
     ):
         base = f"{doc.doc_id}:{(unit.part or '')[:0]}{locator}"
         n = seen.get(base, 0) + 1
@@ -178,6 +170,41 @@ def build_document(
                 kind=unit.kind,
             )
         )
+    return chunks
+
+
+def build_document(
+    raw: RawDocument, source_file: str, file_region: str | None, settings: Settings, meta: dict[str, str] | None = None
+) -> tuple[Document, list[Chunk]]:
+    """One document's record and chunks. `meta`: what the file's format says (issuer, date …), used
+    only where the text does not say it (qa.ingest.formats)."""
+    meta = meta or {}
+    paras = to_paragraphs(raw.body)
+    named = _find_title(raw, paras, source_file, meta)
+    title, notice_title = named.title, named.notice_title
+    date_iso, issuer = _signature(raw, meta)
+    validity = parse_validity("".join(ln.key for ln in raw.lines), title=title, number=raw.number, issued=date_iso)
+
+    lines = raw.lines
+    start = lines[0].start if lines else 0
+    end = lines[-1].end if lines else 0
+    doc = Document(
+        doc_id=doc_id_for(source_file, raw.number, title, start),
+        title=title,
+        source_file=source_file,
+        start=start,
+        end=end,
+        notice_title=notice_title,
+        number=raw.number,
+        issuer=issuer,
+        date=date_iso,
+        region=region_of(issuer, None if named.named_by_us else title, notice_title, raw.number) or file_region,
+        effective_date=validity.effective_date,
+        expiry_date=validity.expiry_date,
+        traditional=any(ln.traditional for ln in lines),
+        validity=validity,
+    )
+    chunks = _chunks(doc, paras, named.parts, settings)
     _with_header(chunks, raw)
     locate_term(validity, chunks)
     return doc, chunks
