@@ -136,8 +136,15 @@ class ArticleAnswerer:
             e for e in ranked[1:] if e.prob >= m.extra_min and e.prob >= m.extra_ratio * best.prob
         ]
         if intent.kind == "comparison":
-            chosen = self._one_per_region(ranked, regions)
-        chosen = chosen[: max(self.max_articles, len(regions))]
+            sides = self._one_per_region(ranked, regions)
+            # each side may need a second article of its document, as the single answer would
+            chosen = [
+                x for side in sides for x in [side] + [
+                    e for e in ranked if e.hit.document.doc_id == side.hit.document.doc_id and e is not side
+                    and e not in sides and e.prob >= max(m.extra_min, m.extra_ratio * side.prob)
+                ][:1]
+            ]
+        chosen = chosen[: max(self.max_articles, 2 * len(regions))]
         if intent.slot and intent.kind != "comparison":
             # lead with an article that holds the slot, if one good enough was retrieved
             holder = next((e for e in ranked if e.slot and e.prob >= m.extra_ratio * best.prob), None)
@@ -147,11 +154,20 @@ class ArticleAnswerer:
         return chosen
 
     def _one_per_region(self, ranked: list[ArticleEvidence], regions: list[str]) -> list[ArticleEvidence]:
+        """A comparison's sides: the best article of each region; when that gives one side (two
+        documents of one district, two villages' plans), the best article of each document."""
         best_of: dict[str, ArticleEvidence] = {}
         for e in ranked:
             r = e.hit.document.region or ""
             if r not in best_of and (not regions or r in regions) and (regions or e.prob >= self.models.extra_min):
                 best_of[r] = e
+        if len(best_of) < 2 and len(regions) < 2:
+            by_doc: dict[str, ArticleEvidence] = {}
+            for e in ranked:
+                if e.hit.document.doc_id not in by_doc and e.prob >= self.models.extra_min:
+                    by_doc[e.hit.document.doc_id] = e
+            if len(by_doc) >= 2:
+                return list(by_doc.values())
         return list(best_of.values()) or ranked[:1]
 
     # ---- the answer -------------------------------------------------------------------------
@@ -202,7 +218,8 @@ class ArticleAnswerer:
                     continue
                 c, source = purpose
                 body = _ENUM_END.sub("……", defuse_markers(tidy(source)))
-            more = self._continuation(e) if _ENUM_END.search(body) else []
+            announced = _ENUM_END.search(body)
+            more = self.library.continuation(c, self.continuation_items, self.whole_max_chars) if announced else []
             if _ENUM_END.search(body) and not more:
                 body = _ENUM_END.sub("……", body)  # announced items not found: say the text goes on
             w.lines.append(verdict + defuse_markers(intro) + body + w.cite(c, d, source))
@@ -240,22 +257,6 @@ class ArticleAnswerer:
         keep = [s.text for s in ranked if s.slot][:2] + [s.text for s in ranked[:3]]
         shown, used = excerpt(c, list(dict.fromkeys(keep)), budget or self.excerpt_chars, e.hit.document)
         return shown, (verbatim_quote(c.text, used) or own_text(c))
-
-    def _continuation(self, e: ArticleEvidence) -> list[Chunk]:
-        """A list announced with a colon ("应当符合以下条件：") and continued in the following
-        articles (its items, one level deeper)."""
-        c = e.hit.chunk
-        rows = self.library.chunks(c.doc_id)
-        ids = [r.chunk_id for r in rows]
-        if c.chunk_id not in ids:
-            return []
-        out: list[Chunk] = []
-        depth = len(c.heading_path)
-        for nxt in rows[ids.index(c.chunk_id) + 1 :][: self.continuation_items]:
-            if len(nxt.heading_path) <= depth or sum(len(x.text) for x in out) + len(nxt.text) > self.whole_max_chars:
-                break
-            out.append(nxt)
-        return out
 
     def _verdict(self, question: str, e: ArticleEvidence) -> str:
         """需要。/ 不可以。 … from the rule word of the best matching sentence, or "" when the

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from qa import data
 from qa.answer.model import LogisticModel
-from qa.models import Hit
+from qa.models import Chunk, Hit
 from qa.retrieve.intent import Intent
 from qa.text import compact, sentences, to_simplified
 
@@ -41,6 +41,7 @@ ARTICLE_FEATURES = [
     "rest_gap",  # rest_cov minus the best rest_cov among the hits (0 for the best)
     "sent_gap",  # sent_cov minus the best among the hits
 ]
+_ANNOUNCES = re.compile(r"[:：]\s*$")
 REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
 # A hit without a dense score (keyword-only retrieval: `--mode bm25`, or a new document whose vectors are
 # still being computed) is scored as if its cosine were typical, so the missing signal neither raises nor
@@ -130,18 +131,33 @@ def _weighted(grams: set[str], idf: Callable[[str], float]) -> float:
 class EvidenceScorer:
     """Scores the first `max_hits` hits as answers to one question."""
 
-    def __init__(self, model: LogisticModel, idf: Callable[[str], float] = lambda g: 1.0, max_hits: int = 8) -> None:
+    def __init__(
+        self,
+        model: LogisticModel,
+        idf: Callable[[str], float] = lambda g: 1.0,
+        max_hits: int = 8,
+        continuation: Callable[[Chunk], list[Chunk]] | None = None,
+    ) -> None:
         if model.features != ARTICLE_FEATURES:
             raise ValueError(f"article model features {model.features} != {ARTICLE_FEATURES}")
         self.model = model
         self.idf = idf
         self.max_hits = max_hits
+        # an article that announces a list ("第二条 扶持条件：") is judged with the items that follow it,
+        # as the answer quotes them (qa.answer.library.DocumentLibrary.continuation)
+        self.continuation = continuation
 
     def run(self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:
         q = content_grams(question)
         head = hits[: self.max_hits]
         if not head or not q:
             return []
+        # a document the question names is found by its title and number; which of its articles
+        # answers is decided by the other words ("《…办法》规定的扶持条件" → 条件)
+        named = {h.document.doc_id: h.document for h in head if h.document.doc_id in named_docs}
+        naming = set().union(*(content_grams(" ".join(filter(None, (d.title, d.notice_title, d.number)))) for d in named.values()))
+        if len(q - naming) >= 2:
+            q = q - naming
         idf = self.idf
         q_w = _weighted(q, idf)
         best_fused = max((h.score for h in head), default=0.0) or 1.0
@@ -152,6 +168,8 @@ class EvidenceScorer:
             c, d = hit.chunk, hit.document
             headings = " ".join([d.title, *c.heading_path])
             article = to_simplified(c.text)
+            if self.continuation is not None and _ANNOUNCES.search(c.text):
+                article += "\n" + "\n".join(to_simplified(x.text) for x in self.continuation(c))
             a_grams = content_grams(article)
             q_cov = _weighted(q & (a_grams | content_grams(headings)), idf) / q_w
             rest = q - content_grams(headings)

@@ -96,6 +96,21 @@ class DocumentLibrary:
                 return c
         return None
 
+    def continuation(self, chunk: Chunk, max_items: int = 4, max_chars: int = 360) -> list[Chunk]:
+        """The items that continue a list announced with a colon ("扶持条件：", "应当符合以下条件：")
+        in the following articles, one level deeper; [] when the next article is not one of them."""
+        rows = self.chunks(chunk.doc_id)
+        ids = [r.chunk_id for r in rows]
+        if chunk.chunk_id not in ids:
+            return []
+        out: list[Chunk] = []
+        depth = len(chunk.heading_path)
+        for nxt in rows[ids.index(chunk.chunk_id) + 1 :][:max_items]:
+            if len(nxt.heading_path) <= depth or sum(len(x.text) for x in out) + len(nxt.text) > max_chars:
+                break
+            out.append(nxt)
+        return out
+
     def outline(self, doc_id: str, depth: int = 2, limit: int = 14) -> list[tuple[str, str]]:
         """(locator, heading) of the document's sections, at most `depth` levels deep."""
         seen: list[tuple[str, str]] = []

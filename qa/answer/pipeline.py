@@ -57,7 +57,9 @@ class Assistant:
         self.retriever = retriever
         self.library = DocumentLibrary(list(retriever.store.documents), list(retriever.store.chunks))
         self.models = AnswerModels.load(self.settings.answer_model or None)
-        self.scorer = EvidenceScorer(self.models.article, self.library.idf, max_hits=self.settings.answer_hits)
+        self.scorer = EvidenceScorer(
+            self.models.article, self.library.idf, max_hits=self.settings.answer_hits, continuation=self.library.continuation
+        )
         partial_below = self.settings.partial_below if self.settings.partial_below is not None else self.models.partial_below
         self.judge = CoverageJudge(self.models.coverage, partial_below)
         self.answerer = ArticleAnswerer(self.models, self.library)

@@ -48,15 +48,16 @@ def _kinds() -> tuple[_Kind, ...]:
     )
 
 
-def classify(question: str, names_document: bool = False) -> Intent:
-    """The intent of `question`; `names_document`: it names an indexed document (number or title)."""
+def classify(question: str, names_document: bool = False, exclude: tuple[str, ...] = ()) -> Intent:
+    """The intent of `question`; `names_document`: it names an indexed document (number or title);
+    `exclude`: kinds the caller knows it is not (a 分别 about one document is no comparison)."""
     text = normalize(question)
     kind: str | None = None
     cue = ""
     slot: str | None = None
     for k in _kinds():
         m = k.pattern.search(text)
-        if not m or (k.needs_document and not names_document):
+        if not m or (k.needs_document and not names_document) or k.name in exclude:
             continue
         if kind is None:
             kind, cue = k.name, m.group(0)

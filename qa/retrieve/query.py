@@ -49,6 +49,8 @@ _ORDER_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{2,20}?令)\s*第?\s*(?P<n>\d{1,
 _QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
 # a question that says "文件/意见/办法…" is about a document even when it names it loosely
 _DOC_NOUN = re.compile(r"文件|通知|意见|办法|方案|条例|规定|细则|规划|决定|批复|公告|通告|政策清单|《")
+_EACH_ONLY = re.compile(r"分别|各(?:自|是)(?:多少|什么)")  # comparison cues that also just list several asks
+_COMPARE_WORDS = re.compile(r"相比|比较|对比|区别|不同|不一样|差别|差异|两份|两个|两地|两边|几个区")
 NAMED_TITLE_MIN = 0.7  # title-match strength at which a loosely named document counts as named
 
 _ADMIN_SUFFIX = re.compile(r"^市?([\u4e00-\u9fff]{1,3}?(?:区|县|市))")
@@ -241,6 +243,12 @@ class QueryAnalyzer:
             out.filters.regions = []
         names_document = bool(out.filters.doc_ids or out.boosts or _DOC_NOUN.search(text))
         out.intent = classify(text, names_document=names_document)
+        if (
+            out.intent.kind == "comparison" and _EACH_ONLY.fullmatch(out.intent.cue) and not _COMPARE_WORDS.search(text)
+            and len(out.filters.doc_ids) <= 1 and len(out.regions) < 2
+        ):
+            # "…面积、人口容量分别是多少" about one document lists what it asks, it compares nothing
+            out.intent = classify(text, names_document=names_document, exclude=("comparison",))
         if len(out.regions) >= 2 and out.intent.kind not in ("by-doc", "validity", "comparison"):
             # two regions named: whatever is asked, it is asked of both
             out.intent = Intent("comparison", out.intent.slot if out.intent.slot in DETAIL_SLOTS else None, "regions")

@@ -130,3 +130,23 @@ def test_document_card_says_what_the_document_is_for_not_its_heading(assistant):
     ans = assistant.ask("招政发〔2022〕9号讲了什么")
     assert "主要目标（二、发展目标）：" in ans.text and "1800" in ans.text
     _consistent(ans)
+
+
+def test_comparison_within_one_district_has_a_side_per_document(assistant):
+    # both plans are 兰山区's: one side per document, not one per region
+    ans = assistant.ask("方城镇同利村与吉乐庄村两份村庄规划批复相比,永久基本农田保护面积各是多少?")
+    assert ans.intent == "comparison" and not ans.refused
+    assert {c.doc_number for c in ans.citations} >= {"临兰政字〔2022〕33号", "临兰政字〔2022〕34号"}
+    assert "147.09" in ans.text and "130.37" in ans.text
+    _consistent(ans)
+
+
+def test_an_article_announcing_a_list_is_judged_with_its_items(assistant):
+    # "第二条 扶持条件：" alone says nothing; with its items 1.–4. it answers the question
+    q = "招政发〔2022〕11号《全市重点项目建设专项扶持资金补助办法》规定的扶持条件有哪些？"
+    query, result = assistant.retrieve(q)
+    ev = {e.hit.chunk.locator: e for e in assistant.decide(q, query, result).evidence}
+    assert "第二条" in ev and ev["第二条"].slot
+    ans = assistant.ask(q)
+    assert "总投资亿元以上" in _plain(ans.text) and "完工投产" in ans.text, ans.text
+    _consistent(ans)

@@ -43,3 +43,12 @@ def test_typos_of_everyday_words_are_fixed_and_word_boundaries_are_not(retriever
     assert a.analyze("养够要上户口吗").corrections == [("养够", "养狗")]
     for q in ("我家狗要办证吗？", "开网吧的,未成年人进网吧被查到店里要罚多少", "今年的演出要在什么时候前演完？"):
         assert a.analyze(q).corrections == [], q
+
+
+def test_each_of_one_document_is_no_comparison(retriever):
+    # 分别 lists what is asked of one document; with two documents or a comparison word it compares
+    one = retriever.analyzer.analyze("临兰政字〔2022〕30号批复的村庄规划,总规划用地面积和远期人口容量分别是多少?")
+    assert one.intent.kind == "amount"
+    two = retriever.analyzer.analyze("方城镇同利村与吉乐庄村两份村庄规划批复相比,永久基本农田面积各是多少?")
+    assert two.intent.kind == "comparison"
+    assert retriever.analyzer.analyze("招远和周村对企业上市的奖励分别是多少？").intent.kind == "comparison"
