@@ -156,6 +156,8 @@ class EvidenceScorer:
         # answers is decided by the other words ("《…办法》规定的扶持条件" → 条件)
         named = {h.document.doc_id: h.document for h in head if h.document.doc_id in named_docs}
         naming = set().union(*(content_grams(" ".join(filter(None, (d.title, d.notice_title, d.number)))) for d in named.values()))
+        # so is the region it names: every article of that region's documents shares those words
+        naming |= set().union(*(content_grams(r) for r in regions)) if regions else set()
         if len(q - naming) >= 2:
             q = q - naming
         idf = self.idf
