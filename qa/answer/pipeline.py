@@ -8,10 +8,10 @@ falling back to offline) → Answer with citations, coverage and timings.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qa.answer.baseline import QuoteTopAnswerer
 from qa.answer.compose import ArticleAnswerer
@@ -43,6 +43,31 @@ class Decision:
     cited: list[ArticleEvidence]  # the ones the answer will quote
     coverage: Coverage
     named_documents: list[str]
+
+
+@dataclass
+class _Turn:
+    """One question on its way to an answer: what the steps found, and what every Answer to it
+    carries whichever way it is answered."""
+
+    question: str  # as asked (capped)
+    standalone: str  # follow-up rewritten to stand alone
+    history: History | None
+    result: "RetrievalResult"
+    decision: Decision
+    notice: str | None  # the LLM path replaces it when it falls back to the offline answer
+    timings: dict[str, float]
+    t0: float  # when the question came in
+
+    def fields(self) -> dict[str, Any]:
+        """Answer fields shared by every kind of answer."""
+        return dict(
+            question=self.question, hits=self.result.hits, standalone_question=self.standalone,
+            filters=self.result.filters, notice=self.notice, intent=self.decision.intent.kind,
+        )
+
+    def finish(self) -> None:
+        self.timings["total"] = time.perf_counter() - self.t0
 
 
 class Assistant:
@@ -133,17 +158,15 @@ class Assistant:
         return answer
 
     def stream(self, question: str, history: History | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
-        """Yield text pieces as they are ready, then the complete Answer."""
+        """Yield text pieces as they are ready, then the complete Answer:
+        rewrite → retrieve → decide → answer, each step timed."""
         t0 = time.perf_counter()
         question = (question or "").strip()
         if not question.strip("？?。.!！ \t\n"):
             yield EMPTY_QUESTION
             yield Answer(question=question, text=EMPTY_QUESTION, coverage="none", notice="empty question")
             return
-        notice = None
-        if len(question) > self.settings.max_question_chars:
-            question = question[: self.settings.max_question_chars]
-            notice = f"问题过长，只使用了前 {self.settings.max_question_chars} 个字。"
+        question, notice = self._capped(question)
         timings: dict[str, float] = {}
 
         standalone = self._standalone(question, history)[: self.settings.max_question_chars]  # a rewrite is capped like a typed question
@@ -151,74 +174,106 @@ class Assistant:
 
         t = time.perf_counter()
         query, result = self.retrieve(standalone, filters)
-        hits: list[Hit] = result.hits
         timings["retrieve"] = time.perf_counter() - t
 
         t = time.perf_counter()
         decision = self.decide(standalone, query, result)
         timings["decide"] = time.perf_counter() - t
+
+        turn = _Turn(question, standalone, history, result, decision, self._notice(notice, result), timings, t0)
+        yield from self._answer(turn)
+
+    def _capped(self, question: str) -> tuple[str, str | None]:
+        """A question cut to max_question_chars, with the notice that says so (None if not cut)."""
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            return question[:limit], f"问题过长，只使用了前 {limit} 个字。"
+        return question, None
+
+    def _notice(self, notice: str | None, result: "RetrievalResult") -> str | None:
+        """What the answer tells the person besides the answer: the question cut, the typos
+        retrieval corrected, or else why the assistant started offline."""
         if result.analysis and result.analysis.corrections:
             understood = "，".join(f"“{a}”理解为“{b}”" for a, b in result.analysis.corrections)
             notice = (notice + " " if notice else "") + f"已将{understood}。"
-        notice = notice or self.startup_notice
-        base = dict(
-            question=question, hits=hits, standalone_question=standalone, filters=result.filters,
-            notice=notice, intent=decision.intent.kind,
-        )
+        return notice or self.startup_notice
 
+    def _answer(self, turn: "_Turn") -> Iterator[str | Answer]:
+        """The answer the decision allows, by the first of: the quote-top2 baseline, a refusal
+        (no coverage), the LLM, the offline composer (also when the LLM is unavailable)."""
         if self.baseline is not None:  # qa eval --config quote-top2: the simple thing, never declines
-            text, citations = self.baseline.run(hits)
-            yield text
-            timings["total"] = time.perf_counter() - t0
-            yield Answer(text=text, citations=citations, timings=timings, mode="quote-top2", **base)
+            yield from self._answer_baseline(turn)
             return
-
-        if decision.coverage.level == "none":
-            text = self.refusal_message(standalone, hits, result.filters, decision.coverage.reason)
-            yield text
-            timings["total"] = time.perf_counter() - t0
-            yield Answer(text=text, coverage="none", timings=timings, mode=self.mode, **base)
+        if turn.decision.coverage.level == "none":
+            yield from self._answer_refusal(turn)
             return
-
         if self.generator is not None:
-            from qa.answer.llm import LLMUnavailable
-
-            t = time.perf_counter()
-            try:
-                # the model reads the articles that answer first (evidence order), then the rest
-                ranked = [e.hit for e in sorted(decision.evidence, key=lambda e: -e.prob)]
-                ranked += [h for h in hits if h not in ranked]
-                answer = yield from self._stream_llm(standalone, ranked, history)
-            except LLMUnavailable as err:
-                base["notice"] = f"大模型暂不可用，已改用离线摘录模式作答（{err}）"
-                yield "\n\n"
-            else:
-                timings["generate"] = time.perf_counter() - t
-                timings["total"] = time.perf_counter() - t0
-                answer.question, answer.hits = question, hits if not answer.hits else answer.hits
-                answer.standalone_question, answer.filters = standalone, result.filters
-                answer.timings = {**timings, **answer.timings}
-                answer.notice, answer.intent = notice, decision.intent.kind
-                if answer.refused:
-                    answer.text = self.refusal_message(standalone, hits, result.filters)
-                elif decision.coverage.level == "partial":
-                    answer.coverage = "partial"
-                yield from self._validity(answer, result.filters)
-                yield answer
+            answered = yield from self._answer_llm(turn)
+            if answered:
                 return
+        yield from self._answer_offline(turn)
 
+    def _answer_baseline(self, turn: "_Turn") -> Iterator[str | Answer]:
+        """The two best hits quoted (qa.answer.baseline)."""
+        assert self.baseline is not None
+        text, citations = self.baseline.run(turn.result.hits)
+        yield text
+        turn.finish()
+        yield Answer(text=text, citations=citations, timings=turn.timings, mode="quote-top2", **turn.fields())
+
+    def _answer_refusal(self, turn: "_Turn") -> Iterator[str | Answer]:
+        """No article answers: say so, and why, and point to the nearest documents."""
+        text = self.refusal_message(turn.standalone, turn.result.hits, turn.result.filters, turn.decision.coverage.reason)
+        yield text
+        turn.finish()
+        yield Answer(text=text, coverage="none", timings=turn.timings, mode=self.mode, **turn.fields())
+
+    def _answer_llm(self, turn: "_Turn") -> Generator[str | Answer, None, bool]:
+        """The model's answer, streamed, then the Answer; False when the model is unavailable
+        (after a paragraph break, with the notice saying so) for the offline answer to follow."""
+        from qa.answer.llm import LLMUnavailable
+
+        hits, filters = turn.result.hits, turn.result.filters
+        t = time.perf_counter()
+        try:
+            # the model reads the articles that answer first (evidence order), then the rest
+            ranked = [e.hit for e in sorted(turn.decision.evidence, key=lambda e: -e.prob)]
+            ranked += [h for h in hits if h not in ranked]
+            answer = yield from self._stream_llm(turn.standalone, ranked, turn.history)
+        except LLMUnavailable as err:
+            turn.notice = f"大模型暂不可用，已改用离线摘录模式作答（{err}）"
+            yield "\n\n"
+            return False
+        turn.timings["generate"] = time.perf_counter() - t
+        turn.finish()
+        answer.question, answer.hits = turn.question, hits if not answer.hits else answer.hits
+        answer.standalone_question, answer.filters = turn.standalone, filters
+        answer.timings = {**turn.timings, **answer.timings}
+        answer.notice, answer.intent = turn.notice, turn.decision.intent.kind
+        if answer.refused:
+            answer.text = self.refusal_message(turn.standalone, hits, filters)
+        elif turn.decision.coverage.level == "partial":
+            answer.coverage = "partial"
+        yield from self._validity(answer, filters)
+        yield answer
+        return True
+
+    def _answer_offline(self, turn: "_Turn") -> Iterator[str | Answer]:
+        """The cited articles quoted in the shape the question asks for (qa.answer.compose),
+        streamed line by line."""
+        d, result = turn.decision, turn.result
         t = time.perf_counter()
         composed = self.answerer.run(
-            standalone, decision.intent, decision.evidence, decision.coverage,
-            result.analysis.regions if result.analysis else [], decision.named_documents, decision.cited,
+            turn.standalone, d.intent, d.evidence, d.coverage,
+            result.analysis.regions if result.analysis else [], d.named_documents, d.cited,
         )
-        timings["generate"] = time.perf_counter() - t
+        turn.timings["generate"] = time.perf_counter() - t
         for line in composed.text.splitlines(keepends=True):
             yield line
-        timings["total"] = time.perf_counter() - t0
+        turn.finish()
         answer = Answer(
-            text=composed.text, citations=composed.citations, timings=timings, mode="extractive",
-            coverage=decision.coverage.level, **base,
+            text=composed.text, citations=composed.citations, timings=turn.timings, mode="extractive",
+            coverage=d.coverage.level, **turn.fields(),
         )
         yield from self._validity(answer, result.filters)
         yield answer

@@ -24,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -314,6 +315,29 @@ def host_allowed(host_header: str, allowed: set[str]) -> bool:
 GradioCheck = Callable[[str, Any], "tuple[Any, str | None]"]
 
 
+@dataclass
+class _Request:
+    """What the gate reads of one HTTP request."""
+
+    path: str
+    method: str
+    client: str  # its address: the key of the rate limits
+    headers: dict[bytes, bytes]  # names lower-cased
+
+    @property
+    def declared(self) -> bytes | None:
+        """The Content-Length header (None for a chunked body)."""
+        return self.headers.get(b"content-length")
+
+    @property
+    def gradio_post(self) -> bool:
+        return self.method == "POST" and self.path.startswith(_GRADIO_POST)
+
+    @property
+    def login(self) -> bool:
+        return self.method == "POST" and self.path in _LOGIN
+
+
 class Gate:
     """ASGI middleware in front of every route (see the module docstring).
 
@@ -345,73 +369,100 @@ class Gate:
         self.max_admin_body = max_admin_body  # 文件管理 uploads (/admin/api, administrators only)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Every request passes the Host check; an HTTP request then the size and rate limits,
+        login throttling, the upload quota and the page API's input check, in that order. The
+        first that fails answers it; the app sees only what passed them all."""
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers") or []}
-        host = headers.get(b"host", b"").decode("latin-1")
-        if not host_allowed(host, self.allowed_hosts):
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
-                return
-            # DNS rebinding: a page on another name must not reach this server through the browser
-            await _respond(send, 400, f"不允许的主机名 / Host not allowed: {host[:100]!r} (QA_ALLOWED_HOSTS)", "host_not_allowed")
+        if not await self._host_ok(scope, headers, send):
             return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path, method = scope.get("path", ""), scope.get("method", "GET")
         client = scope["client"][0] if scope.get("client") else "unknown"
-        if path == _UPLOAD:
-            limit = self.max_upload + 64 * 1024  # multipart framing
-        elif path.startswith(_ADMIN) and self.max_admin_body:
-            limit = self.max_admin_body  # each file is checked against its own limit by the route
-        else:
-            limit = self.max_body if path.startswith(("/api/", "/v1/")) else self.max_page_body
-        declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _too_large(send, limit)
+        req = _Request(scope.get("path", ""), scope.get("method", "GET"), client, headers)
+        limit = self._body_limit(req.path)
+        if await self._over_limits(req, limit, send):
             return
-
-        gradio_post = method == "POST" and path.startswith(_GRADIO_POST)
-        if gradio_post or (method == "POST" and path in _LOGIN):
-            retry = self.limiter.retry_after(client)  # the page's API shares /api's budget
-            if retry is not None:
-                await _respond(send, 429, f"请求过于频繁，请 {retry} 秒后再试 / rate limit exceeded", "rate_limited",
-                               {"Retry-After": str(retry)})  # fmt: skip
-                return
-        if method == "POST" and path in _LOGIN:
-            await self._login(scope, receive, send, client)
+        if req.login:
+            await self._login(scope, receive, send, req.client)
             return
-        if path == _UPLOAD and method == "POST" and not self._upload_room():
+        if req.path == _UPLOAD and req.method == "POST" and not self._upload_room():
             await _respond(send, 507, "上传空间已满，请稍后再试 / upload storage is full, try again later", "storage_full")
             return
-
-        body: bytes | None = None
-        if declared is None and method in ("POST", "PUT", "PATCH"):
-            body = await _read_limited(receive, limit)  # chunked: count as it arrives, keep at most `limit`
-            if body is None:
-                await _too_large(send, limit)
-                return
-        # Behind a page password, a caller without a login cookie gets Gradio's 401, not our 422.
-        logged_in = not self.page_password or b"access-token" in headers.get(b"cookie", b"")
-        event = path.startswith(("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/"))
-        if gradio_post and self.gradio_check and event and logged_in:
-            if body is None:
-                body = await _read_limited(receive, limit)
-                if body is None:
-                    await _too_large(send, limit)
-                    return
-            if len(body) > 32 * 1024:  # parsing and checking a large body must not hold up the event loop
-                body, error = await asyncio.to_thread(self._check_gradio, path, body)
-            else:
-                body, error = self._check_gradio(path, body)
-            if error:
-                await _respond(send, 422, error, "invalid_request")
-                return
+        passed, body = await self._body(req, limit, receive, send)
+        if not passed:
+            return
         if body is not None:
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
+
+    async def _host_ok(self, scope: Any, headers: dict[bytes, bytes], send: Any) -> bool:
+        """False (and the request refused) for a Host not allowed: against DNS rebinding, a page on
+        another name must not reach this server through the browser."""
+        host = headers.get(b"host", b"").decode("latin-1")
+        if host_allowed(host, self.allowed_hosts):
+            return True
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+        else:
+            await _respond(send, 400, f"不允许的主机名 / Host not allowed: {host[:100]!r} (QA_ALLOWED_HOSTS)", "host_not_allowed")
+        return False
+
+    def _body_limit(self, path: str) -> int:
+        """The largest body a route takes."""
+        if path == _UPLOAD:
+            return self.max_upload + 64 * 1024  # multipart framing
+        if path.startswith(_ADMIN) and self.max_admin_body:
+            return self.max_admin_body  # each file is checked against its own limit by the route
+        return self.max_body if path.startswith(("/api/", "/v1/")) else self.max_page_body
+
+    async def _over_limits(self, req: "_Request", limit: int, send: Any) -> bool:
+        """True (and the request refused) for a declared body over `limit`, or a page API call or
+        login over the client's rate budget."""
+        declared = req.declared
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(send, limit)
+            return True
+        if req.gradio_post or req.login:
+            retry = self.limiter.retry_after(req.client)  # the page's API shares /api's budget
+            if retry is not None:
+                await _respond(send, 429, f"请求过于频繁，请 {retry} 秒后再试 / rate limit exceeded", "rate_limited",
+                               {"Retry-After": str(retry)})  # fmt: skip
+                return True
+        return False
+
+    async def _body(self, req: "_Request", limit: int, receive: Any, send: Any) -> tuple[bool, bytes | None]:
+        """(passed, the body to replay to the app). The body is read here when its size is not
+        declared (counted as it arrives, at most `limit` kept) or when a page API call must be
+        checked first; None: the app reads it itself. Not passed: refused (413 or 422)."""
+        check = self._checks_gradio(req)
+        body: bytes | None = None
+        if (req.declared is None and req.method in ("POST", "PUT", "PATCH")) or check:
+            body = await _read_limited(receive, limit)
+            if body is None:
+                await _too_large(send, limit)
+                return False, None
+        if not check:
+            return True, body
+        assert body is not None
+        if len(body) > 32 * 1024:  # parsing and checking a large body must not hold up the event loop
+            body, error = await asyncio.to_thread(self._check_gradio, req.path, body)
+        else:
+            body, error = self._check_gradio(req.path, body)
+        if error:
+            await _respond(send, 422, error, "invalid_request")
+            return False, None
+        return True, body
+
+    def _checks_gradio(self, req: "_Request") -> bool:
+        """Is this a page API call whose inputs `gradio_check` checks?"""
+        # Behind a page password, a caller without a login cookie gets Gradio's 401, not our 422.
+        logged_in = not self.page_password or b"access-token" in req.headers.get(b"cookie", b"")
+        event = req.path.startswith(("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/"))
+        return bool(req.gradio_post and self.gradio_check and event and logged_in)
 
     def _check_gradio(self, path: str, raw: bytes) -> tuple[bytes, str | None]:
         try:

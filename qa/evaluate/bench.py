@@ -356,8 +356,27 @@ def _f(v: Any, fmt: str = "{:.1f}") -> str:
 
 
 def render_markdown(res: dict[str, Any]) -> str:
-    lines = [SECTION, ""]
-    lines += [f"Command: `{res['command']}` — {res['date']}, {res['machine']}.", ""]
+    """The '## System benchmarks' section for the results of `bench_command`: one part per
+    measurement that was made."""
+    lat, srv = res.get("latency"), res.get("serve")
+    lines = [SECTION, "", *_md_intro(res)]
+    if res.get("build"):
+        lines += _md_build(res["build"])
+    if lat:
+        lines += _md_latency(lat)
+    if srv:
+        lines += _md_serve(srv)
+    lines += _md_memory(lat, srv)
+    if res.get("eval"):
+        lines += _md_eval(res["eval"])
+    if res.get("scaling"):
+        lines += _md_scaling(res["scaling"])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _md_intro(res: dict[str, Any]) -> list[str]:
+    """The command, date and machine, the load on the cores, and how the figures were measured."""
+    lines = [f"Command: `{res['command']}` — {res['date']}, {res['machine']}.", ""]
     if res.get("load"):
         lo, hi = res["load"]
         lines += [
@@ -371,32 +390,40 @@ def render_markdown(res: dict[str, Any]) -> str:
         "against a `qa serve` subprocess on 127.0.0.1 with the rate limiter disabled (429s at 16 clients come from the per-client gate of docs/RELIABILITY.md, which stays on: at most 4 answers in progress per client address, and every load-test client is 127.0.0.1).",
         "",
     ]
-    b = res.get("build")
-    if b:
-        lines += ["### Index build", "", "| cache | seconds | documents | chunks | embedded | from cache | embed s |", "|---|---|---|---|---|---|---|"]
-        for name in ("cold", "warm"):
-            r = b[name]
-            lines.append(f"| {name} | {r['seconds']:.1f} | {r['documents']} | {r['chunks']} | {r['embedded']} | {r['reused']} | {_f(r['timings'].get('embed'))} |")
-        lines.append("")
-    lat = res.get("latency")
-    if lat:
-        lines += [f"### Query latency (in-process, {lat['answer']['n']} gold questions)", "", "| what | p50 ms | p95 ms |", "|---|---|---|"]
-        for mode in ("bm25", "dense", "hybrid"):
-            r = lat[f"retrieve_{mode}"]
-            lines.append(f"| retrieve ({mode}) | {_f(r['p50'])} | {_f(r['p95'])} |")
-        lines.append(f"| full answer ({lat['answer_mode']}) | {_f(lat['answer']['p50'])} | {_f(lat['answer']['p95'])} |")
-        lines.append("")
-    srv = res.get("serve")
-    if srv:
-        if "error" in srv:
-            lines += ["### Throughput (`qa serve`)", "", f"Not measured: {srv['error']}", ""]
-        else:
-            lines += ["### Throughput (`qa serve`, POST /api/ask)", "", "| clients | seconds | requests | ok | QPS | p50 ms | p95 ms | other statuses |", "|---|---|---|---|---|---|---|---|"]
-            for r in srv["runs"]:
-                other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "200") or "–"
-                lat_ = r["latency_ms"]
-                lines.append(f"| {r['clients']} | {r['seconds']:.1f} | {r['requests']} | {r['ok']} | {r['qps']:.1f} | {_f(lat_['p50'])} | {_f(lat_['p95'])} | {other} |")
-            lines.append("")
+    return lines
+
+
+def _md_build(b: dict[str, Any]) -> list[str]:
+    lines = ["### Index build", "", "| cache | seconds | documents | chunks | embedded | from cache | embed s |", "|---|---|---|---|---|---|---|"]
+    for name in ("cold", "warm"):
+        r = b[name]
+        lines.append(f"| {name} | {r['seconds']:.1f} | {r['documents']} | {r['chunks']} | {r['embedded']} | {r['reused']} | {_f(r['timings'].get('embed'))} |")
+    return lines + [""]
+
+
+def _md_latency(lat: dict[str, Any]) -> list[str]:
+    lines = [f"### Query latency (in-process, {lat['answer']['n']} gold questions)", "", "| what | p50 ms | p95 ms |", "|---|---|---|"]
+    for mode in ("bm25", "dense", "hybrid"):
+        r = lat[f"retrieve_{mode}"]
+        lines.append(f"| retrieve ({mode}) | {_f(r['p50'])} | {_f(r['p95'])} |")
+    lines.append(f"| full answer ({lat['answer_mode']}) | {_f(lat['answer']['p50'])} | {_f(lat['answer']['p95'])} |")
+    return lines + [""]
+
+
+def _md_serve(srv: dict[str, Any]) -> list[str]:
+    """Throughput per number of clients, or why it was not measured."""
+    if "error" in srv:
+        return ["### Throughput (`qa serve`)", "", f"Not measured: {srv['error']}", ""]
+    lines = ["### Throughput (`qa serve`, POST /api/ask)", "", "| clients | seconds | requests | ok | QPS | p50 ms | p95 ms | other statuses |", "|---|---|---|---|---|---|---|---|"]
+    for r in srv["runs"]:
+        other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "200") or "–"
+        lat_ = r["latency_ms"]
+        lines.append(f"| {r['clients']} | {r['seconds']:.1f} | {r['requests']} | {r['ok']} | {r['qps']:.1f} | {_f(lat_['p50'])} | {_f(lat_['p95'])} | {other} |")
+    return lines + [""]
+
+
+def _md_memory(lat: dict[str, Any] | None, srv: dict[str, Any] | None) -> list[str]:
+    """Resident memory of the processes measured (none: no part)."""
     mem = []
     if lat:
         mem.append(
@@ -406,44 +433,48 @@ def render_markdown(res: dict[str, Any]) -> str:
     if srv and "error" not in srv:
         mem.append(f"| `qa serve` idle | {srv['rss_idle_mb']:.0f} | |")
         mem.append(f"| `qa serve` after the load tests | {srv['rss_after_mb']:.0f} | |")
-    if mem:
-        lines += ["### Resident memory", "", "| process | RSS MiB | note |", "|---|---|---|", *mem, ""]
-    ev = res.get("eval")
-    if ev:
-        from qa.evaluate.report import DEFINITIONS, md_table, headline_table
+    if not mem:
+        return []
+    return ["### Resident memory", "", "| process | RSS MiB | note |", "|---|---|---|", *mem, ""]
 
-        lines += [
-            f"### Answer quality (`qa eval`, {ev['questions']} gold questions)",
-            "",
-            f"From `{ev['path']}` (`{ev.get('command', 'qa eval')}`).",
-            "",
-            md_table(*headline_table(ev["configs"])),
-            "",
-            *[f"- **{k}**: {v}" for k, v in DEFINITIONS],
-            "",
-        ]
-        for name, m in ev["configs"].items():
-            if m["overall"].get("wrongly_declined") == 1.0:
-                lines += [f"Note: with `{name}` the assistant declined every answerable question, so its answer columns are empty.", ""]
-    sc = res.get("scaling")
-    if sc:
-        lines += [
-            f"### Scaling (synthetic vectors, dim {sc['dim']}, {sc['queries']} single queries, k=10)",
-            "",
-            f"Base: {sc['base']} real chunk vectors, replicated with noise (fill={sc['fill']}). "
-            "Memory is the RSS growth while the index was built; HNSW uses the product parameters (M=32, efConstruction=200, efSearch=128) "
-            f"and is built from 100k up to {format(sc['hnsw_max'], ',') if sc.get('hnsw_max') else 'every size'} (`--hnsw-max`; its build time grows faster than linearly).",
-            "",
-            "| vectors | index | build s | search p50 ms | search p95 ms | memory MiB | raw vectors MiB | recall@10 vs flat |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for r in sc["rows"]:
-            lines.append(
-                f"| {r['n']:,} | {r['kind']} | {r['build_s']:.1f} | {r['search_p50_ms']:.2f} | {r['search_p95_ms']:.2f} | "
-                f"{r['memory_mb']:.0f} | {r['vectors_mb']:.0f} | {_f(r['recall_at_10'], '{:.3f}')} |"
-            )
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+
+def _md_eval(ev: dict[str, Any]) -> list[str]:
+    """The quality figures of a `qa eval` run quoted beside the system figures (--eval-metrics)."""
+    from qa.evaluate.report import DEFINITIONS, md_table, headline_table
+
+    lines = [
+        f"### Answer quality (`qa eval`, {ev['questions']} gold questions)",
+        "",
+        f"From `{ev['path']}` (`{ev.get('command', 'qa eval')}`).",
+        "",
+        md_table(*headline_table(ev["configs"])),
+        "",
+        *[f"- **{k}**: {v}" for k, v in DEFINITIONS],
+        "",
+    ]
+    for name, m in ev["configs"].items():
+        if m["overall"].get("wrongly_declined") == 1.0:
+            lines += [f"Note: with `{name}` the assistant declined every answerable question, so its answer columns are empty.", ""]
+    return lines
+
+
+def _md_scaling(sc: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### Scaling (synthetic vectors, dim {sc['dim']}, {sc['queries']} single queries, k=10)",
+        "",
+        f"Base: {sc['base']} real chunk vectors, replicated with noise (fill={sc['fill']}). "
+        "Memory is the RSS growth while the index was built; HNSW uses the product parameters (M=32, efConstruction=200, efSearch=128) "
+        f"and is built from 100k up to {format(sc['hnsw_max'], ',') if sc.get('hnsw_max') else 'every size'} (`--hnsw-max`; its build time grows faster than linearly).",
+        "",
+        "| vectors | index | build s | search p50 ms | search p95 ms | memory MiB | raw vectors MiB | recall@10 vs flat |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sc["rows"]:
+        lines.append(
+            f"| {r['n']:,} | {r['kind']} | {r['build_s']:.1f} | {r['search_p50_ms']:.2f} | {r['search_p95_ms']:.2f} | "
+            f"{r['memory_mb']:.0f} | {r['vectors_mb']:.0f} | {_f(r['recall_at_10'], '{:.3f}')} |"
+        )
+    return lines + [""]
 
 
 def update_section(path: Path, section_md: str, section: str = SECTION) -> None:
@@ -497,40 +528,17 @@ def bench_command(
     base = settings or load_settings()
     scale = DEFAULT_SCALE if scale is None else list(scale)
     res: dict[str, Any] = {
-        "command": "qa bench" + (f" --out {out_md}" if out_md else "")
-        + ("".join(f" --scale {s}" for s in scale) if scale else " --scale 0")
-        + (f" --duration {duration:g}" if duration != 10.0 else "") + ("" if serve else " --no-serve")
-        + (f" --hnsw-max {hnsw_max}" if hnsw_max else "") + (f" --eval-metrics {eval_metrics}" if eval_metrics else ""),
+        "command": _command_line(out_md, scale, duration, serve, hnsw_max, eval_metrics),
         "date": datetime.now().strftime("%Y-%m-%d"),
         "machine": machine_info(),
     }
     start_load = os.getloadavg()[0]
     questions = gold_questions(gold, queries)
     if eval_metrics:  # a `qa eval` run to quote beside the system figures
-        data = json.loads(Path(eval_metrics).read_text(encoding="utf-8"))
-        first = next(iter(data["configs"].values()))
-        meta = data.get("meta") or {}
-        res["eval"] = {"path": str(eval_metrics), "configs": data["configs"], "questions": first["overall"]["n"],
-                       "command": f"qa eval --gold {meta.get('gold', '…')} " + " ".join(f"--config {c}" for c in data["configs"])}
+        res["eval"] = _eval_quote(eval_metrics)
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
-        built = base
-        if build:
-            res["build"], built = measure_build(base, Path(tmp))
-        try:
-            res["latency"] = measure_latency_fresh(built, questions)
-        except Exception as exc:
-            _log(f"latency not measured: {type(exc).__name__}: {exc}")
-        if serve:
-            try:
-                res["serve"] = measure_serve(built, questions, clients, duration)
-            except Exception as exc:
-                res["serve"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
-                _log(f"throughput not measured: {res['serve']['error']}")
-        if scale:
-            base_vecs = index_vectors(built.index_dir)
-            rows = measure_scaling(base_vecs, scale, hnsw_max=hnsw_max)
-            res["scaling"] = {"dim": int(base_vecs.shape[1]), "base": int(base_vecs.shape[0]), "queries": 200, "fill": "jitter", "hnsw_max": hnsw_max,
-                              "rows": [asdict(r) for r in rows]}
+        _measure(res, base, Path(tmp), questions, build=build, serve=serve, clients=clients, duration=duration,
+                 scale=scale, hnsw_max=hnsw_max)
     res["load"] = [start_load, os.getloadavg()[0]]
     md = render_markdown(res)
     print(md)
@@ -541,3 +549,59 @@ def bench_command(
         update_section(Path(out_md), md)
         _log(f"updated {out_md} ({SECTION})")
     return 0
+
+
+def _command_line(
+    out_md: Path | None, scale: list[int], duration: float, serve: bool, hnsw_max: int | None, eval_metrics: Path | None
+) -> str:
+    """The `qa bench` command that reproduces the run, as the report quotes it."""
+    return (
+        "qa bench" + (f" --out {out_md}" if out_md else "")
+        + ("".join(f" --scale {s}" for s in scale) if scale else " --scale 0")
+        + (f" --duration {duration:g}" if duration != 10.0 else "") + ("" if serve else " --no-serve")
+        + (f" --hnsw-max {hnsw_max}" if hnsw_max else "") + (f" --eval-metrics {eval_metrics}" if eval_metrics else "")
+    )
+
+
+def _eval_quote(eval_metrics: Path) -> dict[str, Any]:
+    """A `qa eval` metrics file, as the report quotes it: its configs, question count and command."""
+    data = json.loads(Path(eval_metrics).read_text(encoding="utf-8"))
+    first = next(iter(data["configs"].values()))
+    meta = data.get("meta") or {}
+    return {"path": str(eval_metrics), "configs": data["configs"], "questions": first["overall"]["n"],
+            "command": f"qa eval --gold {meta.get('gold', '…')} " + " ".join(f"--config {c}" for c in data["configs"])}
+
+
+def _measure(
+    res: dict[str, Any],
+    base: Settings,
+    workdir: Path,
+    questions: Sequence[str],
+    *,
+    build: bool,
+    serve: bool,
+    clients: Sequence[int],
+    duration: float,
+    scale: list[int],
+    hnsw_max: int | None,
+) -> None:
+    """Each measurement asked for, into `res`; a latency or throughput run that fails is logged
+    (throughput: also reported), not fatal, so the other figures are still written."""
+    built = base
+    if build:
+        res["build"], built = measure_build(base, workdir)
+    try:
+        res["latency"] = measure_latency_fresh(built, questions)
+    except Exception as exc:
+        _log(f"latency not measured: {type(exc).__name__}: {exc}")
+    if serve:
+        try:
+            res["serve"] = measure_serve(built, questions, clients, duration)
+        except Exception as exc:
+            res["serve"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            _log(f"throughput not measured: {res['serve']['error']}")
+    if scale:
+        base_vecs = index_vectors(built.index_dir)
+        rows = measure_scaling(base_vecs, scale, hnsw_max=hnsw_max)
+        res["scaling"] = {"dim": int(base_vecs.shape[1]), "base": int(base_vecs.shape[0]), "queries": 200, "fill": "jitter", "hnsw_max": hnsw_max,
+                          "rows": [asdict(r) for r in rows]}

@@ -9,8 +9,13 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from qa.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from qa.evaluate.gold import GoldItem
+    from qa.evaluate.importer import GoldImport
 
 DEFAULT_REPORTS = Path("eval") / "reports"
 
@@ -31,26 +36,47 @@ def eval_command(
     baseline: bool = True,
 ) -> int:
     """`qa eval`: validate a gold file (--check) and/or score the system on it (--gold)."""
-    from qa.evaluate.gold import GoldFormatError, check_gold
-    from qa.evaluate.report import baseline_margin, headline_table, md_table, write_reports
-    from qa.evaluate.runner import BASELINE, EvalError, run_eval, select_items
-
     base = settings or load_settings()
     if check is None and gold is None:
         _err("请指定 --gold 或 --check / give --gold FILE to evaluate or --check FILE to validate")
         return 2
     if check is not None:
-        problems = check_gold(check, base.seeds_dir)
-        for p in problems:
-            print(p)
-        if problems:
-            print(f"{len(problems)} problem(s) in {check}")
-            return 1
-        print(f"{check}: OK")
-        if gold is None:
-            return 0
+        code = _check(check, base)
+        if code or gold is None:
+            return code
     assert gold is not None
+    loaded = _load(gold, limit)
+    if isinstance(loaded, int):
+        return loaded
+    imported, items = loaded
+    out = out or DEFAULT_REPORTS / datetime.now().strftime("%Y%m%d-%H%M%S")
+    ran = _run(items, configs, base, llm, progress, baseline)
+    if isinstance(ran, int):
+        return ran
+    metrics, records = ran
+    _report(out, gold, len(items), imported.notes, metrics, records)
+    return 0
+
+
+def _check(check: Path, base: Settings) -> int:
+    """--check: print the gold file's problems; 1 if it has any, else 0."""
+    from qa.evaluate.gold import check_gold
+
+    problems = check_gold(check, base.seeds_dir)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) in {check}")
+        return 1
+    print(f"{check}: OK")
+    return 0
+
+
+def _load(gold: Path, limit: int | None) -> "tuple[GoldImport, list[GoldItem]] | int":
+    """The imported gold file and the items to run, or exit code 2 (said why on stderr)."""
+    from qa.evaluate.gold import GoldFormatError
     from qa.evaluate.importer import GoldImportError, import_gold
+    from qa.evaluate.runner import EvalError, select_items
 
     try:  # JSONL, CSV or XLSX; only a question and a reference answer are needed
         imported = import_gold(gold)
@@ -63,12 +89,21 @@ def eval_command(
     if not items:
         _err(f"{gold}: no gold items")
         return 2
-    out = out or DEFAULT_REPORTS / datetime.now().strftime("%Y%m%d-%H%M%S")
+    return imported, items
+
+
+def _run(
+    items: "list[GoldItem]", configs: list[str] | None, base: Settings, llm: str | None, progress: bool, baseline: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | int:
+    """(metrics, records) of every configuration (and the baseline), or exit code 2 for bad
+    options or a missing index (their messages already say what to run)."""
+    from qa.evaluate.runner import BASELINE, EvalError, run_eval
+
     try:
         configs = list(configs or ["hybrid"])
         if baseline and BASELINE not in configs:
             configs.append(BASELINE)  # every report shows the simple thing to beat
-        metrics, records = run_eval(items, configs, base, llm=llm, progress=progress)
+        return run_eval(items, configs, base, llm=llm, progress=progress)
     except EvalError as exc:
         _err(str(exc))
         return 2
@@ -79,16 +114,23 @@ def eval_command(
             _err(str(exc))
             return 2
         raise
-    meta = {"gold": str(gold), "questions": len(items), "configs": ", ".join(metrics)}
-    if imported.notes:
-        meta["notes"] = " ".join(imported.notes)
+
+
+def _report(
+    out: Path, gold: Path, n: int, notes: list[str], metrics: dict[str, Any], records: list[dict[str, Any]]
+) -> None:
+    """Write the reports under `out`; print the headline table, the margin over the baseline and the paths."""
+    from qa.evaluate.report import baseline_margin, headline_table, md_table, write_reports
+
+    meta = {"gold": str(gold), "questions": n, "configs": ", ".join(metrics)}
+    if notes:
+        meta["notes"] = " ".join(notes)
     paths = write_reports(out, metrics, records, meta)
     print(md_table(*headline_table(metrics)))
     for line in baseline_margin(metrics):
         print(line)
     for kind, p in paths.items():
         print(f"{kind:13} {p}")
-    return 0
 
 
 def bench_command(out_md: Path | None, scale: list[int] | None, **kw: object) -> int:

@@ -173,6 +173,20 @@ def _hit_record(hit: Any, evidence: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+@dataclass
+class _Answered:
+    """What `EvalRunner.run_one` scores of an answer; the defaults stand for no answer."""
+
+    record: dict[str, Any] = field(default_factory=lambda: {"answer": "", "citations": [], "refused": False, "timings": {}})
+    text: str = ""
+    passages: list[str] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)
+    refused: bool = False
+    coverage: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
 class EvalRunner:
     """Runs gold items through one assistant (and its retriever) in one configuration and scores them."""
 
@@ -213,53 +227,21 @@ class EvalRunner:
 
     def run_one(self, item: GoldItem) -> dict[str, Any]:
         """One question → the per_question.jsonl record (question, hits, answer, scores)."""
-        question = item.question  # the only thing the system sees
-        error = None
-        hits: list[Any] = []
-        retrieval: dict[str, Any] = {"mode": self.config.mode, "k": self.retrieve_k, "hits": []}
-        try:
-            t = time.perf_counter()
-            result = self.retriever.run(question, k=self.retrieve_k, filters=None, mode=self.config.mode)
-            retrieval["seconds"] = time.perf_counter() - t
-            hits = list(result.hits)
-            retrieval["hits"] = [_hit_record(h, item.evidence) for h in hits]
-            retrieval["filters"] = _jsonable(getattr(result, "filters", None))
-            retrieval["inferred"] = _jsonable(getattr(result, "inferred", None))
-            retrieval["timings"] = _jsonable(getattr(result, "timings", {}))
-        except Exception as exc:  # one broken question must not end the run; it is scored as a miss
-            error = f"retrieve: {type(exc).__name__}: {exc}"
-            log.exception("retrieval failed for %s", item.id)
-
-        answer_d: dict[str, Any] = {"answer": "", "citations": [], "refused": False, "timings": {}}
-        text, passages, quotes, refused, coverage = "", [], [], False, None
-        timings: dict[str, float] = {}
-        try:
-            t = time.perf_counter()
-            answer = self.assistant.ask(question)
-            wall = time.perf_counter() - t
-            answer_d = answer.to_dict(with_hits=False)
-            answer_d["hit_ids"] = [h.chunk_id for h in answer.hits]
-            text, refused = answer.text, answer.refused
-            coverage = getattr(answer, "coverage", None)
-            passages = [c.passage for c in answer.citations]
-            quotes = [c.quote for c in answer.citations]
-            timings = {k: float(v) for k, v in answer.timings.items() if isinstance(v, (int, float))}
-            timings["wall"] = wall
-        except Exception as exc:
-            error = (error + "; " if error else "") + f"answer: {type(exc).__name__}: {exc}"
-            log.exception("answering failed for %s", item.id)
-
+        hits, retrieval, error = self._retrieve(item)
+        answered = self._answer(item)
+        if answered.error:
+            error = (error + "; " if error else "") + answered.error
         validity = self.ask_on_dates(item) if item.validity else None
         scores = score_question(
             item,
             [h.chunk.text for h in hits],
-            text,
-            citation_passages=passages,
-            citation_quotes=quotes,
-            refused=refused,
-            timings=timings,
+            answered.text,
+            citation_passages=answered.passages,
+            citation_quotes=answered.quotes,
+            refused=answered.refused,
+            timings=answered.timings,
             error=error,
-            coverage=coverage,
+            coverage=answered.coverage,
             validity_observed=validity,
         )
         return {
@@ -273,11 +255,53 @@ class EvalRunner:
             "evidence": item.evidence,
             "source": item.source,
             "retrieval": retrieval,
-            "answer": answer_d,
+            "answer": answered.record,
             "scores": scores.to_dict(),
             "error": error,
             **({"validity": {"gold": item.validity, "observed": validity}} if item.validity else {}),
         }
+
+    def _retrieve(self, item: GoldItem) -> tuple[list[Any], dict[str, Any], str | None]:
+        """The retriever's own ranked list for the question (the retrieval metrics read it):
+        (hits, the record of them, the error if retrieval failed)."""
+        question = item.question  # the only thing the system sees
+        hits: list[Any] = []
+        retrieval: dict[str, Any] = {"mode": self.config.mode, "k": self.retrieve_k, "hits": []}
+        try:
+            t = time.perf_counter()
+            result = self.retriever.run(question, k=self.retrieve_k, filters=None, mode=self.config.mode)
+            retrieval["seconds"] = time.perf_counter() - t
+            hits = list(result.hits)
+            retrieval["hits"] = [_hit_record(h, item.evidence) for h in hits]
+            retrieval["filters"] = _jsonable(getattr(result, "filters", None))
+            retrieval["inferred"] = _jsonable(getattr(result, "inferred", None))
+            retrieval["timings"] = _jsonable(getattr(result, "timings", {}))
+        except Exception as exc:  # one broken question must not end the run; it is scored as a miss
+            log.exception("retrieval failed for %s", item.id)
+            return hits, retrieval, f"retrieve: {type(exc).__name__}: {exc}"
+        return hits, retrieval, None
+
+    def _answer(self, item: GoldItem) -> _Answered:
+        """The assistant's full answer to the question (the answer metrics read it); what was
+        read before a failure is kept, the failure is scored as the question's error."""
+        a = _Answered()
+        try:
+            t = time.perf_counter()
+            answer = self.assistant.ask(item.question)
+            wall = time.perf_counter() - t
+            a.record = answer.to_dict(with_hits=False)
+            a.record["hit_ids"] = [h.chunk_id for h in answer.hits]
+            a.text, a.refused = answer.text, answer.refused
+            a.coverage = getattr(answer, "coverage", None)
+            a.passages = [c.passage for c in answer.citations]
+            a.quotes = [c.quote for c in answer.citations]
+            timings = {k: float(v) for k, v in answer.timings.items() if isinstance(v, (int, float))}
+            timings["wall"] = wall
+            a.timings = timings
+        except Exception as exc:
+            a.error = f"answer: {type(exc).__name__}: {exc}"
+            log.exception("answering failed for %s", item.id)
+        return a
 
     def ask_on_dates(self, item: GoldItem) -> dict[str, dict[str, Any]]:
         """Ask a validity item once per gold `in_force_on` date (as_of = that date); per date the

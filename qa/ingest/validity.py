@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -173,6 +173,43 @@ class _Effective:
     sentence: str
 
 
+@dataclass
+class _Clauses:
+    """One sentence's clauses about the document itself (see module doc): where they stand,
+    and the facts they state."""
+
+    sentence: str
+    own_title: str | None
+    spans: list[tuple[int, int, bool]] = field(default_factory=list)  # (anchor, clause end, named as 本X)
+    facts: set[str] = field(default_factory=set)
+    start: str | None = None  # the first effective date the sentence states: a term in it runs from there
+
+    def about(self, m: re.Match[str]) -> bool:
+        """Does the clause matched by `m` speak about the document itself? (kept as a span if so)"""
+        found = _anchor(self.sentence, m.start(), self.own_title)
+        if found:
+            self.spans.append((found[0], m.end(), found[1]))
+        return found is not None
+
+    def segment(self) -> tuple[str, bool, set[str]] | None:
+        """The words stating the sentence's facts, whether it names the document as 本X, and the
+        facts; None when it states no fact about its validity (the interpreter alone is none)."""
+        if not (self.spans and self.facts - {"interpreter"}):
+            return None
+        start, end = min(a for a, _, _ in self.spans), max(e for _, e, _ in self.spans)
+        return self.sentence[start:end] + "。", any(n for _, _, n in self.spans), self.facts
+
+
+@dataclass
+class _Stated:
+    """What a document's sentences state about its validity, before it is settled into dates."""
+
+    effective: list[_Effective] = field(default_factory=list)
+    expiry: tuple[str, str] | None = None  # (date, sentence)
+    term: tuple[int, int, str, str | None] | None = None  # (years, months, sentence, start date of that sentence)
+    segments: list[tuple[str, bool, set[str]]] = field(default_factory=list)  # (words stating it, named as 本X, facts stated)
+
+
 def parse_validity(
     text: str,
     title: str | None = None,
@@ -186,99 +223,129 @@ def parse_validity(
     """
     key = re.sub(r"\s+", "", text or "")
     own_title = re.sub(r"\s+", "", title) if title else None
-    v = Validity(issued=issued)
-    effective: list[_Effective] = []
-    expiry: tuple[str, str] | None = None  # (date, sentence)
-    term: tuple[int, int, str, str | None] | None = None  # (years, months, sentence, start date of that sentence)
     own = normalize_number(number) if number else None
-
-    segments: list[tuple[str, bool, set[str]]] = []  # (words stating it, named as 本X, facts stated)
+    v = Validity(issued=issued)
+    stated = _Stated()
     for m_sent in _SENTENCE.finditer(key):
-        s = m_sent.group(0)
-        spans: list[tuple[int, int, bool]] = []  # (anchor, clause end, named as 本X) of clauses about itself
-        facts: set[str] = set()
-        sentence_start: str | None = None
+        _read_sentence(m_sent.group(0), v, stated, own_title, own, issued)
+    _settle_effective(v, stated.effective)
+    _settle_expiry(v, stated, issued)
+    term = _term_text(stated.segments)
+    if term:
+        v.term = term
+    if own_title:
+        _title_facts(v, own_title)
+    return v
 
-        def about(m: re.Match[str]) -> bool:
-            found = _anchor(s, m.start(), own_title)  # noqa: B023 - used within this iteration only
-            if found:
-                spans.append((found[0], m.end(), found[1]))  # noqa: B023
-            return found is not None
 
-        for m in _EFFECTIVE_ON.finditer(s):
-            d = _date_of(m.groups())
-            if d and about(m):
-                effective.append(_Effective(d, s))
-                sentence_start = sentence_start or d
-                facts.add("effective:" + d)
-        for m in _EFFECTIVE_PUBLISHED.finditer(s):
-            if issued and about(m):
-                effective.append(_Effective(issued, s))
-                sentence_start = sentence_start or issued
-                facts.add("effective:" + issued)
-        for m in _EXPIRY_ON.finditer(s):
-            d = _date_of(m.groups()[6:12])
-            if d and about(m):
-                expiry = (d, s)
-                facts.add("expiry:" + d)
-        if expiry is None or expiry[1] != s:
-            for pattern, unit in ((_TERM_YEARS, "y"), (_TERM_MONTHS, "m")):
-                m = pattern.search(s)
-                if m and about(m):
-                    n = _count(m.group(1))
-                    term = (n, 0, s, sentence_start) if unit == "y" else (0, n, s, sentence_start)
-                    facts.add(f"term:{unit}{n}")
-                    break
-        m = _INTERPRETER.search(s)
-        if m and about(m):
-            v.interpreter = v.interpreter or m.group(1)
-            facts.add("interpreter")
-        m = _REPEAL.search(s)
-        if m:
-            refs = [n for n in _numbers_in(s[: m.start()]) if n != own]
-            if not refs:  # repealed by name only: 原《X办法》同时废止
-                refs = [f"《{t}》" for t in _TITLE_QUOTE.findall(s[: m.start()]) if t != own_title]
-            v.repeals += [r for r in refs if r not in v.repeals]
-            if refs and spans:  # "本办法自印发之日起执行，…（招政发〔2018〕27号）同时废止": one statement
-                spans.append((spans[0][0], m.end(), spans[0][2]))
-        if _REVISION_NOTE.search(s):
-            v.revisions.append(Revision(note=s, by=next(iter(_numbers_in(s)), None)))
-        if spans and facts - {"interpreter"}:
-            start, end = min(a for a, _, _ in spans), max(e for _, e, _ in spans)
-            segments.append((s[start:end] + "。", any(n for _, _, n in spans), facts))
+def _read_sentence(
+    s: str, v: Validity, stated: _Stated, own_title: str | None, own: str | None, issued: str | None
+) -> None:
+    """One sentence: its dates and term into `stated`; interpreter, repeals and revision notes into `v`."""
+    clauses = _Clauses(s, own_title)
+    _effective_stated(clauses, stated, issued)
+    _end_stated(clauses, stated)
+    m = _INTERPRETER.search(s)
+    if m and clauses.about(m):
+        v.interpreter = v.interpreter or m.group(1)
+        clauses.facts.add("interpreter")
+    _repeals_stated(clauses, v, own, own_title)
+    if _REVISION_NOTE.search(s):
+        v.revisions.append(Revision(note=s, by=next(iter(_numbers_in(s)), None)))
+    segment = clauses.segment()
+    if segment:
+        stated.segments.append(segment)
 
-    if effective:
-        dates = sorted({e.date for e in effective})
-        v.effective_date = dates[0]
-        # a later effective date of the same document is a revision taking effect
-        notes = [r for r in v.revisions if r.effective_date is None]
-        later = [next(e for e in effective if e.date == d) for d in dates[1:]]
-        for e in later:
-            if notes:  # "第二十条 …自2024年7月31日起施行" + "…（临兰政办字〔2024〕19号）此文件有修改"
-                notes[0].effective_date = e.date
-                notes.pop(0)
-            else:
-                v.revisions.append(Revision(note=e.sentence, effective_date=e.date))
-    if expiry:
-        v.expiry_date = expiry[0]
-    elif term:
-        years, months, _, start = term
+
+def _effective_stated(clauses: _Clauses, stated: _Stated, issued: str | None) -> None:
+    """"自2022年10月1日起施行", and "自印发之日起施行" (the document's own date)."""
+    dates: list[tuple[re.Match[str], str | None]] = [(m, _date_of(m.groups())) for m in _EFFECTIVE_ON.finditer(clauses.sentence)]
+    dates += [(m, issued) for m in _EFFECTIVE_PUBLISHED.finditer(clauses.sentence)]
+    for m, d in dates:
+        if d and clauses.about(m):
+            stated.effective.append(_Effective(d, clauses.sentence))
+            clauses.start = clauses.start or d
+            clauses.facts.add("effective:" + d)
+
+
+def _end_stated(clauses: _Clauses, stated: _Stated) -> None:
+    """"有效期至…", or else a term ("有效期三年") counted from the sentence's own start date."""
+    s = clauses.sentence
+    for m in _EXPIRY_ON.finditer(s):
+        d = _date_of(m.groups()[6:12])
+        if d and clauses.about(m):
+            stated.expiry = (d, s)
+            clauses.facts.add("expiry:" + d)
+    if stated.expiry is not None and stated.expiry[1] == s:
+        return
+    for pattern, unit in ((_TERM_YEARS, "y"), (_TERM_MONTHS, "m")):
+        m = pattern.search(s)
+        if m and clauses.about(m):
+            n = _count(m.group(1))
+            stated.term = (n, 0, s, clauses.start) if unit == "y" else (0, n, s, clauses.start)
+            clauses.facts.add(f"term:{unit}{n}")
+            break
+
+
+def _repeals_stated(clauses: _Clauses, v: Validity, own: str | None, own_title: str | None) -> None:
+    """"《…》（招政发〔2018〕27号）同时废止" → v.repeals, by 发文字号 or else by 《title》."""
+    s = clauses.sentence
+    m = _REPEAL.search(s)
+    if not m:
+        return
+    refs = [n for n in _numbers_in(s[: m.start()]) if n != own]
+    if not refs:  # repealed by name only: 原《X办法》同时废止
+        refs = [f"《{t}》" for t in _TITLE_QUOTE.findall(s[: m.start()]) if t != own_title]
+    v.repeals += [r for r in refs if r not in v.repeals]
+    if refs and clauses.spans:  # "本办法自印发之日起执行，…（招政发〔2018〕27号）同时废止": one statement
+        clauses.spans.append((clauses.spans[0][0], m.end(), clauses.spans[0][2]))
+
+
+def _settle_effective(v: Validity, effective: list[_Effective]) -> None:
+    """The earliest effective date is when the document took effect; later ones are revisions."""
+    if not effective:
+        return
+    dates = sorted({e.date for e in effective})
+    v.effective_date = dates[0]
+    # a later effective date of the same document is a revision taking effect
+    notes = [r for r in v.revisions if r.effective_date is None]
+    later = [next(e for e in effective if e.date == d) for d in dates[1:]]
+    for e in later:
+        if notes:  # "第二十条 …自2024年7月31日起施行" + "…（临兰政办字〔2024〕19号）此文件有修改"
+            notes[0].effective_date = e.date
+            notes.pop(0)
+        else:
+            v.revisions.append(Revision(note=e.sentence, effective_date=e.date))
+
+
+def _settle_expiry(v: Validity, stated: _Stated, issued: str | None) -> None:
+    """A stated expiry date wins; a term runs from its sentence's date, else the latest
+    revision's, else the effective date, else the document's own date."""
+    if stated.expiry:
+        v.expiry_date = stated.expiry[0]
+    elif stated.term:
+        years, months, _, start = stated.term
         start = start or (v.revisions[-1].effective_date if v.revisions and v.revisions[-1].effective_date else None)
         start = start or v.effective_date or issued
         if start:
             v.expiry_date = add_term(start, years, months)
+
+
+def _term_text(segments: list[tuple[str, bool, set[str]]]) -> str | None:
+    """The words that state the term, each once; None when no sentence states one."""
     # "现予公布，自2020年11月1日起施行" says nothing "第十七条 本办法自2020年11月1日起施行" does not
     said = set().union(*(f for _, named, f in segments if named)) if segments else set()
     kept = [text for text, named, f in segments if named or not f <= said]
-    if kept:
-        v.term = "".join(dict.fromkeys(kept))
-    if own_title:
-        v.provisional = bool(_PROVISIONAL.search(own_title))
-        m = _REVISED_TITLE.search(own_title)
-        if m and not v.revisions:
-            v.revisions.append(Revision(note=f"标题注明“{m.group(1)}”：本文件是此前同名文件的修订文本"))
-        v.period, v.period_end = _period(own_title)
-    return v
+    return "".join(dict.fromkeys(kept)) if kept else None
+
+
+def _title_facts(v: Validity, own_title: str) -> None:
+    """What the title says: 试行/暂行, a revised text (修订版), a planning period or year."""
+    v.provisional = bool(_PROVISIONAL.search(own_title))
+    m = _REVISED_TITLE.search(own_title)
+    if m and not v.revisions:
+        v.revisions.append(Revision(note=f"标题注明“{m.group(1)}”：本文件是此前同名文件的修订文本"))
+    v.period, v.period_end = _period(own_title)
 
 
 def _period(title: str) -> tuple[str | None, str | None]:

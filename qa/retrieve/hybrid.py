@@ -83,6 +83,18 @@ def _top(scores: np.ndarray, k: int, positive: bool = False) -> np.ndarray:
     return cand[np.lexsort((cand, -scores[cand]))]
 
 
+@dataclass
+class _Candidates:
+    """What the searches found for one question: BM25 scores of every row and its best rows,
+    the dense search's rows and cosines, and the question's vector (dense search, re-scoring)."""
+
+    bm25_all: np.ndarray | None = None
+    bm25_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    dense_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    dense_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    qvec: np.ndarray | None = None
+
+
 class Retriever:
     """Filters + BM25 + dense + fusion (+ optional re-scoring) over one loaded store (qa.index.base)."""
 
@@ -277,17 +289,9 @@ class Retriever:
         mode: str | None = None,
         rerank: bool | None = None,
     ) -> RetrievalResult:
+        """Analyse → candidates → rank (fuse, re-score, reorder) → hits; `timings` has each stage."""
         t_start = time.perf_counter()
-        k = self.settings.top_k if k is None else int(k)
-        mode = (mode or getattr(self.settings, "retrieval_mode", "hybrid") or "hybrid").lower()
-        if mode not in MODES:
-            raise RetrievalError(f"未知的检索模式 / unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
-        if not query or not query.strip():
-            raise RetrievalError("问题为空 / the question is empty")
-        use_rerank = (self.settings.rerank if rerank is None else rerank) and self.rerank_vectors is not None
-        if self.dense_ready is not None and not self.dense_ready.any() and mode in ("dense", "hybrid"):
-            mode = "bm25"  # no vector yet (first run): keyword search until the embeddings are ready
-            use_rerank = False
+        k, mode, use_rerank = self._request(query, k, mode, rerank)
         timings: dict[str, float] = {}
 
         t = time.perf_counter()
@@ -299,64 +303,132 @@ class Retriever:
             timings["total"] = time.perf_counter() - t_start
             return RetrievalResult([], merged, analysis.filters, timings, analysis, mode)
 
-        text = analysis.text
         n_cand = max(self.settings.candidates, k)
-        bm25_all: np.ndarray | None = None
-        bm25_ids = dense_ids = np.zeros(0, dtype=np.int64)
-        dense_scores = np.zeros(0, dtype=np.float32)
-        qvec: np.ndarray | None = None
+        cands = self._candidates(analysis.text, mode, use_rerank, merged, mask, n_cand, timings)
+        ranked, per = self._rank(mode, use_rerank, cands, analysis, mask, timings)
+        hits = self._hits(ranked[:k], per)
+        timings["total"] = time.perf_counter() - t_start
+        return RetrievalResult(hits, merged, analysis.filters, timings, analysis, mode)
+
+    def _request(self, query: str, k: int | None, mode: str | None, rerank: bool | None) -> tuple[int, str, bool]:
+        """The call's k, mode and re-scoring, checked and resolved against the settings and what
+        the index can do now; a bad question or mode raises RetrievalError (its message is for people)."""
+        k = self.settings.top_k if k is None else int(k)
+        mode = (mode or getattr(self.settings, "retrieval_mode", "hybrid") or "hybrid").lower()
+        if mode not in MODES:
+            raise RetrievalError(f"未知的检索模式 / unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+        if not query or not query.strip():
+            raise RetrievalError("问题为空 / the question is empty")
+        use_rerank = (self.settings.rerank if rerank is None else rerank) and self.rerank_vectors is not None
+        if self.dense_ready is not None and not self.dense_ready.any() and mode in ("dense", "hybrid"):
+            mode = "bm25"  # no vector yet (first run): keyword search until the embeddings are ready
+            use_rerank = False
+        return k, mode, use_rerank
+
+    def _candidates(
+        self,
+        text: str,
+        mode: str,
+        use_rerank: bool,
+        merged: Filters,
+        mask: np.ndarray | None,
+        n_cand: int,
+        timings: dict[str, float],
+    ) -> _Candidates:
+        """Each search the mode asks for, on the analysed question: up to n_cand rows each."""
+        cands = _Candidates()
         if mode in ("bm25", "hybrid"):
             t = time.perf_counter()
-            terms = tokenize_zh(text)
-            if self.expand_terms:
-                terms = self.lexical.terms(text, terms)
-            bm25_all = np.asarray(self.store.bm25.scores(terms), dtype=np.float32)
-            scores = bm25_all if mask is None else np.where(mask, bm25_all, -np.inf)
-            bm25_ids = _top(scores, n_cand, positive=True)
+            cands.bm25_all, cands.bm25_ids = self._bm25_candidates(text, mask, n_cand)
             timings["bm25"] = time.perf_counter() - t
         if mode in ("dense", "hybrid") or use_rerank:
             t = time.perf_counter()
             # the dense query also sees the official words for everyday ones (狗 → 犬只)
-            qvec = self.embedder.embed_query_vec(expand(text) if self.expand_terms else text)
+            cands.qvec = self.embedder.embed_query_vec(expand(text) if self.expand_terms else text)
             timings["embed"] = time.perf_counter() - t
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
-            sel = self.selection(merged) if mask is not None else None
-            if self.dense_ready is None:
-                dense_ids, dense_scores = self.store.dense.retrieve(qvec, k=n_cand, allowed=mask, selection=sel)
-            else:
-                # rows without their vector yet (zero vectors) never come from dense search: FAISS takes them
-                # out by the mask, Milvus (filtered by the selection) after the search, with room for them in k
-                dense_mask = self.dense_ready if mask is None else mask & self.dense_ready
-                dense_ids, dense_scores = self.store.dense.retrieve(
-                    qvec, k=n_cand + self.dense_waiting, allowed=mask, selection=sel)
-                keep = dense_mask[dense_ids]
-                dense_ids, dense_scores = dense_ids[keep][:n_cand], dense_scores[keep][:n_cand]
+            assert cands.qvec is not None
+            cands.dense_ids, cands.dense_scores = self._dense_candidates(cands.qvec, merged, mask, n_cand)
             timings["dense"] = time.perf_counter() - t
+        return cands
 
+    def _bm25_candidates(self, text: str, mask: np.ndarray | None, n_cand: int) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 scores of every row (fusion normalises by them) and the best allowed rows."""
+        terms = tokenize_zh(text)
+        if self.expand_terms:
+            terms = self.lexical.terms(text, terms)
+        bm25_all = np.asarray(self.store.bm25.scores(terms), dtype=np.float32)
+        scores = bm25_all if mask is None else np.where(mask, bm25_all, -np.inf)
+        return bm25_all, _top(scores, n_cand, positive=True)
+
+    def _dense_candidates(
+        self, qvec: np.ndarray, merged: Filters, mask: np.ndarray | None, n_cand: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest allowed rows that have their vector: (rows, cosines), best first."""
+        sel = self.selection(merged) if mask is not None else None
+        if self.dense_ready is None:
+            return self.store.dense.retrieve(qvec, k=n_cand, allowed=mask, selection=sel)
+        # rows without their vector yet (zero vectors) never come from dense search: FAISS takes them
+        # out by the mask, Milvus (filtered by the selection) after the search, with room for them in k
+        dense_mask = self.dense_ready if mask is None else mask & self.dense_ready
+        dense_ids, dense_scores = self.store.dense.retrieve(
+            qvec, k=n_cand + self.dense_waiting, allowed=mask, selection=sel)
+        keep = dense_mask[dense_ids]
+        return dense_ids[keep][:n_cand], dense_scores[keep][:n_cand]
+
+    def _rank(
+        self,
+        mode: str,
+        use_rerank: bool,
+        cands: _Candidates,
+        analysis: QueryAnalysis,
+        mask: np.ndarray | None,
+        timings: dict[str, float],
+    ) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
+        """The candidates in answer order, (row, score), with each row's scores per stage."""
         t = time.perf_counter()
+        ranked, per = self._scored(mode, cands, analysis.boosts)
+        timings["fuse"] = time.perf_counter() - t
+        if use_rerank and cands.qvec is not None and ranked:
+            t = time.perf_counter()
+            ranked = self._rescore(ranked, per, cands.qvec)
+            timings["rerank"] = time.perf_counter() - t
+        return self._reorder(ranked, analysis, mask), per
+
+    def _scored(
+        self, mode: str, cands: _Candidates, boosts: dict[str, float]
+    ) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
+        """One search's own scores, or both fused (hybrid)."""
         if mode == "bm25":
-            assert bm25_all is not None
+            assert cands.bm25_all is not None
+            bm25_all, bm25_ids = cands.bm25_all, cands.bm25_ids
             ranked = [(int(i), float(bm25_all[i])) for i in bm25_ids]
             per = {int(i): {"bm25": float(bm25_all[i]), "bm25_rank": float(r)} for r, i in enumerate(bm25_ids, 1)}
-        elif mode == "dense":
-            ranked = [(int(i), float(s)) for i, s in zip(dense_ids, dense_scores)]
-            per = {int(i): {"dense": float(s), "dense_rank": float(r)} for r, (i, s) in enumerate(zip(dense_ids, dense_scores), 1)}
-        else:
-            assert bm25_all is not None and qvec is not None
-            ranked, per = self._fuse(bm25_all, bm25_ids, dense_ids, dense_scores, qvec, analysis.boosts)
-        timings["fuse"] = time.perf_counter() - t
-        if use_rerank and qvec is not None and ranked:
-            t = time.perf_counter()
-            ranked = self._rescore(ranked, per, qvec)
-            timings["rerank"] = time.perf_counter() - t
-        if analysis.intent.kind in WHOLE_DOCUMENT_KINDS and analysis.named_documents:
-            ranked = self._lead_with_document(ranked, analysis.named_documents[0], analysis.intent.kind, mask)
-        elif analysis.intent.kind == "comparison":
-            ranked = self._interleave(ranked, analysis)
+            return ranked, per
+        if mode == "dense":
+            pairs = list(zip(cands.dense_ids, cands.dense_scores))
+            ranked = [(int(i), float(s)) for i, s in pairs]
+            per = {int(i): {"dense": float(s), "dense_rank": float(r)} for r, (i, s) in enumerate(pairs, 1)}
+            return ranked, per
+        assert cands.bm25_all is not None and cands.qvec is not None
+        return self._fuse(cands.bm25_all, cands.bm25_ids, cands.dense_ids, cands.dense_scores, cands.qvec, boosts)
 
+    def _reorder(
+        self, ranked: list[tuple[int, float]], analysis: QueryAnalysis, mask: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """What the question's kind asks for beyond relevance: a named document's opening first,
+        or the sides of a comparison in turn."""
+        if analysis.intent.kind in WHOLE_DOCUMENT_KINDS and analysis.named_documents:
+            return self._lead_with_document(ranked, analysis.named_documents[0], analysis.intent.kind, mask)
+        if analysis.intent.kind == "comparison":
+            return self._interleave(ranked, analysis)
+        return ranked
+
+    def _hits(self, ranked: list[tuple[int, float]], per: dict[int, dict[str, float]]) -> list[Hit]:
+        """Hits for the ranked rows, numbered from 1, with the articles each refers to."""
         hits = []
-        for rank, (row, score) in enumerate(ranked[:k], 1):
+        for rank, (row, score) in enumerate(ranked, 1):
             c = self.chunks[row]
             hits.append(
                 Hit(
@@ -368,8 +440,7 @@ class Retriever:
                     context=[self.chunks[r] for r in self._refs.get(row, [])[: self.max_context]],
                 )
             )
-        timings["total"] = time.perf_counter() - t_start
-        return RetrievalResult(hits, merged, analysis.filters, timings, analysis, mode)
+        return hits
 
     def opening_rows(self, doc_id: str) -> list[int]:
         """A document's opening: its covering notice and preamble, or else its first article."""
@@ -428,44 +499,88 @@ class Retriever:
         qvec: np.ndarray,
         boosts: dict[str, float],
     ) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
-        s = self.settings
+        """The union of both lists, each candidate scored by `self.fusion` plus its title bonus;
+        best first (ties by row: deterministic)."""
         ids = np.unique(np.concatenate([bm25_ids, dense_ids])).astype(np.int64)
         if ids.size == 0:
             return [], {}
         bm_rank = {int(i): r for r, i in enumerate(bm25_ids, 1)}
         dn_rank = {int(i): r for r, i in enumerate(dense_ids, 1)}
-        # cosine for every candidate: the dense list has its own; BM25-only ones are read back
+        bm = bm25_all[ids].astype(np.float64)
+        dn = self._cosines(ids, dense_ids, dense_scores, qvec)
+        title = np.array([boosts.get(self.chunks[i].doc_id, 0.0) for i in ids.tolist()], dtype=np.float64)
+        if self.fusion == "score":
+            fused = self._score_fusion(ids, bm, dn, title, bm25_all, bm25_ids, dense_scores)
+        else:
+            fused = self._rrf_fusion(ids, bm_rank, dn_rank, title)
+        per = self._fused_scores(ids, bm, dn, fused, title, bm_rank, dn_rank)
+        order = np.lexsort((ids, -fused))
+        return [(int(ids[j]), float(fused[j])) for j in order], per
+
+    def _cosines(self, ids: np.ndarray, dense_ids: np.ndarray, dense_scores: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+        """Cosine for every candidate: the dense list has its own; BM25-only ones are read back."""
         cos = dict(zip(dense_ids.tolist(), dense_scores.tolist()))
         missing = np.array([i for i in ids.tolist() if i not in cos], dtype=np.int64)
         if missing.size:
             for i, v in zip(missing.tolist(), (self.store.dense.vectors(missing) @ qvec).tolist()):
                 cos[i] = v
-        bm = bm25_all[ids].astype(np.float64)
-        dn = np.array([cos[i] for i in ids.tolist()], dtype=np.float64)
-        title = np.array([boosts.get(self.chunks[i].doc_id, 0.0) for i in ids.tolist()], dtype=np.float64)
-        wb, wd = float(s.bm25_weight), float(s.dense_weight)
-        if self.fusion == "score":
-            bmax = float(bm25_all[bm25_ids].max()) if bm25_ids.size else 0.0
-            bn = bm / bmax if bmax > 0 else np.zeros_like(bm)
-            if dense_scores.size:
-                lo, hi = float(dense_scores.min()), float(dense_scores.max())
-                dnn = np.clip((dn - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.ones_like(dn)
-            else:
-                dnn = np.zeros_like(dn)
-            if self.dense_ready is not None:
-                # an article without its vector yet has no cosine: neither rewarded nor sunk by it
-                dnn = np.where(self.dense_ready[ids], dnn, 0.5)
-            alpha = wb / (wb + wd) if wb + wd > 0 else 0.5
-            fused = alpha * bn + (1 - alpha) * dnn + self.title_boost * title
+        return np.array([cos[i] for i in ids.tolist()], dtype=np.float64)
+
+    def _weights(self) -> tuple[float, float]:
+        """(BM25, dense) weights of the fusion, from the settings."""
+        return float(self.settings.bm25_weight), float(self.settings.dense_weight)
+
+    def _score_fusion(
+        self,
+        ids: np.ndarray,
+        bm: np.ndarray,
+        dn: np.ndarray,
+        title: np.ndarray,
+        bm25_all: np.ndarray,
+        bm25_ids: np.ndarray,
+        dense_scores: np.ndarray,
+    ) -> np.ndarray:
+        """Convex combination of BM25 / best BM25 and the cosine min-max scaled over the dense
+        candidates (module doc, step 3), plus the title bonus."""
+        wb, wd = self._weights()
+        bmax = float(bm25_all[bm25_ids].max()) if bm25_ids.size else 0.0
+        bn = bm / bmax if bmax > 0 else np.zeros_like(bm)
+        if dense_scores.size:
+            lo, hi = float(dense_scores.min()), float(dense_scores.max())
+            dnn = np.clip((dn - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.ones_like(dn)
         else:
-            kk = float(s.rrf_k)
-            fused = np.array(
-                [
-                    (wb / (kk + bm_rank[i]) if i in bm_rank else 0.0) + (wd / (kk + dn_rank[i]) if i in dn_rank else 0.0)
-                    for i in ids.tolist()
-                ]
-            )
-            fused = fused + self.title_boost * 5 * max(wb, wd) / (kk + 1.0) * title
+            dnn = np.zeros_like(dn)
+        if self.dense_ready is not None:
+            # an article without its vector yet has no cosine: neither rewarded nor sunk by it
+            dnn = np.where(self.dense_ready[ids], dnn, 0.5)
+        alpha = wb / (wb + wd) if wb + wd > 0 else 0.5
+        return alpha * bn + (1 - alpha) * dnn + self.title_boost * title
+
+    def _rrf_fusion(
+        self, ids: np.ndarray, bm_rank: dict[int, int], dn_rank: dict[int, int], title: np.ndarray
+    ) -> np.ndarray:
+        """Weighted reciprocal-rank fusion; the title bonus is scaled to the size of an RRF score."""
+        wb, wd = self._weights()
+        kk = float(self.settings.rrf_k)
+        fused = np.array(
+            [
+                (wb / (kk + bm_rank[i]) if i in bm_rank else 0.0) + (wd / (kk + dn_rank[i]) if i in dn_rank else 0.0)
+                for i in ids.tolist()
+            ]
+        )
+        return fused + self.title_boost * 5 * max(wb, wd) / (kk + 1.0) * title
+
+    def _fused_scores(
+        self,
+        ids: np.ndarray,
+        bm: np.ndarray,
+        dn: np.ndarray,
+        fused: np.ndarray,
+        title: np.ndarray,
+        bm_rank: dict[int, int],
+        dn_rank: dict[int, int],
+    ) -> dict[int, dict[str, float]]:
+        """Each candidate's scores per stage (Hit.scores): what the answer stage and reports read."""
         per: dict[int, dict[str, float]] = {}
         for j, i in enumerate(ids.tolist()):
             d = {"bm25": float(bm[j]), "dense": float(dn[j]), "fused": float(fused[j])}
@@ -478,8 +593,7 @@ class Retriever:
             if title[j]:
                 d["title"] = float(title[j])
             per[i] = d
-        order = np.lexsort((ids, -fused))
-        return [(int(ids[j]), float(fused[j])) for j in order], per
+        return per
 
     def _rescore(
         self, ranked: list[tuple[int, float]], per: dict[int, dict[str, float]], qvec: np.ndarray
