@@ -241,30 +241,26 @@ def _pyplot():  # noqa: ANN202
     return plt
 
 
-def plot_recall_k(metrics: dict[str, Any]) -> str:
+def _plot_recall(metrics: dict[str, Any], field: str, xlabel: str, title: str) -> str:
+    """Evidence recall of each config over one axis (hits k, or context characters)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for name, m in metrics.items():
-        ra = m["overall"]["recall_at"]
-        ks = sorted(int(k) for k in ra if ra[k] is not None)
-        ax.plot(ks, [ra[str(k)] for k in ks], marker="o", label=name)
-    ax.set(xlabel="hits (k)", ylabel="evidence recall", title="Evidence recall over k", ylim=(0, 1.02))
+        r = m["overall"][field]
+        xs = sorted(int(x) for x in r if r[x] is not None)
+        ax.plot(xs, [r[str(x)] for x in xs], marker="o", label=name)
+    ax.set(xlabel=xlabel, ylabel="evidence recall", title=title, ylim=(0, 1.02))
     ax.grid(alpha=0.3)
     ax.legend()
     return _png(fig)
+
+
+def plot_recall_k(metrics: dict[str, Any]) -> str:
+    return _plot_recall(metrics, "recall_at", "hits (k)", "Evidence recall over k")
 
 
 def plot_recall_chars(metrics: dict[str, Any]) -> str:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for name, m in metrics.items():
-        rc = m["overall"]["recall_chars"]
-        ns = sorted(int(n) for n in rc if rc[n] is not None)
-        ax.plot(ns, [rc[str(n)] for n in ns], marker="o", label=name)
-    ax.set(xlabel="context size (characters)", ylabel="evidence recall", title="Evidence recall over context size", ylim=(0, 1.02))
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return _png(fig)
+    return _plot_recall(metrics, "recall_chars", "context size (characters)", "Evidence recall over context size")
 
 
 def plot_by_type(metrics: dict[str, Any], key: str = "kp_coverage", title: str = "Key-point coverage by type (unanswerable: share declined)") -> str:
