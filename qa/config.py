@@ -79,6 +79,15 @@ class Settings:
     # written by `python eval/calibrate_answer.py --write`; a file here replaces them
     answer_model: str = ""
     answer_hits: int = 8  # retrieved articles scored as possible answers
+    # how an offline answer is laid out (qa.answer.compose.ArticleAnswerer)
+    answer_max_articles: int = 3  # articles cited at most (a comparison: two per side)
+    quote_whole_max_chars: int = 360  # longer articles are quoted as a marked excerpt
+    quote_excerpt_chars: int = 240  # … of about this length
+    broad_items: int = 6  # measures listed for a broad question (有什么扶持)
+    broad_chars: int = 160  # each quoted up to this length
+    # how sure "the figure asked for is there" must be (qa.answer.coverage.CoverageJudge)
+    coverage_near_sentences: int = 2  # the slot must be in one of an article's sentences closest to the question
+    coverage_focus_ratio: float = 0.5  # articles at this share of the best one's probability count as answering
     partial_below: float | None = None  # P(answerable) under which an answer is marked partial
     context_tokens: int = 1800  # passage block budget for the LLM
     llm_base_url: str = ""  # empty: offline extractive answers

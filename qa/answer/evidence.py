@@ -43,6 +43,8 @@ ARTICLE_FEATURES = [
 ]
 _ANNOUNCES = re.compile(r"[:：]\s*$")
 REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
+SLOT_BONUS = 0.25  # a sentence holding what is asked (a figure for 多少) comes before one that only repeats the words
+SHORT_PENALTY = 0.3  # a fragment under 12 characters ("（一）总体要求。") is rarely the answer
 # A hit without a dense score (keyword-only retrieval: `--mode bm25`, or a new document whose vectors are
 # still being computed) is scored as if its cosine were typical, so the missing signal neither raises nor
 # sinks it: the median of the first hits' cosines on the tuning questions.
@@ -223,6 +225,6 @@ class EvidenceScorer:
             if rest and rest != q:
                 overlap = (1 - REST_WEIGHT) * cov + REST_WEIGHT * _weighted(rest & g, idf) / rest_w
             slot = bool(intent.slot) and fills(intent, simp)
-            score = overlap + (0.25 if slot else 0.0) - (0.3 if len(simp) < 12 else 0.0)
+            score = overlap + (SLOT_BONUS if slot else 0.0) - (SHORT_PENALTY if len(simp) < 12 else 0.0)
             out.append(ScoredSentence(s, score, slot, cov))
         return out

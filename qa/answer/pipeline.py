@@ -86,8 +86,12 @@ class Assistant:
             self.models.article, self.library.idf, max_hits=self.settings.answer_hits, continuation=self.library.continuation
         )
         partial_below = self.settings.partial_below if self.settings.partial_below is not None else self.models.partial_below
-        self.judge = CoverageJudge(self.models.coverage, partial_below)
-        self.answerer = ArticleAnswerer(self.models, self.library)
+        st = self.settings
+        self.judge = CoverageJudge(self.models.coverage, partial_below, st.coverage_near_sentences, st.coverage_focus_ratio)
+        self.answerer = ArticleAnswerer(
+            self.models, self.library, max_articles=st.answer_max_articles, whole_max_chars=st.quote_whole_max_chars,
+            excerpt_chars=st.quote_excerpt_chars, broad_items=st.broad_items, broad_chars=st.broad_chars,
+        )
         self.baseline = QuoteTopAnswerer(2) if self.settings.answerer == "quote-top2" else None
         self.startup_notice: str | None = None
         self.generator = generator if generator is not None else self._make_generator()

@@ -150,3 +150,14 @@ def test_an_article_announcing_a_list_is_judged_with_its_items(assistant):
     ans = assistant.ask(q)
     assert "总投资亿元以上" in _plain(ans.text) and "完工投产" in ans.text, ans.text
     _consistent(ans)
+
+
+def test_answer_layout_comes_from_settings(assistant):
+    from qa.answer.pipeline import Assistant
+
+    # the layout is configuration (qa/config.py), not constants in the answerer
+    narrow = Assistant(assistant.settings.with_overrides(answer_max_articles=1, broad_items=2), retriever=assistant.retriever)
+    assert (narrow.answerer.max_articles, narrow.answerer.broad_items) == (1, 2)
+    ans = narrow.ask("招远对生物医药企业有什么扶持？")
+    assert len([ln for ln in ans.text.split("\n") if re.match(r"^\d+\. ", ln)]) == 2
+    assert len(narrow.ask("青岛哪些地方不能卖活禽？").citations) >= 1
