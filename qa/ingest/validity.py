@@ -32,6 +32,7 @@ but it states no term).
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -235,6 +236,8 @@ def parse_validity(
         v.term = term
     if own_title:
         _title_facts(v, own_title)
+    if not v.period:
+        v.period, v.period_end = _campaign(key)
     return v
 
 
@@ -346,6 +349,31 @@ def _title_facts(v: Validity, own_title: str) -> None:
     if m and not v.revisions:
         v.revisions.append(Revision(note=f"标题注明“{m.group(1)}”：本文件是此前同名文件的修订文本"))
     v.period, v.period_end = _period(own_title)
+
+
+# an action the document sets for a stated stretch of time: "从2022年7月1日至8月31日,在全镇范围内开展…"
+_CAMPAIGN = re.compile(
+    r"(?:自|从)?(20\d\d)年(\d{1,2})月(?:(\d{1,2})日)?起?(?:至|到|—|－|-|～|~)(?:(20\d\d)年)?(\d{1,2})月(?:(\d{1,2})日|底|末)?"
+    r"[，,]?(?:在[^，,。；]{0,12})?(?:开展|集中开展|组织开展|为期)"
+)
+
+
+def _campaign(key: str) -> tuple[str | None, str | None]:
+    """The period of an action the text sets ("从2022年7月1日至8月31日…开展为期两个月的…行动"):
+    like a plan's year, not a term of validity, but it ends."""
+    m = _CAMPAIGN.search(key[:4000])  # the opening and the 时间安排 of a work plan, not a long annex
+    if not m:
+        return None, None
+    y1, m1, d1, y2, m2, d2 = m.groups()
+    y2 = y2 or y1
+    try:
+        end = date(int(y2), int(m2), int(d2) if d2 else calendar.monthrange(int(y2), int(m2))[1])
+        date(int(y1), int(m1), int(d1) if d1 else 1)
+    except ValueError:
+        return None, None
+    start = f"{y1}年{int(m1)}月" + (f"{int(d1)}日" if d1 else "")
+    stop = (f"{y2}年" if y2 != y1 else "") + f"{int(m2)}月" + (f"{int(d2)}日" if d2 else "")
+    return f"{start}至{stop}开展的工作", end.isoformat()
 
 
 def _period(title: str) -> tuple[str | None, str | None]:
@@ -589,6 +617,9 @@ def validity_statement(doc: Document, as_of: str | date | None = None, named: bo
         return (warning(doc, day, named, markers) or "") + where
     if st == "unknown":
         issued = f"于{cn_date(v.issued)}印发，" if v.issued else ""
+        if v.period_end and day.isoformat() > v.period_end:  # a plan for 2022, an action from July to August
+            return (f"{subj}{kind}{issued}文件未载明有效期，其针对的是{v.period}，截至{cn_date(day)}已经结束；"
+                    f"现行政策请向{department(doc)}咨询。")
         return (f"{subj}{kind}{issued}文件未载明施行日期和有效期，在被废止或修改前一般继续适用；"
                 f"是否仍在执行请向{department(doc)}核实。")
     parts = [f"{subj}{kind}自{cn_date(v.effective_date)}起施行" if v.effective_date else f"{subj}{kind}已施行"]
@@ -648,7 +679,8 @@ def validity_notes(
             text = warning(d, day, named, mk) or _hint(d, day, named, mk)
         if asks:
             hint = _hint(d, day, named, mk)
-            text = text + (hint if hint else "")
+            if hint and "已经结束" not in text:  # the statement already says the period has ended
+                text = text + hint
         if text:
             out.append(text)
     return out

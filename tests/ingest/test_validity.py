@@ -262,6 +262,17 @@ def test_period_ended_hint_for_documents_without_a_term(docs):
     assert docs["临兰政字〔2022〕34号"].validity.period_end == "2035-12-31"
 
 
+def test_an_action_with_stated_dates_ends_with_them(docs):
+    # "从2022年7月1日至8月31日,在全镇范围内开展为期两个月的…攻坚行动": no term of validity, but an end
+    d = docs["方政发〔2022〕87号"]
+    assert (d.validity.period, d.validity.period_end) == ("2022年7月1日至8月31日开展的工作", "2022-08-31")
+    assert status(d, "2026-12-01") == "unknown"
+    during = validity_statement(d, "2022-08-01")
+    assert "一般继续适用" in during and "已经结束" not in during
+    (note,) = validity_notes([d], "2026-12-01", question="防溺水攻坚行动现在还有效吗")
+    assert "截至2026年12月1日已经结束" in note and "继续适用" not in note and note.count("已经结束") == 1
+
+
 def test_repeal_of_an_indexed_document(tmp_path, seeds_dir):
     """A later document that says the 招远 意见 is repealed marks it, from its own effective date."""
     newer = tmp_path / "zy2024.txt"
