@@ -111,6 +111,7 @@ class ArticleAnswerer:
         excerpt_chars: int = 240,
         broad_items: int = 6,
         broad_chars: int = 160,  # each measure of a broad answer is quoted up to this length
+        broad_more: int = 16,  # headings of its other measures named after them
         continuation_items: int = 4,  # items of an announced list ("以下条件：") quoted after it
         max_series: int = 15,  # a list answer names at most this many numbered items of a series
     ) -> None:
@@ -121,6 +122,7 @@ class ArticleAnswerer:
         self.excerpt_chars = excerpt_chars
         self.broad_items = broad_items
         self.broad_chars = broad_chars
+        self.broad_more = broad_more
         self.continuation_items = continuation_items
         self.max_series = max_series
 
@@ -361,6 +363,7 @@ class ArticleAnswerer:
             c = e.hit.chunk
             quote, source = self._quote(e, Intent("broad"), budget=self.broad_chars)
             w.lines.append(f"{n}. {c.locator}：{strip_locator(quote, c.locator)}{w.cite(c, d, source)}")
-        others = [h for loc, h in self.library.outline(d.doc_id) if not any(h in e.hit.chunk.text for e in items)]
+        outline = self.library.outline(d.doc_id, limit=self.broad_more + len(items))
+        others = [h for loc, h in outline if not any(h in e.hit.chunk.text for e in items)]
         if others:
-            w.lines.append("该文件还规定了：" + "；".join(others[:8]) + "。")
+            w.lines.append("该文件还规定了：" + "；".join(others[: self.broad_more]) + "。")

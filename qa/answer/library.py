@@ -121,8 +121,8 @@ class DocumentLibrary:
             path = [h for h in c.heading_path if compact(to_simplified(h)) != title]
             for level, heading in enumerate(path[:depth]):
                 key = compact(heading)
-                if key in keys or len(key) < 2 or not _NUMBERED.match(key):
-                    continue  # only numbered sections (一、 （一） 1. 第X章 …), not repeated titles
+                if key in keys or len(key) < 2 or not _NUMBERED.match(key) or not _NUMBERED.sub("", key).strip("、.．:："):
+                    continue  # only numbered sections (一、 （一） 1. 第X章 …) with a name, not repeated titles
                 keys.add(key)
                 if level == 0 or len(seen) < limit:
                     seen.append((c.locator if level == len(path) - 1 else "", heading.strip()))

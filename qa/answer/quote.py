@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from qa import data
 from qa.answer.citations import defuse_markers
 from qa.models import Chunk, Document
 from qa.text import compact, tidy, to_simplified
@@ -50,7 +51,22 @@ def article_lines(chunk: Chunk, document: Document | None = None) -> list[str]:
         if _ADDRESSEE.match(compact(line)):
             continue  # 各镇人民政府，各街道办事处…： says who receives it, not what it says
         lines.append(tidy(line))
+    while lines and _signature_line(lines[-1], key):
+        lines.pop()  # the signature, publication note or web-page widget after the last article
     return lines
+
+
+_ORGAN = re.compile(r"^[\u4e00-\u9fff（）()]{2,30}(?:人民政府|办公室|委员会|管委会|办事处|局|指挥部|小组)$")
+_CN_DATE = re.compile(r"^[（(]?(?:\d{4}|[〇○零一二三四五六七八九]{4})年[\d一二三四五六七八九十]{1,3}月[\d一二三四五六七八九十]{1,3}日[）)]?$")
+
+
+def _signature_line(line: str, key: str) -> bool:
+    k = compact(to_simplified(line))
+    if _is_header(line, key) or _ORGAN.match(k) or _CN_DATE.match(k):
+        return True
+    words = data.load("sections.toml").get("signature", {}).get("words", [])
+    # a widget's text is broken over short lines ("朗读,老年人用户单击按钮即可对当前"): match the compacted run
+    return any(w in k for w in words) or (len(k) <= 20 and "朗读" in k)
 
 
 def _join(lines: list[str], table: bool) -> str:

@@ -161,3 +161,19 @@ def test_answer_layout_comes_from_settings(assistant):
     ans = narrow.ask("招远对生物医药企业有什么扶持？")
     assert len([ln for ln in ans.text.split("\n") if re.match(r"^\d+\. ", ln)]) == 2
     assert len(narrow.ask("青岛哪些地方不能卖活禽？").citations) >= 1
+
+
+def test_a_last_article_is_quoted_without_signature_and_web_widgets(assistant):
+    from qa.answer.quote import whole
+
+    lib = assistant.answerer.library
+    d = next(d for d in lib.by_id.values() if d.number == "临兰政办发〔2022〕3号")
+    last = next(c for c in lib.chunks(d.doc_id) if c.locator == "六、20.")
+    assert "朗读" in last.text and "此件公开发布" in last.text  # the source has them after the article
+    assert whole(last, d).endswith("按照从优不重复原则执行。")
+    # a broad answer names the document's other measures, never a bare number ("3.")
+    ans = assistant.ask("兰山区出了哪些纾困帮扶政策?")
+    assert ans.intent == "broad"
+    rest = next(ln for ln in ans.text.split("\n") if ln.startswith("该文件还规定了"))
+    assert "稳岗返还" in rest and not re.search(r"[；：]\d+[.、]；", rest)
+    _consistent(ans)
