@@ -18,7 +18,7 @@ _DATE_LINE = re.compile(r"^[（(]?(?:\d{4}|[〇零一二三四五六七八九]{4
 _BOILERPLATE = re.compile(r"印发给你们|现予印发|请认真(?:贯彻|遵照|组织|抓好)|遵照执行|请结合实际|此件公开发布")
 _TITLE_LIKE = re.compile(r"^[^。；，,：:]{0,30}关于[^。；，,]{2,60}$")  # a title line, broken or with its issuer
 _PURPOSE = re.compile(
-    r"^(第[一二三四五六七八九十百]+条\s*)?(为|根据|按照|依据|现就|现将|为了|为进一步|为切实|为深入|为全面|为加快|为推动|为贯彻)"
+    r"^(第[一二三四五六七八九十百]+条\s*)?(为|根据|按照|依据|现就|为了|为进一步|为切实|为深入|为全面|为加快|为推动|为贯彻)"
 )
 _GOAL = re.compile(r"(?:工作|总体|主要|发展|规划)目标|目标任务")
 
@@ -61,18 +61,22 @@ class DocumentLibrary:
         title, 发文字号, date, addressee and the notice's 现印发给你们 are not statements."""
         d = self.by_id.get(doc_id)
         candidates: list[tuple[Chunk, str]] = []
+        others: list[tuple[Chunk, str]] = []
         opening = self.opening(doc_id)
         for c in opening + [c for c in self.chunks(doc_id)[:3] if c not in opening]:
             for line in c.text.splitlines():
                 line = line.strip().lstrip("-* ").strip()
                 key = compact(to_simplified(line))
-                if len(key) < 12 or self._head_line(key, d):
+                if len(key) < 12:
                     continue
-                if _PURPOSE.match(key):  # even when it ends by announcing a list (名单如下：)
-                    return c, line
-                if not key.endswith(("：", ":")):
-                    candidates.append((c, line))
-        return candidates[0] if candidates else None
+                if _PURPOSE.match(key) and re.search(r"[，,。]", key):
+                    return c, line  # even when it ends by announcing a list (名单如下：) or 现将…印发给你们
+                if self._head_line(key, d) or key.endswith(("：", ":")):
+                    continue
+                # a statement before a heading ("2.2 指挥机构") or a list entry (尹晶（女） 淄博…公司)
+                statement = bool(re.search(r"[，,。；;]", key)) or len(key) >= 30
+                (candidates if statement else others).append((c, line))
+        return (candidates or others or [None])[0]
 
     @staticmethod
     def _head_line(key: str, d: Document | None) -> bool:

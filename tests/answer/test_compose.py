@@ -116,12 +116,12 @@ def test_validity_cites_the_article_that_states_the_term(assistant):
 
 def test_document_card_says_what_the_document_is_for_not_its_heading(assistant):
     lib = assistant.answerer.library
-    head = re.compile(r"[〔\[]\d{4}[〕\]]\d+号$|^（?\d{4}年\d{1,2}月\d{1,2}日）?$|印发给你们|^各.{2,80}[:：]$")
+    head = re.compile(r"[〔\[]\d{4}[〕\]]\d+号$|^（?\d{4}年\d{1,2}月\d{1,2}日）?$|^(?:现将)?《[^》]+》.{0,12}印发给你们|^各.{2,80}[:：]$")
     for d in lib.by_id.values():
         found = lib.purpose(d.doc_id)
         assert found is not None, d.title
         line = _plain(found[1])
-        # the purpose is a statement, never the title, 发文字号, date, addressee or 现印发给你们
+        # the purpose is a statement, never the title, 发文字号, date, addressee or a bare 现将《…》印发给你们
         assert not head.search(line) and line not in _plain(d.title + (d.notice_title or "")), (d.number, line)
     # a 批复 is its decision; a plan with a 发展目标 section shows it
     ans = assistant.ask("临兰政字〔2022〕36号批复的主要内容是什么?")
