@@ -44,6 +44,17 @@ def test_real_gold_has_no_problems():
     assert check_gold(GOLD, SEEDS) == []
 
 
+def test_blind_sets_check_clean_and_their_splits_do_not_overlap():
+    # the blind sets are the yardstick: every evidence span verified against the seeds, tune and test disjoint
+    blind = GOLD.parent / "blind"
+    for folder in (blind, blind / "fresh"):
+        tune, test = folder / "tune.jsonl", folder / "test.jsonl"
+        assert check_gold(tune, SEEDS) == [] and check_gold(test, SEEDS) == []
+        ids = [{json.loads(x)["id"] for x in f.read_text(encoding="utf-8").splitlines() if x.strip()} for f in (tune, test)]
+        raw = {json.loads(x)["id"] for f in (folder / "raw").glob("*.jsonl") for x in f.read_text(encoding="utf-8").splitlines() if x.strip()}
+        assert not ids[0] & ids[1] and ids[0] | ids[1] == raw and len(ids[1]) >= len(raw) // 2
+
+
 def test_real_gold_size_and_coverage(items):
     assert len(items) >= 120
     assert len(SEED_FILES) == 5
