@@ -4,7 +4,8 @@
 - `compact` / `tidy`: whitespace as gazettes and PDFs scatter it.
 - `normalize`: NFKC (full-width → half-width) + simplified, for matching people's typing.
 - `sentences`: a passage cut at sentence ends (。；！？), keeping the end marks.
-- `DATE_LINE` / `PUBLIC_MARK` / `TITLE_WORDS`: patterns on a line key (documents and chunker).
+- `DATE_LINE` / `PUBLIC_MARK` / `TITLE_WORDS`: patterns on a line key (documents and chunker);
+  `ANY_DATE_LINE`: a date alone on a line in either script (2022年6月13日 / 二〇二二年六月十三日).
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ def sentences(text: str, min_chars: int = 4) -> list[str]:
 # Patterns on a line's key (simplified, no whitespace): ingest finds document headers with them,
 # the chunker keeps dates and 此件 marks out of paragraphs.
 DATE_LINE = re.compile(r"^[（(]?((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日[）)]?$")
+# a date alone on a line, Arabic or Chinese numerals, in brackets or not: a document's head or signature
+ANY_DATE_LINE = re.compile(
+    r"^[（(]?(?:\d{4}|[〇○零一二三四五六七八九]{4})年[\d一二三四五六七八九十]{1,3}月[\d一二三四五六七八九十]{1,3}日[）)]?$"
+)
 PUBLIC_MARK = re.compile(r"^[（(]此件.{0,8}[）)]$")
 TITLE_WORDS = re.compile(
     r"关于|通知|办法|意见|方案|规划|批复|决定|通报|细则|规定|要点|计划|清单|目录|名单|条例|公告|汇编|报告|制度|规则|纲要"

@@ -46,6 +46,11 @@ _ITEM_LEAD = re.compile(r"^\s*(\d+)[.．、]\s*")
 _ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+条)\s*")
 
 
+def _goes_on(line: str) -> str:
+    """A statement quoted on its own: "…名单如下：" ends in …… (what it announces is not quoted)."""
+    return _ENUM_END.sub("……", defuse_markers(tidy(line)))
+
+
 def _framing(chunk: Chunk) -> bool:
     """A section that frames the policy (适用范围, 指导思想 …, qa/data/sections.toml)."""
     words = data.load("sections.toml")["framing"]["words"]
@@ -219,10 +224,10 @@ class ArticleAnswerer:
                 if purpose is None:
                     continue
                 c, source = purpose
-                body = _ENUM_END.sub("……", defuse_markers(tidy(source)))
+                body = _goes_on(source)
             announced = _ENUM_END.search(body)
             more = self.library.continuation(c, self.continuation_items, self.whole_max_chars) if announced else []
-            if _ENUM_END.search(body) and not more:
+            if announced and not more:
                 body = _ENUM_END.sub("……", body)  # announced items not found: say the text goes on
             w.lines.append(verdict + defuse_markers(intro) + body + w.cite(c, d, source))
             verdict = ""
@@ -292,8 +297,7 @@ class ArticleAnswerer:
         purpose = self.library.purpose(doc_id)
         if purpose:
             chunk, line = purpose
-            shown = _ENUM_END.sub("……", defuse_markers(tidy(line)))  # "…名单如下：" goes on below
-            w.lines.append(f"主要内容：{shown}{w.cite(chunk, d, line)}")
+            w.lines.append(f"主要内容：{_goes_on(line)}{w.cite(chunk, d, line)}")
         goal = self.library.goal(doc_id)
         if goal is not None and not (purpose and purpose[0].chunk_id == goal.chunk_id):
             shown, source = self._opening_quote(goal, d)

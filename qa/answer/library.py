@@ -8,13 +8,12 @@ import re
 from collections import Counter, defaultdict
 
 from qa.models import Chunk, Document
-from qa.text import compact, to_simplified
+from qa.text import ANY_DATE_LINE, compact, to_simplified
 
 _NUMBERED = re.compile(r"^(?:第[一二三四五六七八九十百]+[章节条编部分]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、])")
-_ADDRESSEE = re.compile(r"^各[\u4e00-\u9fff、，,（）()]{2,80}[:：]$")
+_ADDRESSEE = re.compile(r"^各[^。]{2,80}[:：]")  # 各镇人民政府，各街道办事处…： (also with a stray word after it)
 # lines of a document's head and covering notice that say nothing about what it is for
 _NUMBER_LINE = re.compile(r"[〔\[【(（]\s*\d{4}\s*[〕\]】)）]\s*\d+\s*号$|^第\d+号$")
-_DATE_LINE = re.compile(r"^[（(]?(?:\d{4}|[〇零一二三四五六七八九]{4})年[\d一二三四五六七八九十]{1,3}月[\d一二三四五六七八九十]{1,3}日[）)]?$")
 _BOILERPLATE = re.compile(r"印发给你们|现予印发|请认真(?:贯彻|遵照|组织|抓好)|遵照执行|请结合实际|此件公开发布")
 _TITLE_LIKE = re.compile(r"^[^。；，,：:]{0,30}关于[^。；，,]{2,60}$")  # a title line, broken or with its issuer
 _PURPOSE = re.compile(
@@ -82,10 +81,10 @@ class DocumentLibrary:
     def _head_line(key: str, d: Document | None) -> bool:
         """A line of the document's head or covering notice: its title (with the issuer before
         it), 发文字号, date, addressee, signature or 现印发给你们."""
-        if _NUMBER_LINE.search(key) or _DATE_LINE.match(key) or _BOILERPLATE.search(key) or _TITLE_LIKE.match(key):
+        if _NUMBER_LINE.search(key) or ANY_DATE_LINE.match(key) or _BOILERPLATE.search(key) or _TITLE_LIKE.match(key):
             return True
-        if _ADDRESSEE.match(key) or (key.startswith("各") and re.match(r"^各[^。]{2,80}[:：]", key) and len(key) < 100):
-            return True  # the addressee, also with a stray word after it
+        if len(key) < 100 and _ADDRESSEE.match(key):
+            return True
         if d is None:
             return False
         titles = [compact(to_simplified(t)) for t in (d.title, d.notice_title or "", d.issuer or "") if t]

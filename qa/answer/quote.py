@@ -13,7 +13,7 @@ import re
 from qa import data
 from qa.answer.citations import defuse_markers
 from qa.models import Chunk, Document
-from qa.text import compact, tidy, to_simplified
+from qa.text import ANY_DATE_LINE, compact, tidy, to_simplified
 
 _BULLET = re.compile(r"^\s*(?:[-*•·]\s+|\*\*)")
 _EMPHASIS = re.compile(r"\*\*|__")
@@ -57,12 +57,11 @@ def article_lines(chunk: Chunk, document: Document | None = None) -> list[str]:
 
 
 _ORGAN = re.compile(r"^[\u4e00-\u9fff（）()]{2,30}(?:人民政府|办公室|委员会|管委会|办事处|局|指挥部|小组)$")
-_CN_DATE = re.compile(r"^[（(]?(?:\d{4}|[〇○零一二三四五六七八九]{4})年[\d一二三四五六七八九十]{1,3}月[\d一二三四五六七八九十]{1,3}日[）)]?$")
 
 
 def _signature_line(line: str, key: str) -> bool:
     k = compact(to_simplified(line))
-    if _is_header(line, key) or _ORGAN.match(k) or _CN_DATE.match(k):
+    if _is_header(line, key) or _ORGAN.match(k) or ANY_DATE_LINE.match(k):
         return True
     words = data.load("sections.toml").get("signature", {}).get("words", [])
     # a widget's text is broken over short lines ("朗读,老年人用户单击按钮即可对当前"): match the compacted run
