@@ -85,6 +85,7 @@ class Settings:
     quote_excerpt_chars: int = 240  # … of about this length
     broad_items: int = 6  # measures listed for a broad question (有什么扶持)
     broad_chars: int = 160  # each quoted up to this length
+    broad_more: int = 16  # headings of the document's other measures named after them
     # how sure "the figure asked for is there" must be (qa.answer.coverage.CoverageJudge)
     coverage_near_sentences: int = 2  # the slot must be in one of an article's sentences closest to the question
     coverage_focus_ratio: float = 0.5  # articles at this share of the best one's probability count as answering

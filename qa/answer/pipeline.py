@@ -91,6 +91,7 @@ class Assistant:
         self.answerer = ArticleAnswerer(
             self.models, self.library, max_articles=st.answer_max_articles, whole_max_chars=st.quote_whole_max_chars,
             excerpt_chars=st.quote_excerpt_chars, broad_items=st.broad_items, broad_chars=st.broad_chars,
+            broad_more=st.broad_more,
         )
         self.baseline = QuoteTopAnswerer(2) if self.settings.answerer == "quote-top2" else None
         self.startup_notice: str | None = None
