@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from qa import data
 from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage
-from qa.answer.evidence import ArticleEvidence, content_grams
+from qa.answer.evidence import ArticleEvidence, ScoredSentence, content_grams
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, own_text, strip_locator, verbatim_quote, whole
@@ -33,14 +34,25 @@ from qa.retrieve.intent import Intent
 from qa.ingest.validity import term_chunks
 from qa.text import compact, sentences, tidy, to_simplified
 
-# rule words → the verdict they give a yes/no question (first match in a sentence wins)
-_VERDICTS = [
-    (re.compile(r"不得|禁止|严禁|不准|不允许|不能"), "不可以"),
-    (re.compile(r"无需|不需要|不必|免于|免予"), "不需要"),
-    (re.compile(r"应当|必须|须|需要|应"), "需要"),
-    (re.compile(r"可以|准予|允许|可"), "可以"),
-]
-_NEGATED_QUESTION = re.compile(r"不用|不要|不需|不必|免|没有|不办|不交|不去")
+
+
+@lru_cache(maxsize=1)
+def _verdict_rules() -> tuple[re.Pattern[str], list[tuple[re.Pattern[str], list[tuple[re.Pattern[str], str]]]]]:
+    """qa/data/verdicts.toml: the negated-question pattern, and per modal a question may ask
+    (permission, obligation) its question pattern and the sentence rules that answer it."""
+    table = data.load("verdicts.toml")
+    asks = [
+        (re.compile(pattern), [(re.compile(r["pattern"]), r["verdict"]) for r in table["rules"][kind]])
+        for kind, pattern in table["asks"].items()
+    ]
+    return re.compile(table["negated_question"]), asks
+
+
+VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some other rule
+# a rule with its own condition ("…的，可以不…") decides when the question meets the condition
+_CONDITION = re.compile(r"^(.{4,40}?)的[，,]")
+CONDITION_MET = 0.5  # share of the condition's words (bigrams) in the question: more than half
+CONDITION_BONUS = 0.1  # how far below the best sentence such a rule may score
 _ENUM_END = re.compile(r"[:：]\s*$")
 _ITEM_LEAD = re.compile(r"^\s*(\d+)[.．、]\s*")
 _ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+条)\s*")
@@ -207,7 +219,7 @@ class ArticleAnswerer:
         many_regions = len({e.hit.document.region for e in cited}) > 1
         if many_regions and intent.kind != "comparison" and not regions and coverage.level == "full":
             w.lines.append("各地的规定不同，分别如下：")  # not under a partial answer's "最接近的内容"
-        verdict = self._verdict(question, cited[0]) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
+        verdict = self._verdict(question, cited[0], regions) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
         last_doc = None
         for e in cited:
             d, c = e.hit.document, e.hit.chunk
@@ -265,18 +277,43 @@ class ArticleAnswerer:
         shown, used = excerpt(c, list(dict.fromkeys(keep)), budget or self.excerpt_chars, e.hit.document)
         return shown, (verbatim_quote(c.text, used) or own_text(c))
 
-    def _verdict(self, question: str, e: ArticleEvidence) -> str:
-        """需要。/ 不可以。 … from the rule word of the best matching sentence, or "" when the
-        article states no rule on what is asked (then the rule is quoted without a verdict)."""
-        if _NEGATED_QUESTION.search(to_simplified(question)):
+    def _verdict(self, question: str, e: ArticleEvidence, regions: list[str]) -> str:
+        """需要。/ 不可以。 … when a sentence close to the question states a rule on the modal the
+        question asks (may I → permission or prohibition; must I → duty or exemption); "" otherwise,
+        and the rule is quoted without a verdict. A rule of another region's document is no verdict
+        for the region asked about."""
+        negated, asks = _verdict_rules()
+        q = to_simplified(question)
+        if negated.search(q) or (regions and e.hit.document.region not in regions):
             return ""
-        best = e.best_sentence
-        if best is None or best.score < 0.3:
+        sentence = self._rule_sentence(q, e)
+        if sentence is None:
             return ""
-        for rx, verdict in _VERDICTS:
-            if rx.search(to_simplified(best.text)):
-                return f"{verdict}。"
+        asked = sorted((m.start(), n) for n, (rx, _) in enumerate(asks) if (m := rx.search(q)))
+        for _, n in asked:
+            for rx, verdict in asks[n][1]:
+                if rx.search(sentence):
+                    return f"{verdict}。"
         return ""
+
+    @staticmethod
+    def _rule_sentence(q: str, e: ArticleEvidence) -> str | None:
+        """The sentence that decides: the best matching one, unless one nearly as close states its
+        own condition and the question meets it ("已经委托他人…处理的，可以不自行建设") — the
+        special rule before the general one."""
+        best = e.best_sentence
+        if best is None or best.score < VERDICT_MIN_SCORE:
+            return None
+        q_grams = content_grams(q)
+
+        def rank(s: ScoredSentence) -> float:
+            m = _CONDITION.match(to_simplified(s.text))
+            cond = content_grams(m.group(1)) if m else set()
+            met = bool(cond) and len(cond & q_grams) >= CONDITION_MET * len(cond)
+            return s.score + (CONDITION_BONUS if met else 0.0)
+
+        near = [s for s in e.sentences if s.score >= max(VERDICT_MIN_SCORE, best.score - CONDITION_BONUS)]
+        return to_simplified(max(near, key=rank).text)
 
     def _document_card(self, w: _Writer, doc_id: str, intent: Intent, cited: list[ArticleEvidence]) -> None:
         d = self.library.by_id[doc_id]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qa.answer.evidence import NEUTRAL_BEST_DENSE, ArticleEvidence, content_grams
+from qa.answer.evidence import NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams
 from qa.answer.model import LogisticModel
 from qa.models import Hit
 from qa.retrieve.synonyms import official_terms
@@ -33,6 +33,7 @@ COVERAGE_FEATURES = [
     "word_oov",  # IDF-weighted share of the question's words found nowhere in the collection
     "word_miss",  # … found in the collection but not in the three best articles
     "max_miss",  # the rarest question word missing from the three best articles (IDF / max IDF)
+    "sentence",  # the closest sentence of the three best hits to the question (cosine, centred)
 ]
 SLOT_NAMES = {
     "amount": "金额或标准",
@@ -134,12 +135,13 @@ def coverage_features(
     oov = sum(g not in corpus_grams for g in q) / len(q) if q and corpus_grams else 0.0
     return [
         best.prob if best else 0.0,
-        (dense - 0.85) * 10,
+        centred(dense),
         math.log1p(max(bm25, 0.0)),
         best.features[4] if best else 0.0,
         oov,
         1.0 if any(e.slot for e in evidence[:3]) else (0.5 if not slot else 0.0),
         *(words or [0.0, 0.0, 0.0]),
+        centred(max((e.hit.scores.get("sentence", NEUTRAL_BEST_SENTENCE) for e in evidence[:3]), default=NEUTRAL_BEST_SENTENCE)),
     ]
 
 

@@ -40,6 +40,7 @@ ARTICLE_FEATURES = [
     "length",  # log of the article length
     "rest_gap",  # rest_cov minus the best rest_cov among the hits (0 for the best)
     "sent_gap",  # sent_cov minus the best among the hits
+    "sentence",  # cosine of the question with the article's closest sentence, centred (qa.index.sentences)
 ]
 _ANNOUNCES = re.compile(r"[:：]\s*$")
 REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
@@ -50,6 +51,13 @@ SHORT_PENALTY = 0.3  # a fragment under 12 characters ("（一）总体要求。
 # sinks it: the median of the first hits' cosines on the tuning questions.
 NEUTRAL_DENSE = 0.906
 NEUTRAL_BEST_DENSE = 0.924  # … and of the best hit's, for the coverage decision
+NEUTRAL_SENTENCE = 0.917  # … and likewise for an article without sentence vectors (qa.index.sentences)
+NEUTRAL_BEST_SENTENCE = 0.922
+
+
+def centred(cosine: float) -> float:
+    """A cosine of e5 vectors (≈ 0.75–0.95) on a scale the models fit well."""
+    return (cosine - 0.85) * 10
 
 
 @lru_cache(maxsize=1)
@@ -187,7 +195,7 @@ class EvidenceScorer:
             x = [
                 max(hit.score, 0.0) / best_fused,
                 1.0 / (1.0 + i),
-                (hit.scores.get("dense", NEUTRAL_DENSE) - 0.85) * 10,
+                centred(hit.scores.get("dense", NEUTRAL_DENSE)),
                 max(hit.scores.get("bm25", 0.0), 0.0) / best_bm25,
                 q_cov,
                 rest_cov,
@@ -205,7 +213,7 @@ class EvidenceScorer:
         best_rest = max(e.features[5] for e in out)
         best_sent = max(e.features[6] for e in out)
         for e in out:
-            e.features += [e.features[5] - best_rest, e.features[6] - best_sent]
+            e.features += [e.features[5] - best_rest, e.features[6] - best_sent, centred(e.hit.scores.get("sentence", NEUTRAL_SENTENCE))]
             e.prob = self.model.prob(e.features)
         return out
 

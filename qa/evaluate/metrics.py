@@ -200,6 +200,27 @@ def answer_length(text: str) -> int:
     return len(strip_markers(text).strip())
 
 
+# A yes/no verdict opening the answer (qa.answer.compose) and the reference's own first word
+_ANSWER_VERDICT = re.compile(r"^\s*(不需要|不可以|需要|可以)。")
+_REFERENCE_NO = re.compile(r"^\s*(?:不|否|没有|无需|无须|禁止|严禁)")
+_REFERENCE_YES = re.compile(r"^\s*(?:能|可以|可|需要|要|必须|应当|应|是|行|对|会|有)[。，,；;！!]")
+
+
+def verdict_wrong(reference: str, answer_text: str) -> bool | None:
+    """The answer opens with a verdict (需要/不需要/可以/不可以) of the opposite sense to the
+    reference's first word (不行。/ 能。…); None when either has none."""
+    m = _ANSWER_VERDICT.match(answer_text or "")
+    ref = reference or ""
+    if not m:
+        return None
+    said_no = m.group(1).startswith("不")
+    if _REFERENCE_NO.match(ref):
+        return not said_no
+    if _REFERENCE_YES.match(ref):
+        return said_no
+    return None
+
+
 # ---------------------------------------------------------------- validity
 
 NOT_IN_FORCE = ("expired", "not_yet_effective", "repealed")  # as qa.ingest.validity
@@ -281,6 +302,7 @@ class QuestionScores:
     glitches: list[str] = field(default_factory=list)
     validity_accuracy: float | None = None  # gold items with a validity block only
     validity_dates: bool | None = None
+    verdict_wrong: bool | None = None  # an opening verdict of the wrong sense (see verdict_wrong)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -338,6 +360,7 @@ def score_question(
         s.kp_coverage = key_point_coverage(kps, said)
         s.kp_coverage_with_quotes = key_point_coverage(kps, "\n".join([said, *citation_quotes]))
         s.citation_precision = citation_precision(citation_passages, ev, kps)
+        s.verdict_wrong = None if refused else verdict_wrong(item.answer, answer_text)
     if not refused:
         s.cited_sentences = cited_sentence_share(answer_text)
     validity = getattr(item, "validity", None)
@@ -385,6 +408,9 @@ def aggregate(scores: Sequence[QuestionScores]) -> dict[str, Any]:
     out["partial_marked"] = _mean(float(s.coverage == "partial") for s in partial)
     bydoc = [s for s in scores if s.type == "by-doc"]
     out["bydoc_declined"] = _mean(float(s.refused) for s in bydoc)
+    verdicts = [s.verdict_wrong for s in scores if s.verdict_wrong is not None]
+    out["n_verdicts"] = len(verdicts)
+    out["verdicts_wrong"] = _mean(float(v) for v in verdicts)
     out["glitch_answers"] = _mean(float(bool(s.glitches)) for s in scores if not s.refused)
     out["validity_accuracy"] = _mean(s.validity_accuracy for s in scores)
     out["validity_dates"] = _mean(None if s.validity_dates is None else float(s.validity_dates) for s in scores)

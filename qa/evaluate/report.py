@@ -44,6 +44,7 @@ HEADLINE: list[tuple[str, Any, str]] = [
     ("full marked partial", lambda a: a.get("full_marked_partial"), _PCT),
     ("by-doc declined", lambda a: a.get("bydoc_declined"), _PCT),
     ("glitches", lambda a: a.get("glitch_answers"), _PCT),
+    ("wrong verdicts", lambda a: a.get("verdicts_wrong"), _PCT),
     ("validity", lambda a: a.get("validity_accuracy"), _PCT),
     ("p50 ms", _lat("wall", "p50"), _MS),
     ("p95 ms", _lat("wall", "p95"), _MS),
@@ -75,6 +76,7 @@ DEFINITIONS = [
     ("full marked partial", "share of questions the documents answer fully whose answer was marked partial (hedged)"),
     ("by-doc declined", "share of questions about a named document that were declined (should be 0)"),
     ("glitches", "share of answers with a text glitch: markdown residue, dangling colon, addressee or signature line, line starting with punctuation"),
+    ("wrong verdicts", "answers opening with 需要/不需要/可以/不可以 whose sense is the opposite of the reference answer's first word (不行。/ 能。…), among answers with a verdict and a reference that starts with one"),
     ("validity", "questions with a gold validity block, asked once per date: share of dates on which the cited document carries the right status and, when not in force, the answer warns (注意：…)"),
     ("p50/p95 ms", "wall-clock time of Assistant.ask per question"),
 ]

@@ -22,6 +22,7 @@ from qa.config import Settings
 from qa.embed.base import Embedder, make_embedder
 from qa.embed.cache import EmbeddingCache, cached_vectors, embed_with_cache
 from qa.index.base import IndexContent, StoreBackend, store_backend
+from qa.index.sentences import build_sentence_vectors
 from qa.index.lexical import TokenCache
 from qa.index.store import (
     IndexCorrupt,
@@ -158,6 +159,10 @@ class IndexBuilder:
 
         texts = [c.embed_text() for c in chunks]
         vectors, computed, pending = self._vectors(texts, defer_dense, progress, on_progress, timings)
+        if not defer_dense:  # deferred: the run that completes the article vectors adds them
+            t = time.perf_counter()
+            build_sentence_vectors(chunks, result.documents, embedder, s.cache_dir, progress=progress)
+            timings["embed_sentences"] = time.perf_counter() - t
         terms = self._terms(texts, timings)
         written = self.backend.write(_content(result, paths, vectors, terms, embedder.id, chunker_version, pending, extra))
         timings.update(written.timings)

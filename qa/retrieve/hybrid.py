@@ -34,6 +34,7 @@ import numpy as np
 from qa.config import Settings
 from qa.index.base import Selection
 from qa.index.lexical import STOPWORDS_ZH, tokenize_zh
+from qa.index.sentences import SentenceVectors, load_sentence_vectors
 from qa.models import Chunk, Document, Filters, Hit
 from qa.retrieve.lexical import LexicalQuery, bm25_vocabulary
 from qa.retrieve.query import QueryAnalysis, QueryAnalyzer, merge_filters, number_key
@@ -105,6 +106,7 @@ class Retriever:
         settings: Settings,
         analyzer: QueryAnalyzer | None = None,
         rerank_vectors: np.ndarray | None = None,
+        sentence_vectors: SentenceVectors | None = None,
         **overrides: Any,  # any retrieval weight of Settings (fusion="rrf", expand_terms=False …) for variants
     ) -> None:
         settings = settings.with_overrides(**overrides)
@@ -125,6 +127,7 @@ class Retriever:
         self.fusion = settings.fusion
         self.title_boost = settings.title_boost
         self.rerank_vectors = rerank_vectors
+        self.sentence_vectors = sentence_vectors  # Hit.scores["sentence"] for the answer stage
         self.rerank_depth = settings.rerank_depth
         self.rerank_weight = settings.rerank_weight
         self.max_context = settings.context_refs
@@ -174,6 +177,8 @@ class Retriever:
             from qa.retrieve.rerank import load_article_vectors
 
             kw["rerank_vectors"] = load_article_vectors(store, embedder, settings.cache_dir)
+        if "sentence_vectors" not in kw:
+            kw["sentence_vectors"] = load_sentence_vectors(store.chunks, store.documents, embedder, settings.cache_dir)
         retriever = cls(store, embedder, settings, **kw)
         retriever.warm_up()
         return retriever
@@ -306,7 +311,7 @@ class Retriever:
         n_cand = max(self.settings.candidates, k)
         cands = self._candidates(analysis.text, mode, use_rerank, merged, mask, n_cand, timings)
         ranked, per = self._rank(mode, use_rerank, cands, analysis, mask, timings)
-        hits = self._hits(ranked[:k], per)
+        hits = self._hits(ranked[:k], per, cands.qvec)
         timings["total"] = time.perf_counter() - t_start
         return RetrievalResult(hits, merged, analysis.filters, timings, analysis, mode)
 
@@ -425,11 +430,16 @@ class Retriever:
             return self._interleave(ranked, analysis)
         return ranked
 
-    def _hits(self, ranked: list[tuple[int, float]], per: dict[int, dict[str, float]]) -> list[Hit]:
-        """Hits for the ranked rows, numbered from 1, with the articles each refers to."""
+    def _hits(self, ranked: list[tuple[int, float]], per: dict[int, dict[str, float]], qvec: np.ndarray | None = None) -> list[Hit]:
+        """Hits for the ranked rows, numbered from 1, with the articles each refers to and, when
+        the question was embedded, the cosine of its closest sentence (qa.index.sentences)."""
         hits = []
         for rank, (row, score) in enumerate(ranked, 1):
             c = self.chunks[row]
+            if qvec is not None and self.sentence_vectors is not None:
+                closest = self.sentence_vectors.closest(row, qvec)
+                if closest is not None:
+                    per.setdefault(row, {})["sentence"] = closest
             hits.append(
                 Hit(
                     chunk=c,

@@ -70,6 +70,22 @@ def test_yes_no_gets_a_verdict_when_the_rule_says_so(assistant):
     _consistent(ans)
 
 
+def test_a_special_rule_whose_condition_the_question_meets_decides_the_verdict(assistant):
+    # 第十四条: 养殖场应当建设…处理设施 (the general rule); 已经委托他人…处理的，可以不自行建设 (the special one)
+    ans = assistant.ask("我们养猪场已经委托别的公司对粪污做综合利用和无害化处理了，还必须自己建处理设施吗？")
+    assert ans.text.startswith("不需要。"), ans.text
+    _consistent(ans)
+
+
+def test_no_verdict_for_a_question_that_asks_no_may_or_must(assistant):
+    # "是不是一个范围" asks whether two areas are the same: 需要/可以 would answer something not asked
+    # (it once said 可以 because the quoted article mentions 许可证)
+    ans = assistant.ask("招远城区的烟花爆竹禁放区和养犬重点管理区是不是一个范围？")
+    assert not ans.refused
+    assert not re.match(r"(需要|不需要|可以|不可以)。", ans.text), ans.text
+    _consistent(ans)
+
+
 def test_partial_when_the_figure_asked_for_is_not_in_the_documents(assistant):
     ans = assistant.ask("我家狗办证要交多少钱？")
     # the 实施意见 says a 养犬管理服务费 is charged but states no amount

@@ -205,3 +205,14 @@ def test_percentile_and_latency_summary():
     lat = latency_summary([{"a": 0.1}, {"a": 0.3, "b": 1.0}])
     assert lat["a"]["p50"] == pytest.approx(200.0) and lat["a"]["n"] == 2
     assert lat["b"]["n"] == 1
+
+
+def test_verdict_wrong_compares_the_opening_verdict_with_the_reference():
+    from qa.evaluate.metrics import verdict_wrong
+
+    assert verdict_wrong("不行。城区禁放区域内不得设销售网点。", "可以。招远市：……") is True
+    assert verdict_wrong("不行。城区禁放区域内不得设销售网点。", "不可以。招远市：……") is False
+    assert verdict_wrong("能。1-2级重度残疾人可申请提前领取。", "可以。……") is False
+    assert verdict_wrong("不必。已经委托他人处理的，可以不自行建设。", "需要。……") is True
+    assert verdict_wrong("不行。", "《办法》第七条规定：……") is None  # no verdict given
+    assert verdict_wrong("禁放区域为普照路以北……", "可以。……") is None  # the reference opens with none

@@ -8,6 +8,7 @@ import pytest
 
 from qa.embed import EmbeddingCache
 from qa.index import IndexBuilder, IndexStore, NothingToIndex
+from qa.index.sentences import sentence_texts
 from qa.index.store import POINTER
 
 
@@ -23,11 +24,13 @@ def test_build_edit_add_remove(tmp_path: Path, doc_texts, e5, make_settings) -> 
     r1 = builder.run([corpus], progress=False)
     store = IndexStore.load(settings.index_dir, expected_embedder_id=e5.id, expected_chunker_version=r1.chunker_version)
     distinct = len({c.embed_text() for c in store.chunks})
+    by_id = {d.doc_id: d for d in store.documents}
+    sentences = {s for c in store.chunks for s in sentence_texts(c, by_id[c.doc_id])}
     assert r1.rebuilt and r1.files == 1 and r1.documents == 1
     assert r1.chunks == len(store.chunks) > 5 and r1.embedded == distinct and r1.reused == r1.chunks - distinct
     assert r1.generation == store.path and r1.dense_kind == "flat" and logs == []  # nothing to replace, no message
     with EmbeddingCache(settings.cache_dir) as cache:
-        assert len(cache) == distinct
+        assert len(cache) == distinct + len(sentences - {c.embed_text() for c in store.chunks})  # articles and their sentences
 
     # 2. unchanged corpus: nothing embedded, same content
     r2 = builder.run([corpus], progress=False)
@@ -98,4 +101,4 @@ def test_report_serialises(built) -> None:  # noqa: ANN001
     assert d["chunks"] == built.report.chunks and d["index_dir"] == str(built.settings.index_dir)
     assert {r["path"] for r in d["reports"]} == {"a.txt", "b.txt"} and all(r["ok"] for r in d["reports"])
     assert "indexed 2 files" in built.report.summary()
-    assert set(built.report.timings) == {"ingest", "embed", "terms", "dense", "bm25", "save"}  # terms: shared by both stores
+    assert set(built.report.timings) == {"ingest", "embed", "embed_sentences", "terms", "dense", "bm25", "save"}  # terms: shared by both stores
