@@ -48,6 +48,7 @@ def _verdict_rules() -> tuple[re.Pattern[str], list[tuple[re.Pattern[str], list[
     return re.compile(table["negated_question"]), asks
 
 
+BYDOC_DETAIL_OFFSET = 0.2  # a document card quotes an article for a further ask when it is this much surer than an extra
 VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some other rule
 # a rule with its own condition ("…的，可以不…") decides when the question meets the condition
 _CONDITION = re.compile(r"^(.{4,40}?)的[，,]")
@@ -347,7 +348,7 @@ class ArticleAnswerer:
             w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")
         # a detail the question also asks about ("…由谁负责解释？"), when an article clearly holds it
         detail = [e for e in cited if e.hit.document.doc_id == doc_id and e.hit.chunk.kind not in ("notice", "preamble")]
-        for e in [e for e in detail if e.prob >= self.models.extra_min + 0.2][:1]:
+        for e in [e for e in detail if e.prob >= self.models.extra_min + BYDOC_DETAIL_OFFSET][:1]:
             quote, source = self._quote(e, intent)
             w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
 

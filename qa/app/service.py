@@ -133,6 +133,8 @@ class SharedAssistant:
         out = {k: manifest[k] for k in PUBLIC_INDEX_FACTS if k in manifest}
         # articles saved before their vectors (first run, a new upload): keyword search only for them
         out["dense_pending"] = int((manifest.get("extra") or {}).get("dense_pending") or 0)
+        # … and sentences not embedded yet (qa.index.sentences: neutral for the answer stage until then)
+        out["sentences_pending"] = int((manifest.get("extra") or {}).get("sentences_pending") or 0)
         return out
 
     def public_mode_label(self) -> str:

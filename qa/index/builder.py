@@ -22,7 +22,7 @@ from qa.config import Settings
 from qa.embed.base import Embedder, make_embedder
 from qa.embed.cache import EmbeddingCache, cached_vectors, embed_with_cache
 from qa.index.base import IndexContent, StoreBackend, store_backend
-from qa.index.sentences import build_sentence_vectors
+from qa.index.sentences import build_sentence_vectors, missing_sentence_vectors
 from qa.index.lexical import TokenCache
 from qa.index.store import (
     IndexCorrupt,
@@ -58,6 +58,7 @@ class BuildReport:
     pending: int = 0  # chunks saved without their vector yet (defer_dense): keyword search only for them
     store: str = "faiss"  # settings.vector_store that was written
     generation_name: str = ""  # the generation dir name, or the Milvus collection
+    sentences_pending: int = 0  # sentences without a vector in the cache (run with sentences=True to add them)
 
     @property
     def failed_files(self) -> list[Any]:
@@ -139,11 +140,13 @@ class IndexBuilder:
         defer_dense: bool = False,
         on_progress: Callable[[int, int], None] | None = None,
         extra: dict[str, Any] | None = None,
+        sentences: bool = True,
     ) -> BuildReport:
         """`exclude`: doc ids left out (removed through `qa remove`). `defer_dense`: chunks whose
         vectors are not in the embedding cache are saved with a zero vector instead of being embedded
         (BM25 covers them at once; qa.manage completes them in a second run). `on_progress(done,
-        total)` follows the embedding."""
+        total)` follows the embedding. `sentences`: also embed every article's sentences into the cache
+        (qa.index.sentences; qa.manage does it in a third run, so hybrid search is not kept waiting)."""
         s = self.settings
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -159,11 +162,15 @@ class IndexBuilder:
 
         texts = [c.embed_text() for c in chunks]
         vectors, computed, pending = self._vectors(texts, defer_dense, progress, on_progress, timings)
-        if not defer_dense:  # deferred: the run that completes the article vectors adds them
-            t = time.perf_counter()
+        t = time.perf_counter()
+        if sentences and not defer_dense:
             build_sentence_vectors(chunks, result.documents, embedder, s.cache_dir, progress=progress)
+            sentences_pending = 0
             timings["embed_sentences"] = time.perf_counter() - t
+        else:
+            sentences_pending = missing_sentence_vectors(chunks, result.documents, embedder, s.cache_dir)
         terms = self._terms(texts, timings)
+        extra = {**(extra or {}), "sentences_pending": sentences_pending}
         written = self.backend.write(_content(result, paths, vectors, terms, embedder.id, chunker_version, pending, extra))
         timings.update(written.timings)
 
@@ -186,6 +193,7 @@ class IndexBuilder:
             pending=pending,
             store=self.backend.name,
             generation_name=written.generation,
+            sentences_pending=sentences_pending,
         )
 
     def _ingest(self, paths: list[Path], exclude: set[str] | None, timings: dict[str, float]) -> tuple[Any, str]:

@@ -79,6 +79,20 @@ def build_sentence_vectors(
     return computed
 
 
+def missing_sentence_vectors(chunks: list[Chunk], documents: list[Document], embedder: Any, cache_dir: Path | str) -> int:
+    """How many distinct sentences of these articles have no vector in the cache yet (never embeds)."""
+    from qa.embed import EmbeddingCache, cache_key
+
+    _, unique = _all_texts(chunks, documents)
+    if not unique:
+        return 0
+    eid = embedder.id
+    keys = [cache_key(eid, t) for t in unique]
+    with EmbeddingCache(cache_dir) as cache:
+        found = cache.get_many(keys)
+    return sum(1 for k in keys if k not in found)
+
+
 def load_sentence_vectors(
     chunks: list[Chunk], documents: list[Document], embedder: Any, cache_dir: Path | str
 ) -> SentenceVectors | None:

@@ -62,7 +62,8 @@ def job_lock(index_dir: Path, wait: bool = True) -> Iterator[None]:
 
 
 def build(settings: Settings, defer_dense: bool, progress: bool = False,
-          on_progress: Callable[[int, int], None] | None = None, log: Callable[[str], None] | None = None) -> Any:
+          on_progress: Callable[[int, int], None] | None = None, log: Callable[[str], None] | None = None,
+          sentences: bool = True) -> Any:
     """One build of the collection (base + added − removed) into settings.index_dir."""
     from qa.index.builder import IndexBuilder
 
@@ -70,7 +71,7 @@ def build(settings: Settings, defer_dense: bool, progress: bool = False,
     state = coll.read()
     report = IndexBuilder(settings, log=log).run(
         coll.inputs(state), progress=progress, exclude=coll.excluded(state), defer_dense=defer_dense,
-        on_progress=on_progress, extra={"collection_version": int(state.get("version", 0))},
+        on_progress=on_progress, extra={"collection_version": int(state.get("version", 0))}, sentences=sentences,
     )
     return report
 
@@ -122,11 +123,16 @@ def update(settings: Settings, progress: bool = False, log: Callable[[str], None
                     write_status(index_dir, state="embedding", done=done, total=total,
                                  message=f"正在生成向量 {done}/{total} / embedding {done}/{total}")
 
-                full = build(settings, defer_dense=False, progress=progress, on_progress=on_progress, log=say)
+                full = build(settings, defer_dense=False, progress=progress, on_progress=on_progress, log=say,
+                             sentences=False)
                 reports.append(full)
                 # done/total: the vectors computed (identical articles share one), as the progress counted them
                 write_status(index_dir, state="ready", done=full.embedded, total=full.embedded, articles=quick.pending,
                              message="索引已就绪 / index ready", seconds=round(time.monotonic() - t0, 1))
+            if not quick_only and reports and reports[-1].sentences_pending:
+                # the sentence vectors (qa.index.sentences) in a last generation, once hybrid search is
+                # live; everything else is read from the caches
+                reports.append(build(settings, defer_dense=False, progress=progress, log=say))
             if quick_only or coll.version() == version:
                 break
     return reports

@@ -43,8 +43,19 @@ def test_keyword_first_then_hybrid(built, doc_texts, e5, tmp_path, make_settings
     assert c_title in _docs(r.run(QUESTION, mode="bm25"))
     assert c_title in _docs(r.run(QUESTION, mode="hybrid"))  # keyword search covers it at once
 
-    full = IndexBuilder(settings, embedder=e5, log=lambda m: None).run([corpus], progress=False)
-    assert full.pending == 0 and full.embedded == quick.pending
+    assert quick.sentences_pending > 0  # c.txt's sentences are not embedded either
+
+    # qa.manage: hybrid first (article vectors), then the sentence vectors in a last generation
+    hybrid = IndexBuilder(settings, embedder=e5, log=lambda m: None).run([corpus], progress=False, sentences=False)
+    assert hybrid.pending == 0 and hybrid.embedded == quick.pending and hybrid.sentences_pending == quick.sentences_pending
     r = Retriever.load(settings)
     assert r.dense_ready is None
+    hits = r.run(QUESTION, k=20).hits
     assert c_title in _docs(r.run(QUESTION, mode="dense", k=20))
+    # an article whose sentences are not embedded yet has no sentence score (the answer stage takes it as neutral)
+    assert all(("sentence" in h.scores) == (h.document.title != c_title) for h in hits)
+
+    full = IndexBuilder(settings, embedder=e5, log=lambda m: None).run([corpus], progress=False)
+    assert full.embedded == 0 and full.sentences_pending == 0 and "embed_sentences" in full.timings
+    r = Retriever.load(settings)
+    assert all("sentence" in h.scores for h in r.run(QUESTION, k=20).hits)

@@ -11,6 +11,10 @@ from typer.testing import CliRunner
 
 from conftest import EMBED_CACHE
 from qa.cli import app
+from qa.config import load_settings
+from qa.embed.e5 import E5Embedder
+from qa.index.sentences import missing_sentence_vectors
+from qa.index.store import load_index
 from support import ROOT
 
 
@@ -30,6 +34,9 @@ def test_add_replace_remove_and_ask(tmp_path, seeds_dir, monkeypatch):
     assert out.exit_code == 0, out.output
     out = run(app, ["add", *map(str, files.values()), "--index-dir", str(idx)])
     assert out.exit_code == 0, out.output
+    # the added policies' sentences are embedded too: qa.manage's last generation after hybrid search
+    store = load_index(load_settings(index_dir=idx, cache_dir=EMBED_CACHE))
+    assert missing_sentence_vectors(store.chunks, store.documents, E5Embedder(), EMBED_CACHE) == 0
     listed = json.loads(run(app, ["list", "--index-dir", str(idx), "--json"]).output)
     numbers = [r["number"] for r in listed]
     assert {"招政办发〔2023〕15号", "临兰政办发〔2023〕9号", "青政办字〔2023〕21号"} <= set(numbers)
