@@ -5,9 +5,10 @@
     python eval/calibrate_answer.py --gold my.jsonl --write my_model.json   # another corpus
                                                          # (then QA_ANSWER_MODEL=my_model.json)
 
-Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl, eval/blind/tune.jsonl,
-eval/blind/fresh/tune.jsonl. Never eval/blind/test.jsonl or eval/blind/fresh/test.jsonl: they are the
-frozen test splits, read only by `qa eval` as aggregates.
+Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl and the tune halves of the three
+blind sets (eval/blind/tune.jsonl, eval/blind/fresh/tune.jsonl, eval/blind/third/tune.jsonl). Never their
+test halves (eval/blind/{,fresh/,third/}test.jsonl): they are the frozen test splits, read only by `qa eval`
+as aggregates.
 
 1. article model (qa.answer.evidence.ARTICLE_FEATURES): for every answerable question, each of the
    first `answer_hits` retrieved articles is a sample, labelled 1 when it contains an evidence span.
@@ -50,8 +51,10 @@ TUNE = [
     ROOT / "eval" / "dev_questions.jsonl",
     ROOT / "eval" / "blind" / "tune.jsonl",
     ROOT / "eval" / "blind" / "fresh" / "tune.jsonl",
+    ROOT / "eval" / "blind" / "third" / "tune.jsonl",
 ]
-TESTS = [ROOT / "eval" / "blind" / "test.jsonl", ROOT / "eval" / "blind" / "fresh" / "test.jsonl"]
+TESTS = [ROOT / "eval" / "blind" / "test.jsonl", ROOT / "eval" / "blind" / "fresh" / "test.jsonl",
+         ROOT / "eval" / "blind" / "third" / "test.jsonl"]
 
 
 @dataclass
@@ -232,7 +235,7 @@ def answer_figures(assistant: Assistant, samples: list[Sample]) -> dict[str, flo
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--gold", type=Path, action="append", help="tuning gold file(s); default: the three tuning sets")
+    ap.add_argument("--gold", type=Path, action="append", help="tuning gold file(s); default: the tuning sets above")
     ap.add_argument("--write", nargs="?", const=str(ROOT / "qa" / "data" / "answer_model.json"), default=None)
     ap.add_argument("--max-wrong", type=float, default=0.01, help="share of full-answer questions the threshold may decline")
     ap.add_argument("--partial-band", type=float, default=0.12, help="share of full-answer questions marked partial at most")
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     paths = args.gold or TUNE
     if any(Path(p).resolve() == t.resolve() for p in paths for t in TESTS):
-        print("eval/blind/test.jsonl and eval/blind/fresh/test.jsonl are frozen test splits: never tuned on", file=sys.stderr)
+        print("eval/blind/{,fresh/,third/}test.jsonl are frozen test splits: never tuned on", file=sys.stderr)
         return 2
     items = [it for p in paths for it in load_gold(p)]
     assistant = Assistant(bootstrap_settings())

@@ -341,7 +341,7 @@ class ArticleAnswerer:
             shown, source = self._opening_quote(goal, d)
             heading = goal.heading_path[-1].strip()
             if shown.startswith(heading):  # "二、工作目标：…" under a label that names it
-                shown = shown[len(heading) :].lstrip(" ：:，,")
+                shown = shown[len(heading) :].lstrip(" ：:，,。.；;")  # "（二）主要目标。到2017年…"
             w.lines.append(f"主要目标（{heading}）：{shown}{w.cite(goal, d, source)}")
         outline = self.library.outline(doc_id)
         if outline:
