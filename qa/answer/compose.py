@@ -35,7 +35,6 @@ from qa.ingest.validity import term_chunks
 from qa.text import compact, sentences, tidy, to_simplified
 
 
-
 @lru_cache(maxsize=1)
 def _verdict_rules() -> tuple[re.Pattern[str], list[tuple[re.Pattern[str], list[tuple[re.Pattern[str], str]]]]]:
     """qa/data/verdicts.toml: the negated-question pattern, and per modal a question may ask
