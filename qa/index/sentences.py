@@ -79,48 +79,46 @@ def build_sentence_vectors(
     return computed
 
 
+def _cached(
+    chunks: list[Chunk], documents: list[Document], embedder: Any, cache_dir: Path | str
+) -> tuple[list[list[str]], dict[str, np.ndarray], int]:
+    """Each article's sentences, each distinct sentence's vector from the cache (a zero row when it is
+    not there: qa.embed.cached_vectors) and how many are missing; never embeds."""
+    from qa.embed.cache import EmbeddingCache, cached_vectors
+
+    per_chunk, unique = _all_texts(chunks, documents)
+    with EmbeddingCache(cache_dir) as cache:
+        vectors, missing = cached_vectors(embedder, unique, cache)
+    return per_chunk, dict(zip(unique, vectors)), missing
+
+
 def missing_sentence_vectors(chunks: list[Chunk], documents: list[Document], embedder: Any, cache_dir: Path | str) -> int:
     """How many distinct sentences of these articles have no vector in the cache yet (never embeds)."""
-    from qa.embed import EmbeddingCache, cache_key
-
-    _, unique = _all_texts(chunks, documents)
-    if not unique:
-        return 0
-    eid = embedder.id
-    keys = [cache_key(eid, t) for t in unique]
-    with EmbeddingCache(cache_dir) as cache:
-        found = cache.get_many(keys)
-    return sum(1 for k in keys if k not in found)
+    return _cached(chunks, documents, embedder, cache_dir)[2]
 
 
 def load_sentence_vectors(
     chunks: list[Chunk], documents: list[Document], embedder: Any, cache_dir: Path | str
 ) -> SentenceVectors | None:
     """The sentence vectors of every article found in the cache; None when the cache has none."""
-    from qa.embed import EmbeddingCache, cache_key
+    from qa.embed.cache import EmbeddingCache
 
-    cache_path = Path(cache_dir) / EmbeddingCache.FILENAME
-    if not chunks or not cache_path.is_file():
+    if not chunks or not (Path(cache_dir) / EmbeddingCache.FILENAME).is_file():
         return None
-    per_chunk, unique = _all_texts(chunks, documents)
-    eid = embedder.id
-    keys = {t: cache_key(eid, t) for t in unique}
-    with EmbeddingCache(cache_dir) as cache:
-        found = cache.get_many(keys.values())
-    if not found:
+    per_chunk, vector_of, missing = _cached(chunks, documents, embedder, cache_dir)
+    if missing == len(vector_of):
         return None
     rows: list[np.ndarray] = []
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
-    missing = 0
+    without = 0
     for i, ss in enumerate(per_chunk):
-        vecs = [found.get(keys[s]) for s in ss]
-        if ss and all(v is not None for v in vecs):
-            rows.extend(vecs)  # type: ignore[arg-type]
+        vecs = [vector_of[s] for s in ss]
+        if ss and all(v.any() for v in vecs):
+            rows.extend(vecs)
         else:
-            missing += 1
+            without += 1
         offsets[i + 1] = len(rows)
-    if missing:
-        log.info("%d articles have no sentence vectors in the cache yet (neutral until the next build)", missing)
-    dim = int(getattr(embedder, "dim", 0) or (rows[0].shape[0] if rows else 0))
-    vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
+    if without:
+        log.info("%d articles have no sentence vectors in the cache yet (neutral until the next build)", without)
+    vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), dtype=np.float32)
     return SentenceVectors(np.ascontiguousarray(vectors), offsets)
