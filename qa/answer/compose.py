@@ -77,6 +77,9 @@ class Composed:
     cited: list[ArticleEvidence] = field(default_factory=list)
 
 
+TRADITIONAL_NOTE = "注：所引原文有繁体字，以上按简体显示；原文字形见各出处引文。"
+
+
 class _Writer:
     """Collects answer lines and the citations their markers point to."""
 
@@ -93,7 +96,13 @@ class _Writer:
         return f"[{self._marker[chunk.chunk_id]}]"
 
     def text(self) -> str:
-        return "\n".join(line for line in self.lines if line.strip())
+        # Some pages were published in traditional characters (the 青岛 gazette's 繁體 pages): the answer
+        # reads in simplified and says so; each citation keeps the source's own characters.
+        lines = [line for line in self.lines if line.strip()]
+        shown = [to_simplified(line) for line in lines]
+        if shown != lines:
+            shown.append(TRADITIONAL_NOTE)
+        return "\n".join(shown)
 
 
 def _label(d: Document) -> str:

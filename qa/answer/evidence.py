@@ -41,6 +41,11 @@ ARTICLE_FEATURES = [
     "rest_gap",  # rest_cov minus the best rest_cov among the hits (0 for the best)
     "sent_gap",  # sent_cov minus the best among the hits
     "sentence",  # cosine of the question with the article's closest sentence, centred (qa.index.sentences)
+    "dense_gap",  # dense minus the best among the hits
+    "sentence_gap",  # sentence minus the best among the hits
+    "q_cov_gap",  # q_cov minus the best among the hits
+    "dense_rank",  # 1 / (1 + its place when the hits are ordered by dense)
+    "sentence_rank",  # … by sentence
 ]
 _ANNOUNCES = re.compile(r"[:：]\s*$")
 REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
@@ -129,6 +134,15 @@ class ArticleEvidence:
         return any(s.slot for s in sorted(self.sentences, key=lambda s: -s.score)[:n])
 
 
+def _places(values: list[float]) -> list[int]:
+    """Each value's place when ordered from the highest (0 for the highest; ties in hit order)."""
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    place = [0] * len(values)
+    for n, i in enumerate(order):
+        place[i] = n
+    return place
+
+
 def _is_heading(sentence: str, headings: set[str]) -> bool:
     simp = to_simplified(sentence)
     return compact(simp).rstrip("。") in headings or (len(simp) < 30 and not re.search(r"[。；！？，,]", simp))
@@ -209,11 +223,20 @@ class EvidenceScorer:
                 math.log1p(len(c.text)) / 6.0,
             ]
             out.append(ArticleEvidence(i, hit, 0.0, x, slot_here, sents))
-        # how each article compares with the best of this question's hits
+        # how each article compares with the other hits of this question: a signal means more
+        # relative to its neighbours than on its own scale
         best_rest = max(e.features[5] for e in out)
         best_sent = max(e.features[6] for e in out)
-        for e in out:
-            e.features += [e.features[5] - best_rest, e.features[6] - best_sent, centred(e.hit.scores.get("sentence", NEUTRAL_SENTENCE))]
+        best_q = max(e.features[4] for e in out)
+        sentence = [centred(e.hit.scores.get("sentence", NEUTRAL_SENTENCE)) for e in out]
+        dense = [e.features[2] for e in out]
+        dense_place, sentence_place = _places(dense), _places(sentence)
+        for n, e in enumerate(out):
+            e.features += [
+                e.features[5] - best_rest, e.features[6] - best_sent, sentence[n],
+                dense[n] - max(dense), sentence[n] - max(sentence), e.features[4] - best_q,
+                1.0 / (1.0 + dense_place[n]), 1.0 / (1.0 + sentence_place[n]),
+            ]
             e.prob = self.model.prob(e.features)
         return out
 

@@ -193,3 +193,22 @@ def test_a_last_article_is_quoted_without_signature_and_web_widgets(assistant):
     rest = next(ln for ln in ans.text.split("\n") if ln.startswith("该文件还规定了"))
     assert "稳岗返还" in rest and not re.search(r"[；：]\d+[.、]；", rest)
     _consistent(ans)
+
+
+def test_a_passage_published_in_traditional_characters_reads_in_simplified(assistant):
+    # the 青岛 gazette's pages on 5G高新视频 are in 繁體; the citation keeps the source's characters
+    from qa.answer.compose import TRADITIONAL_NOTE
+    from qa.text import to_simplified
+
+    ans = assistant.ask("青岛中国广电5G高新视频实验园区有什么扶持政策？")
+    assert any(c.quote != to_simplified(c.quote) for c in ans.citations)  # a traditional source was cited
+    assert to_simplified(ans.text) == ans.text and ans.text.endswith(TRADITIONAL_NOTE)
+    assert "争取国家广电总局" in ans.text
+    _consistent(ans)
+
+
+def test_a_simplified_answer_carries_no_script_note(assistant):
+    from qa.answer.compose import TRADITIONAL_NOTE
+
+    ans = assistant.ask("新上黄金深加工项目，设备投资能补多少？")
+    assert TRADITIONAL_NOTE not in ans.text
