@@ -229,15 +229,21 @@ class ArticleAnswerer:
         if many_regions and intent.kind != "comparison" and not regions and coverage.level == "full":
             w.lines.append("各地的规定不同，分别如下：")  # not under a partial answer's "最接近的内容"
         verdict = self._verdict(question, cited[0], regions) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
-        last_doc = None
+        last_doc, last_article = None, None
+        quoted: set[str] = set()
         for e in cited:
             d, c = e.hit.document, e.hit.chunk
+            if c.chunk_id in quoted:
+                continue  # already quoted as the items an article announced
+            quoted.add(c.chunk_id)
             quote, source = self._quote(e, intent)
             where = _region_prefix(d, regions, many_regions, always=intent.kind == "comparison")
             intro = f"同一文件{c.locator}规定：" if d.doc_id == last_doc else f"{where}{_label(d)}{c.locator}规定："
             if c.kind in ("notice", "preamble"):
                 intro = intro.replace(f"{c.locator}规定", "写明")
-            last_doc = d.doc_id
+            if (d.doc_id, c.locator) == last_article:  # another piece of the article just quoted
+                intro = "该部分还写明：" if c.kind in ("notice", "preamble") else "该条还规定："
+            last_doc, last_article = d.doc_id, (d.doc_id, c.locator)
             body = strip_locator(quote, c.locator)
             if not body.strip():
                 # a covering notice that is all heading and addressee: what the document is for instead
@@ -248,6 +254,7 @@ class ArticleAnswerer:
                 body = _goes_on(source)
             announced = _ENUM_END.search(body)
             more = self.library.continuation(c, self.continuation_items, self.whole_max_chars) if announced else []
+            quoted.update(x.chunk_id for x in more)
             if announced and not more:
                 body = _ENUM_END.sub("……", body)  # announced items not found: say the text goes on
             w.lines.append(verdict + defuse_markers(intro) + body + w.cite(c, d, source))

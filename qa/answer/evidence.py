@@ -51,6 +51,7 @@ _ANNOUNCES = re.compile(r"[:：]\s*$")
 REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
 SLOT_BONUS = 0.25  # a sentence holding what is asked (a figure for 多少) comes before one that only repeats the words
 SHORT_PENALTY = 0.3  # a fragment under 12 characters ("（一）总体要求。") is rarely the answer
+PIECE_RATIO = 1.0  # another piece of a cited article is quoted when its best sentence scores this share of the cited piece's
 # A hit without a dense score (keyword-only retrieval: `--mode bm25`, or a new document whose vectors are
 # still being computed) is scored as if its cosine were typical, so the missing signal neither raises nor
 # sinks it: the median of the first hits' cosines on the tuning questions.
@@ -161,6 +162,7 @@ class EvidenceScorer:
         idf: Callable[[str], float] = lambda g: 1.0,
         max_hits: int = 8,
         continuation: Callable[[Chunk], list[Chunk]] | None = None,
+        pieces: Callable[[Chunk], list[Chunk]] | None = None,
     ) -> None:
         if model.features != ARTICLE_FEATURES:
             raise ValueError(f"article model features {model.features} != {ARTICLE_FEATURES}")
@@ -170,20 +172,48 @@ class EvidenceScorer:
         # an article that announces a list ("第二条 扶持条件：") is judged with the items that follow it,
         # as the answer quotes them (qa.answer.library.DocumentLibrary.continuation)
         self.continuation = continuation
+        self.pieces = pieces  # an article's pieces (qa.answer.library.DocumentLibrary.pieces)
 
-    def run(self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:
+    def question_grams(self, question: str, hits: list[Hit], regions: list[str], named_docs: list[str]) -> set[str]:
+        """The question's words that decide which article answers it."""
         q = content_grams(question)
-        head = hits[: self.max_hits]
-        if not head or not q:
-            return []
         # a document the question names is found by its title and number; which of its articles
         # answers is decided by the other words ("《…办法》规定的扶持条件" → 条件)
-        named = {h.document.doc_id: h.document for h in head if h.document.doc_id in named_docs}
+        named = {h.document.doc_id: h.document for h in hits[: self.max_hits] if h.document.doc_id in named_docs}
         naming = set().union(*(content_grams(" ".join(filter(None, (d.title, d.notice_title, d.number)))) for d in named.values()))
         # so is the region it names: every article of that region's documents shares those words
         naming |= set().union(*(content_grams(r) for r in regions)) if regions else set()
-        if len(q - naming) >= 2:
-            q = q - naming
+        return q - naming if len(q - naming) >= 2 else q
+
+    def with_pieces(
+        self, question: str, intent: Intent, cited: list[ArticleEvidence], hits: list[Hit], regions: list[str], named_docs: list[str]
+    ) -> list[ArticleEvidence]:
+        """The cited articles, each split one (at the token limit) followed by its other pieces that
+        say what is asked at least as closely as the piece retrieval found: the article is the unit
+        of citation, and its answer may sit in the piece next to the one that matched."""
+        if self.pieces is None:
+            return cited
+        q = self.question_grams(question, hits, regions, named_docs)
+        seen = {e.hit.chunk.chunk_id for e in cited}
+        out: list[ArticleEvidence] = []
+        for e in cited:
+            out.append(e)
+            c, d = e.hit.chunk, e.hit.document
+            bar = PIECE_RATIO * max((s.score for s in e.sentences), default=0.0)
+            rest = q - content_grams(" ".join([d.title, *c.heading_path]))  # the pieces share the headings
+            scored = [(p, self._sentences(q, rest, Hit(p, d, 0.0), intent)) for p in self.pieces(c) if p.chunk_id not in seen]
+            best = max(scored, key=lambda x: max((s.score for s in x[1]), default=0.0), default=None)
+            if best is not None and max((s.score for s in best[1]), default=0.0) >= max(bar, 1e-9):
+                p, sents = best
+                out.append(ArticleEvidence(e.index, Hit(p, d, 0.0), e.prob, list(e.features), fills(intent, p.text), sents))
+                seen.add(p.chunk_id)
+        return out
+
+    def run(self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:
+        head = hits[: self.max_hits]
+        q = self.question_grams(question, head, regions, named_docs)
+        if not head or not q:
+            return []
         idf = self.idf
         q_w = _weighted(q, idf)
         best_fused = max((h.score for h in head), default=0.0) or 1.0

@@ -114,6 +114,25 @@ class DocumentLibrary:
             out.append(nxt)
         return out
 
+    def pieces(self, chunk: Chunk) -> list[Chunk]:
+        """The pieces of the article `chunk` belongs to, in order (itself alone when the article was
+        not split to the token limit): adjacent chunks of its document with its locator and headings."""
+        rows = self.chunks(chunk.doc_id)
+        at = next((n for n, r in enumerate(rows) if r.chunk_id == chunk.chunk_id), None)
+        if at is None:
+            return [chunk]
+
+        def same(r: Chunk) -> bool:
+            return r.locator == chunk.locator and r.heading_path == chunk.heading_path
+
+        lo = at
+        while lo > 0 and same(rows[lo - 1]):
+            lo -= 1
+        hi = at + 1
+        while hi < len(rows) and same(rows[hi]):
+            hi += 1
+        return rows[lo:hi]
+
     def outline(self, doc_id: str, depth: int = 2, limit: int = 14) -> list[tuple[str, str]]:
         """(locator, heading) of the document's sections, at most `depth` levels deep."""
         seen: list[tuple[str, str]] = []

@@ -83,7 +83,8 @@ class Assistant:
         self.library = DocumentLibrary(list(retriever.store.documents), list(retriever.store.chunks))
         self.models = AnswerModels.load(self.settings.answer_model or None)
         self.scorer = EvidenceScorer(
-            self.models.article, self.library.idf, max_hits=self.settings.answer_hits, continuation=self.library.continuation
+            self.models.article, self.library.idf, max_hits=self.settings.answer_hits, continuation=self.library.continuation,
+            pieces=self.library.pieces,
         )
         partial_below = self.settings.partial_below if self.settings.partial_below is not None else self.models.partial_below
         st = self.settings
@@ -291,6 +292,8 @@ class Assistant:
         named = analysis.named_documents if analysis else []
         evidence = self.scorer.run(query, intent, result.hits, regions, named)
         cited = self.answerer.select(intent, evidence, regions)
+        if intent.kind not in ("by-doc", "validity", "broad"):  # a card or an outline, not quotes
+            cited = self.scorer.with_pieces(query, intent, cited, result.hits, regions, named)
         words = word_features(
             content_words(analysis.text if analysis else standalone, regions), evidence, self.corpus_text,
             self.library.idf, self.library.max_idf,
