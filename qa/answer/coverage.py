@@ -39,6 +39,7 @@ SLOT_NAMES = {
     "amount": "金额或标准",
     "deadline": "时间或期限",
     "department": "负责部门",
+    "contact": "联系电话或地址",
     "condition": "条件",
     "validity": "施行日期或有效期",
 }

@@ -93,7 +93,7 @@ def fills(intent: Intent, text: str) -> bool:
     ("多少天内申请" is a deadline question whose 多少 also reads as an amount: 30个工作日 answers it)."""
     if has_slot(intent.slot, text):
         return True
-    own = intent.kind if intent.kind in ("amount", "deadline", "department") else None
+    own = intent.kind if intent.kind in ("amount", "deadline", "contact", "department") else None
     return own is not None and own != intent.slot and has_slot(own, text)
 
 

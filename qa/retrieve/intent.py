@@ -17,15 +17,15 @@ from typing import Any
 from qa import data
 from qa.text import normalize
 
-SLOT_KINDS = ("amount", "deadline", "department", "condition", "list", "yesno", "validity")
+SLOT_KINDS = ("amount", "deadline", "contact", "department", "condition", "list", "yesno", "validity")
 # the slots a whole-document or comparison question can still ask for ("…分别是多少")
-DETAIL_SLOTS = ("amount", "deadline", "department", "condition")
+DETAIL_SLOTS = ("amount", "deadline", "contact", "department", "condition")
 
 
 @dataclass
 class Intent:
     kind: str = "general"
-    slot: str | None = None  # amount | deadline | department | condition | list | yesno | validity
+    slot: str | None = None  # amount | deadline | contact | department | condition | list | yesno | validity
     cue: str = ""  # the words that decided the kind
 
     def to_dict(self) -> dict[str, Any]:

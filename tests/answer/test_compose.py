@@ -212,3 +212,10 @@ def test_a_simplified_answer_carries_no_script_note(assistant):
 
     ans = assistant.ask("新上黄金深加工项目，设备投资能补多少？")
     assert TRADITIONAL_NOTE not in ans.text
+
+
+def test_a_question_for_an_office_s_telephone_gets_the_article_with_it(assistant):
+    ans = assistant.ask("想问问兰山的招生办，咨询电话是多少？")
+    assert ans.intent == "contact" and ans.coverage == "full"
+    assert "0539-8184032" in ans.text.split("\n")[0]
+    _consistent(ans)

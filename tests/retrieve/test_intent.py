@@ -24,6 +24,8 @@ from qa.retrieve.intent import classify
         ("狗咬人了找谁？", False, "department", "department"),
         ("办狗证要多久", False, "deadline", "deadline"),
         ("申请补贴需要什么材料", False, "condition", "condition"),
+        ("养犬登记办公室的电话是多少？", False, "contact", "contact"),
+        ("残联地址在哪，怎么联系？", False, "contact", "contact"),
     ],
 )
 def test_kinds_and_slots(question, named, kind, slot):
@@ -52,3 +54,12 @@ def test_each_of_one_document_is_no_comparison(retriever):
     two = retriever.analyzer.analyze("方城镇同利村与吉乐庄村两份村庄规划批复相比,永久基本农田面积各是多少?")
     assert two.intent.kind == "comparison"
     assert retriever.analyzer.analyze("招远和周村对企业上市的奖励分别是多少？").intent.kind == "comparison"
+
+
+def test_an_office_s_telephone_or_address_fills_a_contact_question():
+    from qa.answer.evidence import has_slot
+
+    assert has_slot("contact", "工作日咨询电话:0539-8184032。")
+    assert has_slot("contact", "招生办公室设在第六中学三级部(银雀山路131号)")
+    assert not has_slot("contact", "每人每年补贴 80 元，补贴期限 3 年。")
+    assert not has_slot("contact", "受理时间为2022年7月25日。")
