@@ -5,9 +5,9 @@
     python eval/calibrate_answer.py --gold my.jsonl --write my_model.json   # another corpus
                                                          # (then QA_ANSWER_MODEL=my_model.json)
 
-Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl and the tune halves of the three
-blind sets (eval/blind/tune.jsonl, eval/blind/fresh/tune.jsonl, eval/blind/third/tune.jsonl). Never their
-test halves (eval/blind/{,fresh/,third/}test.jsonl): they are the frozen test splits, read only by `qa eval`
+Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl and the tune halves of the four
+blind sets (eval/blind/tune.jsonl, eval/blind/{fresh,third,fourth}/tune.jsonl). Never their
+test halves (eval/blind/{,fresh/,third/,fourth/}test.jsonl): they are the frozen test splits, read only by `qa eval`
 as aggregates.
 
 1. article model (qa.answer.evidence.ARTICLE_FEATURES): for every answerable question, each of the
@@ -52,9 +52,10 @@ TUNE = [
     ROOT / "eval" / "blind" / "tune.jsonl",
     ROOT / "eval" / "blind" / "fresh" / "tune.jsonl",
     ROOT / "eval" / "blind" / "third" / "tune.jsonl",
+    ROOT / "eval" / "blind" / "fourth" / "tune.jsonl",
 ]
 TESTS = [ROOT / "eval" / "blind" / "test.jsonl", ROOT / "eval" / "blind" / "fresh" / "test.jsonl",
-         ROOT / "eval" / "blind" / "third" / "test.jsonl"]
+         ROOT / "eval" / "blind" / "third" / "test.jsonl", ROOT / "eval" / "blind" / "fourth" / "test.jsonl"]
 
 
 @dataclass
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     paths = args.gold or TUNE
     if any(Path(p).resolve() == t.resolve() for p in paths for t in TESTS):
-        print("eval/blind/{,fresh/,third/}test.jsonl are frozen test splits: never tuned on", file=sys.stderr)
+        print("eval/blind/{,fresh/,third/,fourth/}test.jsonl are frozen test splits: never tuned on", file=sys.stderr)
         return 2
     items = [it for p in paths for it in load_gold(p)]
     assistant = Assistant(bootstrap_settings())

@@ -32,7 +32,8 @@ def test_no_answer_to_any_gold_question_has_a_glitch(assistant):
     paths = [ROOT / "eval" / "gold.jsonl", ROOT / "eval" / "dev_questions.jsonl", ROOT / "eval" / "blind" / "tune.jsonl",
              ROOT / "eval" / "blind" / "test.jsonl", ROOT / "eval" / "blind" / "fresh" / "tune.jsonl",
              ROOT / "eval" / "blind" / "fresh" / "test.jsonl", ROOT / "eval" / "blind" / "third" / "tune.jsonl",
-             ROOT / "eval" / "blind" / "third" / "test.jsonl"]
+             ROOT / "eval" / "blind" / "third" / "test.jsonl", ROOT / "eval" / "blind" / "fourth" / "tune.jsonl",
+             ROOT / "eval" / "blind" / "fourth" / "test.jsonl"]
     bad = []
     for path in paths:
         for item in load_gold(path):
