@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qa.answer.evidence import NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams
+from qa.answer.evidence import NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams, leaves_open
 from qa.answer.model import LogisticModel
 from qa.models import Hit
 from qa.retrieve.synonyms import official_terms
@@ -74,6 +74,26 @@ def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
         if titled:
             # the nearest dated plan is another year's and no article found mentions the year asked
             return missing[0], hit.document.title
+    return None
+
+
+_ORDINAL = re.compile(r"第([一二三四五六七八九十百\d]+)(批|届|次|期|轮)")
+
+
+def other_ordinal(question: str, hits: list[Hit]) -> tuple[str, str] | None:
+    """(asked, the nearest document's title) when the question asks about one batch or session
+    (第三批首席技师) and the top documents are another one's (第二批…名单) without a word on it."""
+    asked = [m.group(0) for m in _ORDINAL.finditer(to_simplified(question))]
+    if not asked or not hits:
+        return None
+    top = hits[:_YEAR_HITS]
+    seen = "".join(f"{h.document.title}{h.document.notice_title or ''}{h.chunk.text_simplified}" for h in top)
+    if any(a in seen for a in asked):
+        return None
+    units = {a[-1] for a in asked}
+    for hit in top:
+        if any(m.group(2) in units for m in _ORDINAL.finditer(to_simplified(hit.document.title))):
+            return asked[0], hit.document.title  # the nearest document is another batch's
     return None
 
 
@@ -182,6 +202,9 @@ class CoverageJudge:
         if not named_by_number and (mismatch := other_year(question, hits)):
             year, title = mismatch
             return Coverage("none", 0.0, f"找到的是《{title}》，文件中没有{year}年的规定")
+        if not named_by_number and (mismatch := other_ordinal(question, hits)):
+            asked, title = mismatch
+            return Coverage("none", 0.0, f"找到的是《{title}》，文件中没有{asked}的内容")
         p = self.model.prob(coverage_features(question, evidence, corpus_grams, slot, words))
         if p < self.model.threshold and not named_document:
             return Coverage("none", p)
@@ -197,6 +220,10 @@ class CoverageJudge:
                 return Coverage("partial", p, missing=slot)  # no figure at all: say which detail is missing
             # a figure elsewhere in the article may or may not be the one asked: hedge without claiming it is absent
             return Coverage("partial", p)
+        # the sentence that answers says the amount is left open ("给予一定补助")
+        best = ranked[0].best_sentence
+        if slot in PARTIAL_SLOTS and best is not None and leaves_open(slot, to_simplified(best.text)):
+            return Coverage("partial", p, missing=slot)
         if p < self.partial_below and not named_document:
             return Coverage("partial", p)
         return Coverage("full", p)

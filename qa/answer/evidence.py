@@ -80,6 +80,18 @@ def _slots() -> dict[str, re.Pattern[str]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _unstated() -> dict[str, re.Pattern[str]]:
+    table = data.load("slots.toml")["slots"]
+    return {name: re.compile(spec["unstated"]) for name, spec in table.items() if spec.get("unstated")}
+
+
+def leaves_open(slot: str | None, text: str) -> bool:
+    """Does `text` say what is asked without stating it ("给予一定补助" for 补多少)?"""
+    rx = _unstated().get(slot or "")
+    return bool(rx and rx.search(text)) and not has_slot(slot, text)
+
+
 def has_slot(slot: str | None, text: str) -> bool:
     """Does `text` hold what a question of this slot asks for? (True when nothing is asked.)"""
     if not slot:
