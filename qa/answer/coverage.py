@@ -37,6 +37,7 @@ COVERAGE_FEATURES = [
 ]
 SLOT_NAMES = {
     "amount": "金额或标准",
+    "money": "金额或标准",
     "deadline": "时间或期限",
     "department": "负责部门",
     "contact": "联系电话或地址",
@@ -44,7 +45,7 @@ SLOT_NAMES = {
     "validity": "施行日期或有效期",
 }
 
-PARTIAL_SLOTS = ("amount", "deadline")
+PARTIAL_SLOTS = ("amount", "money", "deadline")
 _YEAR_HITS = 3  # how far down the hits to look for a dated plan
 _YEAR = re.compile(r"(20\d\d)\s*年")
 

@@ -106,6 +106,8 @@ def fills(intent: Intent, text: str) -> bool:
     if has_slot(intent.slot, text):
         return True
     own = intent.kind if intent.kind in ("amount", "deadline", "contact", "department") else None
+    if intent.slot == "money":
+        own = None  # an amount of money is asked: a figure of another kind answers nothing
     return own is not None and own != intent.slot and has_slot(own, text)
 
 

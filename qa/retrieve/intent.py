@@ -19,13 +19,13 @@ from qa.text import normalize
 
 SLOT_KINDS = ("amount", "deadline", "contact", "department", "condition", "list", "yesno", "validity")
 # the slots a whole-document or comparison question can still ask for ("…分别是多少")
-DETAIL_SLOTS = ("amount", "deadline", "contact", "department", "condition")
+DETAIL_SLOTS = ("amount", "money", "deadline", "contact", "department", "condition")
 
 
 @dataclass
 class Intent:
     kind: str = "general"
-    slot: str | None = None  # amount | deadline | contact | department | condition | list | yesno | validity
+    slot: str | None = None  # amount | money | deadline | contact | department | condition | list | yesno | validity
     cue: str = ""  # the words that decided the kind
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,6 +48,11 @@ def _kinds() -> tuple[_Kind, ...]:
     )
 
 
+@lru_cache(maxsize=1)
+def _money() -> re.Pattern[str]:
+    return re.compile(data.load("intents.toml")["kinds"]["amount"]["money"])
+
+
 def classify(question: str, names_document: bool = False, exclude: tuple[str, ...] = ()) -> Intent:
     """The intent of `question`; `names_document`: it names an indexed document (number or title);
     `exclude`: kinds the caller knows it is not (a 分别 about one document is no comparison)."""
@@ -67,4 +72,6 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         slot = "validity"  # what is asked is the document's term, whatever else the words say
     elif kind in SLOT_KINDS and slot is None:
         slot = kind
+    if slot == "amount" and _money().search(text):
+        slot = "money"  # 补多少钱 is answered by a sum of money, not by a head count
     return Intent(kind=kind or "general", slot=slot, cue=cue)

@@ -71,3 +71,24 @@ def test_models_load_from_a_file_and_bad_files_say_so(tmp_path):
         AnswerModels.load(f)
     with pytest.raises(ValueError, match="answer model"):
         AnswerModels.load(tmp_path / "missing.json")
+
+
+def test_an_amount_the_rule_leaves_open_is_no_amount():
+    from qa.answer.evidence import leaves_open
+
+    assert leaves_open("money", "对符合条件的担保机构提供低成本担保服务的，给予一定补助。")
+    assert leaves_open("amount", "补助标准另行制定。")
+    assert not leaves_open("money", "给予一定补助，单个企业最高50万元。")  # the figure is there
+    assert not leaves_open("deadline", "给予一定补助。")  # nothing to leave open for a date
+
+
+def test_another_batch_than_the_documents_found_is_declined_with_the_reason(assistant):
+    ans = assistant.ask("周村第三批首席技师名单里都有谁？")
+    assert ans.refused and ans.coverage == "none" and "第三批" in ans.text and "第二批" in ans.text
+    same = assistant.ask("周村第二批首席技师有多少名？")
+    assert not same.refused and "11" in same.text
+
+
+def test_a_sum_of_money_asked_for_is_not_answered_by_a_head_count(assistant):
+    ans = assistant.ask("研究生到兰山区就业，一次性购房补贴能补多少钱？")
+    assert ans.coverage == "partial" and "没有写明具体的金额或标准" in ans.text

@@ -13,7 +13,8 @@ from qa.retrieve.intent import classify
         ("我家狗要办证吗？", False, "yesno", "yesno"),
         ("青岛哪些地方不能卖活禽？", False, "list", "list"),
         ("招远对生物医药企业有什么扶持？", False, "broad", None),
-        ("新上黄金深加工项目，设备投资能补多少？", False, "amount", "amount"),
+        ("新上黄金深加工项目，设备投资能补多少？", False, "amount", "money"),  # a sum of money
+        ("每年吸引多少大学毕业生？", False, "amount", "amount"),  # a head count
         ("青政发〔2020〕13号文件主要讲了什么？", True, "by-doc", None),
         ("这个文件主要讲了什么", False, "general", None),  # by-doc only when a document is named
         ("招远那个黄金深加工扶持意见现在还能申请吗？", True, "validity", "validity"),
