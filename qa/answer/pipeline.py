@@ -298,8 +298,11 @@ class Assistant:
             content_words(analysis.text if analysis else standalone, regions), evidence, self.corpus_text,
             self.library.idf, self.library.max_idf,
         )
+        # a document card states the document's dates and what it is for: a by-document question
+        # about a named document ("…讲了什么？何时印发？") is not hedged for a figure or a date
+        slot = None if intent.kind == "by-doc" and named else intent.slot
         coverage = self.judge.run(
-            standalone, evidence, cited, intent.slot, self.corpus_grams, bool(named), words,
+            standalone, evidence, cited, slot, self.corpus_grams, bool(named), words,
             named_by_number=bool(analysis and analysis.filters.doc_ids),
             other_places=analysis.other_places if analysis else [], named_regions=regions,
         )

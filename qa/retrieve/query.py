@@ -45,6 +45,10 @@ _COLLOQUIAL = [("啥时候", "什么时候"), ("咋办", "怎么办"), ("咋样"
 _NUMBER_RE = re.compile(
     r"(?P<pre>[\u4e00-\u9fff]{1,14}?)\s*[〔\[［【(（]?\s*(?P<year>(?:19|20)\d{2})\s*[〕\]］】)）]?\s*年?\s*第?\s*(?P<n>\d{1,4})\s*号"
 )
+# … and without 号 when the year is bracketed (青政办字[2020]71 主要讲了什么): only an indexed number counts
+_BRACKETED_RE = re.compile(
+    r"(?P<pre>[\u4e00-\u9fff]{1,14}?)[〔\[［【(（](?P<year>(?:19|20)\d{2})[〕\]］】)）]第?(?P<n>\d{1,4})(?![\d号])"
+)
 _ORDER_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{2,20}?令)\s*第?\s*(?P<n>\d{1,4})\s*号")
 _QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
 # a question that says "文件/意见/办法…" is about a document even when it names it loosely
@@ -257,7 +261,7 @@ class QueryAnalyzer:
     def _find_numbers(self, text: str, out: QueryAnalysis) -> None:
         compacted = re.sub(r"\s+", "", text)
         found: list[str] = []
-        for rx, has_year in ((_NUMBER_RE, True), (_ORDER_RE, False)):
+        for rx, has_year in ((_NUMBER_RE, True), (_BRACKETED_RE, True), (_ORDER_RE, False)):
             for m in rx.finditer(compacted):
                 pre = m["pre"]
                 year = m["year"] if has_year else ""
@@ -273,7 +277,7 @@ class QueryAnalyzer:
                         label = f"{k[0]}〔{k[1]}〕{k[2]}号" if k[1] else f"{k[0]}第{k[2]}号"
                         if label not in found:
                             found.append(label)
-                elif has_year:
+                elif rx is _NUMBER_RE:
                     out.unknown_numbers.append(m.group(0))
         out.numbers = found
 
@@ -282,7 +286,7 @@ class QueryAnalyzer:
             self._find_other_places(text, out, set())
             return
         # document numbers (临兰政办发…) and quoted titles name regions too, but as part of the name
-        scrub = _NUMBER_RE.sub(lambda m: " " * len(m.group(0)), text)
+        scrub = _BRACKETED_RE.sub(lambda m: " " * len(m.group(0)), _NUMBER_RE.sub(lambda m: " " * len(m.group(0)), text))
         covered: set[int] = set()
         for m in self._alias_re.finditer(scrub):
             alias = m.group(0)

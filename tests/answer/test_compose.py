@@ -219,3 +219,10 @@ def test_a_question_for_an_office_s_telephone_gets_the_article_with_it(assistant
     assert ans.intent == "contact" and ans.coverage == "full"
     assert "0539-8184032" in ans.text.split("\n")[0]
     _consistent(ans)
+
+
+def test_a_named_document_asked_when_it_was_issued_gets_its_card_unhedged(assistant):
+    ans = assistant.ask("招政发[2022]16 主要讲了什么？什么时候印发的？")
+    assert ans.intent == "by-doc" and ans.coverage == "full"
+    assert ans.text.startswith("《招远市残疾人事业发展“十四五”规划》（招政发〔2022〕16号）") and "2022年3月30日" in ans.text
+    _consistent(ans)
