@@ -48,6 +48,14 @@ def _kinds() -> tuple[_Kind, ...]:
     )
 
 
+_YIELD_TO_YESNO = ("amount", "deadline", "contact", "department", "condition", "general")
+
+
+@lru_cache(maxsize=1)
+def _strong_yesno() -> re.Pattern[str]:
+    return re.compile(data.load("intents.toml")["kinds"]["yesno"]["strong"])
+
+
 @lru_cache(maxsize=1)
 def _money() -> re.Pattern[str]:
     return re.compile(data.load("intents.toml")["kinds"]["amount"]["money"])
@@ -72,6 +80,10 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         slot = "validity"  # what is asked is the document's term, whatever else the words say
     elif kind in SLOT_KINDS and slot is None:
         slot = kind
+    if (kind or "general") in _YIELD_TO_YESNO and _strong_yesno().search(text):
+        # a may-I / must-I question about a sum or a period: the verdict first, the figure as its slot
+        slot = kind if kind in DETAIL_SLOTS else "yesno"
+        kind, cue = "yesno", _strong_yesno().search(text).group(0)
     if slot == "amount" and _money().search(text):
         slot = "money"  # 补多少钱 is answered by a sum of money, not by a head count
     return Intent(kind=kind or "general", slot=slot, cue=cue)

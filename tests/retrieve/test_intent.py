@@ -15,6 +15,10 @@ from qa.retrieve.intent import classify
         ("招远对生物医药企业有什么扶持？", False, "broad", None),
         ("新上黄金深加工项目，设备投资能补多少？", False, "amount", "money"),  # a sum of money
         ("每年吸引多少大学毕业生？", False, "amount", "amount"),  # a head count
+        # an explicit may-I / must-I question is yes/no even when it names a period or a sum
+        ("养老保险能不能把好几年的钱一次交了？", False, "yesno", "deadline"),
+        ("变更金额比较大，能不能拆成几个小变更分开报？", False, "yesno", "money"),
+        ("想转到同一学区的另一个学校，可以不?", False, "yesno", "yesno"),
         ("青政发〔2020〕13号文件主要讲了什么？", True, "by-doc", None),
         ("这个文件主要讲了什么", False, "general", None),  # by-doc only when a document is named
         ("招远那个黄金深加工扶持意见现在还能申请吗？", True, "validity", "validity"),
