@@ -46,7 +46,7 @@ SLOT_NAMES = {
 }
 
 PARTIAL_SLOTS = ("amount", "money", "deadline")
-_YEAR_HITS = 3  # how far down the hits to look for a dated plan
+_NEAREST_HITS = 3  # how far down the hits to look for a dated plan or another batch
 _YEAR = re.compile(r"(20\d\d)\s*年")
 
 
@@ -65,7 +65,7 @@ def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
     asked = list(dict.fromkeys(_YEAR.findall(question)))
     if not asked or not hits:
         return None
-    top = hits[:_YEAR_HITS]
+    top = hits[:_NEAREST_HITS]
     seen = "".join(f"{h.document.title}{h.document.notice_title or ''}{h.chunk.text_simplified}" for h in top)
     missing = [y for y in asked if y not in seen]
     if len(missing) < len(asked):
@@ -87,7 +87,7 @@ def other_ordinal(question: str, hits: list[Hit]) -> tuple[str, str] | None:
     asked = [m.group(0) for m in _ORDINAL.finditer(to_simplified(question))]
     if not asked or not hits:
         return None
-    top = hits[:_YEAR_HITS]
+    top = hits[:_NEAREST_HITS]
     seen = "".join(f"{h.document.title}{h.document.notice_title or ''}{h.chunk.text_simplified}" for h in top)
     if any(a in seen for a in asked):
         return None
