@@ -130,3 +130,9 @@ class FakeOpenAI(LoopbackServer):
 
     def base_url(self, mode: str) -> str:
         return f"{self.url}/{mode}/v1"
+
+
+def article_of(chunk_id: str) -> str:
+    """The article a chunk belongs to: a piece of an article split at the token limit (…#2) is that
+    article, and the answer may quote it beside the piece retrieval found."""
+    return chunk_id.split("#", 1)[0]
