@@ -59,6 +59,12 @@ class Coverage:
     unknown_places: list[str] = field(default_factory=list)
 
 
+def _nearest_text(top: list[Hit]) -> str:
+    """What the nearest hits say, with their documents' titles: a year or a batch the question asks
+    about that is not in it is not what was found."""
+    return "".join(f"{h.document.title}{h.document.notice_title or ''}{h.chunk.text_simplified}" for h in top)
+
+
 def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
     """(asked year, the nearest document's title) when the question asks about a year that none
     of the top documents mentions while they are dated plans of another year."""
@@ -66,7 +72,7 @@ def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
     if not asked or not hits:
         return None
     top = hits[:_NEAREST_HITS]
-    seen = "".join(f"{h.document.title}{h.document.notice_title or ''}{h.chunk.text_simplified}" for h in top)
+    seen = _nearest_text(top)
     missing = [y for y in asked if y not in seen]
     if len(missing) < len(asked):
         return None  # one year asked about is the year of what was found (a comparison of two years)
@@ -88,7 +94,7 @@ def other_ordinal(question: str, hits: list[Hit]) -> tuple[str, str] | None:
     if not asked or not hits:
         return None
     top = hits[:_NEAREST_HITS]
-    seen = "".join(f"{h.document.title}{h.document.notice_title or ''}{h.chunk.text_simplified}" for h in top)
+    seen = _nearest_text(top)
     if any(a in seen for a in asked):
         return None
     units = {a[-1] for a in asked}

@@ -81,15 +81,15 @@ def _slots() -> dict[str, re.Pattern[str]]:
 
 
 @lru_cache(maxsize=1)
-def _unstated() -> dict[str, re.Pattern[str]]:
-    table = data.load("slots.toml")["slots"]
-    return {name: re.compile(spec["unstated"]) for name, spec in table.items() if spec.get("unstated")}
+def _unstated() -> tuple[frozenset[str], re.Pattern[str]]:
+    table = data.load("slots.toml")["unstated"]
+    return frozenset(table["slots"]), re.compile(table["pattern"])
 
 
 def leaves_open(slot: str | None, text: str) -> bool:
     """Does `text` say what is asked without stating it ("给予一定补助" for 补多少)?"""
-    rx = _unstated().get(slot or "")
-    return bool(rx and rx.search(text)) and not has_slot(slot, text)
+    slots, rx = _unstated()
+    return slot in slots and bool(rx.search(text)) and not has_slot(slot, text)
 
 
 def has_slot(slot: str | None, text: str) -> bool:
@@ -215,12 +215,16 @@ class EvidenceScorer:
             c, d = e.hit.chunk, e.hit.document
             bar = PIECE_RATIO * max((s.score for s in e.sentences), default=0.0)
             rest = q - content_grams(" ".join([d.title, *c.heading_path]))  # the pieces share the headings
-            scored = [(p, self._sentences(q, rest, Hit(p, d, 0.0), intent)) for p in self.pieces(c) if p.chunk_id not in seen]
-            best = max(scored, key=lambda x: max((s.score for s in x[1]), default=0.0), default=None)
-            if best is not None and max((s.score for s in best[1]), default=0.0) >= max(bar, 1e-9):
-                p, sents = best
-                out.append(ArticleEvidence(e.index, Hit(p, d, 0.0), e.prob, list(e.features), fills(intent, p.text), sents))
-                seen.add(p.chunk_id)
+            scored = []
+            for p in self.pieces(c):
+                if p.chunk_id not in seen:
+                    hit = Hit(p, d, 0.0)
+                    sents = self._sentences(q, rest, hit, intent)
+                    scored.append((max((s.score for s in sents), default=0.0), hit, sents))
+            top, hit, sents = max(scored, key=lambda x: x[0], default=(0.0, None, []))
+            if hit is not None and top >= max(bar, 1e-9):
+                out.append(ArticleEvidence(e.index, hit, e.prob, list(e.features), fills(intent, hit.chunk.text), sents))
+                seen.add(hit.chunk.chunk_id)
         return out
 
     def run(self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:

@@ -80,10 +80,11 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         slot = "validity"  # what is asked is the document's term, whatever else the words say
     elif kind in SLOT_KINDS and slot is None:
         slot = kind
-    if (kind or "general") in _YIELD_TO_YESNO and _strong_yesno().search(text):
+    strong = _strong_yesno().search(text) if (kind or "general") in _YIELD_TO_YESNO else None
+    if strong:
         # a may-I / must-I question about a sum or a period: the verdict first, the figure as its slot
         slot = kind if kind in DETAIL_SLOTS else "yesno"
-        kind, cue = "yesno", _strong_yesno().search(text).group(0)
+        kind, cue = "yesno", strong.group(0)
     if slot == "amount" and _money().search(text):
         slot = "money"  # 补多少钱 is answered by a sum of money, not by a head count
     return Intent(kind=kind or "general", slot=slot, cue=cue)

@@ -286,7 +286,9 @@ class QueryAnalyzer:
             self._find_other_places(text, out, set())
             return
         # document numbers (临兰政办发…) and quoted titles name regions too, but as part of the name
-        scrub = _BRACKETED_RE.sub(lambda m: " " * len(m.group(0)), _NUMBER_RE.sub(lambda m: " " * len(m.group(0)), text))
+        scrub = text
+        for rx in (_NUMBER_RE, _BRACKETED_RE):
+            scrub = rx.sub(lambda m: " " * len(m.group(0)), scrub)
         covered: set[int] = set()
         for m in self._alias_re.finditer(scrub):
             alias = m.group(0)
