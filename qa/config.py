@@ -83,8 +83,8 @@ class Settings:
     answer_max_articles: int = 3  # articles cited at most (a comparison: two per side)
     quote_whole_max_chars: int = 360  # longer articles are quoted as a marked excerpt
     quote_excerpt_chars: int = 240  # … of about this length
-    broad_items: int = 6  # measures listed for a broad question (有什么扶持)
-    broad_chars: int = 160  # each quoted up to this length
+    broad_items: int = 8  # measures listed for a broad question (有什么扶持)
+    broad_chars: int = 180  # each quoted up to this length
     broad_more: int = 16  # headings of the document's other measures named after them
     # how sure "the figure asked for is there" must be (qa.answer.coverage.CoverageJudge)
     coverage_near_sentences: int = 2  # the slot must be in one of an article's sentences closest to the question

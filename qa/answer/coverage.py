@@ -38,6 +38,7 @@ COVERAGE_FEATURES = [
 SLOT_NAMES = {
     "amount": "金额或标准",
     "money": "金额或标准",
+    "grant": "金额或标准",
     "deadline": "时间或期限",
     "department": "负责部门",
     "contact": "联系电话或地址",
@@ -45,7 +46,7 @@ SLOT_NAMES = {
     "validity": "施行日期或有效期",
 }
 
-PARTIAL_SLOTS = ("amount", "money", "deadline")
+PARTIAL_SLOTS = ("amount", "money", "grant", "deadline")
 _NEAREST_HITS = 3  # how far down the hits to look for a dated plan or another batch
 _YEAR = re.compile(r"(20\d\d)\s*年")
 
@@ -228,8 +229,10 @@ class CoverageJudge:
             # a figure elsewhere in the article may or may not be the one asked: hedge without claiming it is absent
             return Coverage("partial", p)
         # the sentence that answers says the amount is left open ("给予一定补助")
-        best = ranked[0].best_sentence
-        if slot in PARTIAL_SLOTS and best is not None and leaves_open(slot, to_simplified(best.text)):
+        if slot in PARTIAL_SLOTS and any(
+            s is not None and leaves_open(slot, to_simplified(s.text))
+            for s in (ranked[0].best_sentence, ranked[0].topic_sentence)
+        ):
             return Coverage("partial", p, missing=slot)
         if p < self.partial_below and not named_document:
             return Coverage("partial", p)

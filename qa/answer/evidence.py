@@ -106,7 +106,7 @@ def fills(intent: Intent, text: str) -> bool:
     if has_slot(intent.slot, text):
         return True
     own = intent.kind if intent.kind in ("amount", "deadline", "contact", "department") else None
-    if intent.slot == "money":
+    if intent.slot in ("money", "grant"):
         own = None  # an amount of money is asked: a figure of another kind answers nothing
     return own is not None and own != intent.slot and has_slot(own, text)
 
@@ -142,6 +142,12 @@ class ArticleEvidence:
     @property
     def best_sentence(self) -> ScoredSentence | None:
         return max(self.sentences, key=lambda s: s.score, default=None)
+
+    @property
+    def topic_sentence(self) -> ScoredSentence | None:
+        """The sentence that says most of the question's words, whatever it holds (the best sentence
+        may win by a figure about something else)."""
+        return max(self.sentences, key=lambda s: s.coverage, default=None)
 
     def slot_near(self, n: int = 2) -> bool:
         """The slot is in one of the article's `n` sentences closest to the question (a figure

@@ -19,13 +19,13 @@ from qa.text import normalize
 
 SLOT_KINDS = ("amount", "deadline", "contact", "department", "condition", "list", "yesno", "validity")
 # the slots a whole-document or comparison question can still ask for ("…分别是多少")
-DETAIL_SLOTS = ("amount", "money", "deadline", "contact", "department", "condition")
+DETAIL_SLOTS = ("amount", "money", "grant", "deadline", "contact", "department", "condition")
 
 
 @dataclass
 class Intent:
     kind: str = "general"
-    slot: str | None = None  # amount | money | deadline | contact | department | condition | list | yesno | validity
+    slot: str | None = None  # amount | money | grant | deadline | contact | department | condition | list | yesno | validity
     cue: str = ""  # the words that decided the kind
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,9 +56,10 @@ def _strong_yesno() -> re.Pattern[str]:
     return re.compile(data.load("intents.toml")["kinds"]["yesno"]["strong"])
 
 
-@lru_cache(maxsize=1)
-def _money() -> re.Pattern[str]:
-    return re.compile(data.load("intents.toml")["kinds"]["amount"]["money"])
+@lru_cache(maxsize=None)
+def _amount_cue(name: str) -> re.Pattern[str]:
+    """One of the cues that say which amount is asked (intents.toml [kinds.amount]: money, grant, fee)."""
+    return re.compile(data.load("intents.toml")["kinds"]["amount"][name])
 
 
 def classify(question: str, names_document: bool = False, exclude: tuple[str, ...] = ()) -> Intent:
@@ -85,6 +86,8 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         # a may-I / must-I question about a sum or a period: the verdict first, the figure as its slot
         slot = kind if kind in DETAIL_SLOTS else "yesno"
         kind, cue = "yesno", strong.group(0)
-    if slot == "amount" and _money().search(text):
+    if slot == "amount" and _amount_cue("money").search(text):
         slot = "money"  # 补多少钱 is answered by a sum of money, not by a head count
+    if slot == "money" and _amount_cue("grant").search(text) and not _amount_cue("fee").search(text):
+        slot = "grant"  # … and a subsidy's sum by a figure, not by 免费
     return Intent(kind=kind or "general", slot=slot, cue=cue)

@@ -82,6 +82,27 @@ def test_an_amount_the_rule_leaves_open_is_no_amount():
     assert not leaves_open("deadline", "给予一定补助。")  # nothing to leave open for a date
 
 
+def test_a_subsidy_asked_for_is_not_answered_by_free_services():
+    from qa.answer.evidence import has_slot
+
+    assert has_slot("money", "残疾人免费乘坐公共交通工具。")  # what a fee question asks
+    assert not has_slot("grant", "残疾人免费乘坐公共交通工具。")  # not what a subsidy pays
+    assert has_slot("grant", "每人每年12000元。") and has_slot("grant", "给予全额补助。")
+
+
+def test_the_sentence_on_the_topic_that_leaves_the_sum_open_makes_a_partial_answer(assistant):
+    # the article's closest sentence by score holds a figure (1% for equity investment); the one about
+    # guarantees says only "给予一定补助": the sum asked for is not stated
+    ans = assistant.ask("我们是融资担保公司，给重点传统产业的中小企业做低成本担保，政府补助标准是多少？按担保额几个点？")
+    assert ans.coverage == "partial" and "没有写明具体的金额或标准" in ans.text
+    assert any("一定补助" in c.passage for c in ans.citations)
+
+
+def test_a_subsidy_per_month_is_not_answered_by_free_bus_rides(assistant):
+    ans = assistant.ask("兰山区困难残疾人生活补贴每月能领多少钱？")
+    assert ans.coverage == "partial" and "没有写明具体的金额或标准" in ans.text
+
+
 def test_another_batch_than_the_documents_found_is_declined_with_the_reason(assistant):
     ans = assistant.ask("周村第三批首席技师名单里都有谁？")
     assert ans.refused and ans.coverage == "none" and "第三批" in ans.text and "第二批" in ans.text

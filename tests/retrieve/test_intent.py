@@ -13,7 +13,11 @@ from qa.retrieve.intent import classify
         ("我家狗要办证吗？", False, "yesno", "yesno"),
         ("青岛哪些地方不能卖活禽？", False, "list", "list"),
         ("招远对生物医药企业有什么扶持？", False, "broad", None),
-        ("新上黄金深加工项目，设备投资能补多少？", False, "amount", "money"),  # a sum of money
+        ("咱们区对养老服务往后有啥规划？", False, "broad", None),
+        ("守信的企业在周村能享受到哪些激励？", False, "broad", None),
+        ("新上黄金深加工项目，设备投资能补多少？", False, "amount", "grant"),  # a sum granted
+        ("办狗证要交多少钱？", False, "amount", "money"),  # a fee: 免费 answers it
+        ("困难残疾人生活补贴每月能领多少钱？", False, "amount", "grant"),  # a subsidy: 免费 does not
         ("每年吸引多少大学毕业生？", False, "amount", "amount"),  # a head count
         # an explicit may-I / must-I question is yes/no even when it names a period or a sum
         ("养老保险能不能把好几年的钱一次交了？", False, "yesno", "deadline"),
