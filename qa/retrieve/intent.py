@@ -37,15 +37,28 @@ class _Kind:
     name: str
     pattern: re.Pattern[str]
     needs_document: bool
+    loose: re.Pattern[str] | None = None  # cues that count only beside `subject` (validity: 到期 of a document)
+    subject: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        m = self.pattern.search(text)
+        if m is None and self.loose is not None and self.subject is not None and self.subject.search(text):
+            m = self.loose.search(text)
+        return m
 
 
 @lru_cache(maxsize=1)
 def _kinds() -> tuple[_Kind, ...]:
     table = data.load("intents.toml")
-    return tuple(
-        _Kind(name, re.compile(table["kinds"][name]["pattern"]), bool(table["kinds"][name].get("needs_document")))
-        for name in table["order"]
-    )
+    out = []
+    for name in table["order"]:
+        k = table["kinds"][name]
+        loose, subject = k.get("loose"), k.get("subject")
+        out.append(_Kind(
+            name, re.compile(k["pattern"]), bool(k.get("needs_document")),
+            re.compile(loose) if loose else None, re.compile(subject) if subject else None,
+        ))
+    return tuple(out)
 
 
 _YIELD_TO_YESNO = ("amount", "deadline", "contact", "department", "condition", "general")
@@ -70,7 +83,7 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
     cue = ""
     slot: str | None = None
     for k in _kinds():
-        m = k.pattern.search(text)
+        m = k.search(text)
         if not m or (k.needs_document and not names_document) or k.name in exclude:
             continue
         if kind is None:

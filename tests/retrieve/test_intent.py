@@ -26,6 +26,12 @@ from qa.retrieve.intent import classify
         ("青政发〔2020〕13号文件主要讲了什么？", True, "by-doc", None),
         ("这个文件主要讲了什么", False, "general", None),  # by-doc only when a document is named
         ("招远那个黄金深加工扶持意见现在还能申请吗？", True, "validity", "validity"),
+        # 到期 / 作废 / 还能享受 ask about a document's term only when the question speaks of a document
+        ("那个残疾儿童康复救助方案啥时候到期？", False, "validity", "validity"),
+        ("这个扶持政策现在还能享受吗？", False, "validity", "validity"),
+        ("公益性岗位干满三年到期了，还能接着干吗？", False, "yesno", "yesno"),
+        ("手里的食盐批发许可证是不是马上就作废了？", False, "yesno", "yesno"),
+        ("孩子8岁了还能享受康复救助吗？", False, "yesno", "yesno"),
         ("招远和周村对企业上市的奖励分别是多少？", False, "comparison", "amount"),
         # 现行 asks about validity only as a question about the document itself
         ("这个办法现行有效吗", True, "validity", "validity"),
