@@ -70,6 +70,16 @@ def test_yes_no_gets_a_verdict_when_the_rule_says_so(assistant):
     _consistent(ans)
 
 
+def test_a_child_alone_at_home_is_answered_from_the_childrens_plan(assistant):
+    # the everyday words (一个人在家 / 放家里) are not the plan's (单独留在家中): qa/data/terms.toml
+    for q in ("孩子7岁能一个人在家吗？", "孩子7岁能一个人放家里吗？"):
+        ans = assistant.ask(q)
+        assert not ans.refused and "单独留在家中" in ans.citations[0].passage, ans.text
+        assert ans.citations[0].doc_number == "临兰政发〔2022〕2号"
+    assert assistant.ask("孩子7岁能一个人在家吗？").text.startswith("不可以。")
+    _consistent(ans)
+
+
 def test_a_special_rule_whose_condition_the_question_meets_decides_the_verdict(assistant):
     # 第十四条: 养殖场应当建设…处理设施 (the general rule); 已经委托他人…处理的，可以不自行建设 (the special one)
     ans = assistant.ask("我们养猪场已经委托别的公司对粪污做综合利用和无害化处理了，还必须自己建处理设施吗？")
