@@ -19,6 +19,7 @@ articles that answer are cited (qa.answer.evidence decides which).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -83,17 +84,29 @@ TRADITIONAL_NOTE = "注：所引原文有繁体字，以上按简体显示；原
 class _Writer:
     """Collects answer lines and the citations their markers point to."""
 
-    def __init__(self) -> None:
+    def __init__(self, pieces: Callable[[Chunk], list[Chunk]] | None = None) -> None:
         self.lines: list[str] = []
         self.citations: list[Citation] = []
-        self._marker: dict[str, int] = {}
+        self._pieces = pieces  # an article split at the token limit → its pieces (DocumentLibrary.pieces)
+        self._marker: dict[str, int] = {}  # an article's first piece → its citation's marker
+        self._quoted: dict[str, list[str]] = {}  # … → the pieces quoted
 
     def cite(self, chunk: Chunk, document: Document, quote: str) -> str:
-        if chunk.chunk_id not in self._marker:
-            n = len(self.citations) + 1
-            self._marker[chunk.chunk_id] = n
+        """The marker of the article `chunk` is (a piece of): the article is the unit of citation, so
+        a second piece quoted joins the first one's citation (its passage: the pieces quoted)."""
+        article = self._pieces(chunk) if self._pieces is not None else [chunk]
+        key = article[0].chunk_id if article else chunk.chunk_id
+        n = self._marker.get(key)
+        if n is None:
+            n = self._marker[key] = len(self.citations) + 1
+            self._quoted[key] = [chunk.chunk_id]
             self.citations.append(citation_for(n, chunk, document, quote))
-        return f"[{self._marker[chunk.chunk_id]}]"
+        elif chunk.chunk_id not in self._quoted[key]:
+            self._quoted[key].append(chunk.chunk_id)
+            c = self.citations[n - 1]
+            c.passage = "\n".join(p.text for p in article if p.chunk_id in self._quoted[key])
+            c.quote = f"{c.quote}……{quote}" if quote and quote not in c.quote else c.quote
+        return f"[{n}]"
 
     def text(self) -> str:
         # Some pages were published in traditional characters (the 青岛 gazette's 繁體 pages): the answer
@@ -210,7 +223,7 @@ class ArticleAnswerer:
         cited: list[ArticleEvidence] | None = None,
     ) -> Composed:
         cited = self.select(intent, evidence, regions) if cited is None else cited
-        w = _Writer()
+        w = _Writer(self.library.pieces)
         doc_id = named_docs[0] if named_docs else (cited[0].hit.document.doc_id if cited else None)
         if intent.kind in ("by-doc", "validity") and doc_id and (named_docs or intent.kind == "validity"):
             self._document_card(w, doc_id, intent, cited)

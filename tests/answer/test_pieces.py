@@ -37,8 +37,13 @@ def test_the_piece_that_answers_is_quoted_beside_the_one_retrieved(assistant):
     assert [e.hit.chunk.chunk_id for e in cited] == [tiers.chunk_id, subsidy.chunk_id]
     composed = assistant.answerer.run(question, intent, evidence, Coverage("full"), [], [], cited=cited)
     assert "该条还规定：" in composed.text and "80 元" in composed.text
-    assert [c.chunk_id for c in composed.citations] == [tiers.chunk_id, subsidy.chunk_id]
-    assert all(part in subsidy.text for part in composed.citations[1].quote.split("……"))
+    # one article, one citation: both lines carry its marker; its passage is the two pieces quoted
+    assert [c.chunk_id for c in composed.citations] == [tiers.chunk_id]
+    assert composed.text.count("[1]") == 2 and "[2]" not in composed.text
+    c = composed.citations[0]
+    assert c.passage == "\n".join(p.text for p in pieces if p in (tiers, subsidy))
+    assert any(part in subsidy.text for part in c.quote.split("……"))
+    assert all(part in c.passage for part in c.quote.split("……"))
 
 
 def test_a_piece_that_says_less_than_the_one_retrieved_is_left_out(assistant):

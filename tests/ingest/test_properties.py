@@ -143,7 +143,11 @@ def test_offline_citations_point_to_real_articles_and_quote_verbatim(corpus, dat
     for c in citations:
         chunk = chunks.get(c.chunk_id)
         assert chunk is not None and chunk.doc_id in hit_docs, "a citation points outside the retrieved documents"
-        assert c.passage == chunk.text
+        # the article is the unit of citation: the passage is the piece cited, or the pieces of its
+        # article the answer quoted, in the article's order
+        pieces = [p.text for p in _ANSWERERS[id(corpus)][1].library.pieces(chunk)]
+        quoted = [p for p in pieces if p in c.passage]
+        assert chunk.text in quoted and c.passage == "\n".join(quoted)
         # neighbouring sentences are one verbatim stretch; gaps between picked sentences are ……
         assert c.quote and all(part and part in c.passage for part in c.quote.split("……")), "quote not verbatim"
         doc = docs[chunk.doc_id]
