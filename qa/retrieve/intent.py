@@ -61,6 +61,8 @@ def _kinds() -> tuple[_Kind, ...]:
     return tuple(out)
 
 
+_FIGURE_KINDS = ("amount",)  # its slot is its own figure …
+_LOOSE_SLOTS = ("yesno", "condition", "list")  # … not one of these, which nearly any rule fills
 _YIELD_TO_YESNO = ("amount", "deadline", "contact", "department", "condition", "general")
 
 
@@ -90,6 +92,8 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
             kind, cue = k.name, m.group(0)
         if slot is None and k.name != kind and k.name in (SLOT_KINDS if kind in SLOT_KINDS else DETAIL_SLOTS):
             slot = k.name
+    if kind in _FIGURE_KINDS and slot in _LOOSE_SLOTS:
+        slot = kind  # 有没有补贴？每座能补多少？ asks for the figure: 有没有 alone would let any rule answer
     if kind == "validity":
         slot = "validity"  # what is asked is the document's term, whatever else the words say
     elif kind in SLOT_KINDS and slot is None:

@@ -90,6 +90,14 @@ def test_a_subsidy_asked_for_is_not_answered_by_free_services():
     assert has_slot("grant", "每人每年12000元。") and has_slot("grant", "给予全额补助。")
 
 
+def test_a_share_is_no_sum_of_money():
+    from qa.answer.evidence import has_slot
+
+    for share in ("住宅小区物业服务覆盖率达到90%。", "社会购买节目数量不得超出单场演出全部节目数量的30%。"):
+        assert not has_slot("money", share) and not has_slot("grant", share) and has_slot("amount", share)
+    assert has_slot("grant", "按投资额的20%给予补贴。") and has_slot("money", "收费标准为每平方米0.5元。")
+
+
 def test_the_sentence_on_the_topic_that_leaves_the_sum_open_makes_a_partial_answer(assistant):
     # the article's closest sentence by score holds a figure (1% for equity investment); the one about
     # guarantees says only "给予一定补助": the sum asked for is not stated

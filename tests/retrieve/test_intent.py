@@ -19,6 +19,9 @@ from qa.retrieve.intent import classify
         ("办狗证要交多少钱？", False, "amount", "money"),  # a fee: 免费 answers it
         ("困难残疾人生活补贴每月能领多少钱？", False, "amount", "grant"),  # a subsidy: 免费 does not
         ("每年吸引多少大学毕业生？", False, "amount", "amount"),  # a head count
+        # the figure is what is asked, not whether there is a rule: 有没有 does not make the slot yes/no
+        ("建充电桩有没有补贴？每个能补多少？", False, "amount", "grant"),
+        ("创业担保贷款怎么申请，最多能贷多少？", False, "amount", "amount"),
         # an explicit may-I / must-I question is yes/no even when it names a period or a sum
         ("养老保险能不能把好几年的钱一次交了？", False, "yesno", "deadline"),
         ("变更金额比较大，能不能拆成几个小变更分开报？", False, "yesno", "money"),
