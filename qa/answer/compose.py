@@ -29,7 +29,7 @@ from qa.answer.coverage import SLOT_NAMES, Coverage
 from qa.answer.evidence import ArticleEvidence, ScoredSentence, content_grams
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
-from qa.answer.quote import excerpt, own_text, strip_locator, verbatim_quote, whole
+from qa.answer.quote import excerpt, lead, own_text, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
 from qa.retrieve.intent import Intent
 from qa.ingest.validity import term_chunks
@@ -49,6 +49,7 @@ def _verdict_rules() -> tuple[re.Pattern[str], list[tuple[re.Pattern[str], list[
 
 
 BYDOC_DETAIL_OFFSET = 0.2  # a document card quotes an article for a further ask when it is this much surer than an extra
+LIST_CHARS_FACTOR = 3  # announced items are quoted whole up to this many articles' length, the rest by their leads
 VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some other rule
 # a rule with its own condition ("…的，可以不…") decides when the question meets the condition
 _CONDITION = re.compile(r"^(.{4,40}?)的[，,]")
@@ -266,17 +267,30 @@ class ArticleAnswerer:
                 c, source = purpose
                 body = _goes_on(source)
             announced = _ENUM_END.search(body)
-            more = self.library.continuation(c, self.continuation_items, self.whole_max_chars) if announced else []
+            more = self._announced_items(c, intent) if announced else []
             quoted.update(x.chunk_id for x in more)
             if announced and not more:
                 body = _ENUM_END.sub("……", body)  # announced items not found: say the text goes on
             w.lines.append(verdict + defuse_markers(intro) + body + w.cite(c, d, source))
             verdict = ""
+            room = LIST_CHARS_FACTOR * self.whole_max_chars
             for extra in more:
-                w.lines.append(whole(extra, d) + w.cite(extra, d, own_text(extra)))
+                # a list question asks for every announced item: whole while they fit, then by their leads
+                shown, quoted_text = whole(extra, d), own_text(extra)
+                if len(shown) > room:
+                    shown, quoted_text = lead(extra, d)
+                room -= len(shown)
+                w.lines.append(shown + w.cite(extra, d, quoted_text))
         if intent.kind == "list" and cited and coverage.level == "full":
             w.lines.extend(self._items(question, cited[0]))
         return Composed(w.text(), w.citations, cited)
+
+    def _announced_items(self, c: Chunk, intent: Intent) -> list[Chunk]:
+        """The items a quoted article announces ("保留以下7支队伍："): a list question asks for all of them."""
+        if intent.kind == "list":
+            # however long they are: those beyond LIST_CHARS_FACTOR articles' length are shown by their leads
+            return self.library.continuation(c, self.max_series, max_chars=1 << 30)
+        return self.library.continuation(c, self.continuation_items, self.whole_max_chars)
 
     def _items(self, question: str, e: ArticleEvidence) -> list[str]:
         """A list question answered by a numbered series (十件实事: 一、… 十、) rather than by one

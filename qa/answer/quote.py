@@ -91,6 +91,22 @@ def whole(chunk: Chunk, document: Document | None = None) -> str:
     return defuse_markers(_join(article_lines(chunk, document), chunk.kind == "table"))
 
 
+_LEAD = re.compile(r"^.{2,60}?[：:。；;]")
+
+
+def lead(chunk: Chunk, document: Document | None = None) -> tuple[str, str]:
+    """(shown, verbatim) an item's lead ("（一）整合调整周村区卫生和计划生育综合执法大队："): what
+    names the item in a list answer, followed by …… when the item goes on; the item whole when
+    it has no short lead."""
+    full, own = whole(chunk, document), own_text(chunk)
+    m = _LEAD.match(full)
+    if m is None or len(m.group(0)) >= len(full) - 1:
+        return full, own
+    head = m.group(0)
+    at = own.find(head)
+    return head.rstrip("：:；;") + GAP, (head if at >= 0 else own)  # the citation quotes it verbatim
+
+
 def own_text(chunk: Chunk) -> str:
     """The article's text verbatim from the source, without the parent headings at its top: what a
     citation of the whole article quotes."""

@@ -36,6 +36,17 @@ def test_list_question_gets_the_whole_enumeration(assistant):
     _consistent(ans)
 
 
+def test_a_list_question_gets_every_announced_item_the_last_ones_by_their_leads(assistant):
+    # 三、 announces "保留以下7支行政执法队伍：" and the seven follow as articles of their own, too long
+    # to quote whole: those that do not fit are named by their leads ("（七）保留周村区劳动保障监察大队……")
+    ans = assistant.ask("周村综合执法改革以后还保留了哪些执法队伍？")
+    assert ans.intent == "list" and not ans.refused
+    for n in "一二三四五六七":
+        assert f"（{n}）" in ans.text, n
+    assert "（七）保留周村区劳动保障监察大队……" in ans.text
+    _consistent(ans)
+
+
 def test_by_document_question_gets_a_document_card_in_any_bracket_style(assistant):
     for q in ("青政发〔2020〕13号文件主要讲了什么？", "青政发[2020]13号文件主要讲了什么？", "青政发(2020)13号讲了啥"):
         ans = assistant.ask(q)
