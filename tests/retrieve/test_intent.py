@@ -27,6 +27,8 @@ from qa.retrieve.intent import classify
         ("变更金额比较大，能不能拆成几个小变更分开报？", False, "yesno", "money"),
         ("想转到同一学区的另一个学校，可以不?", False, "yesno", "yesno"),
         ("青政发〔2020〕13号文件主要讲了什么？", True, "by-doc", None),
+        ("青政发〔2020〕13号是关于什么的？", True, "by-doc", None),
+        ("临兰政字〔2022〕33号批复的是什么？", True, "by-doc", None),
         ("这个文件主要讲了什么", False, "general", None),  # by-doc only when a document is named
         ("招远那个黄金深加工扶持意见现在还能申请吗？", True, "validity", "validity"),
         # 到期 / 作废 / 还能享受 ask about a document's term only when the question speaks of a document
