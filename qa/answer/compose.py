@@ -48,8 +48,18 @@ def _verdict_rules() -> tuple[re.Pattern[str], list[tuple[re.Pattern[str], list[
     return re.compile(table["negated_question"]), asks
 
 
+@lru_cache(maxsize=1)
+def _caveats() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    table = data.load("verdicts.toml")["caveats"]
+    return re.compile(table["excluded"]), re.compile(table["scope"])
+
+
 BYDOC_DETAIL_OFFSET = 0.2  # a document card quotes an article for a further ask when it is this much surer than an extra
 LIST_CHARS_FACTOR = 3  # announced items are quoted whole up to this many articles' length, the rest by their leads
+# an excluding sentence is about the case asked when it shares this share of the question's words and
+# nearly as much as the article the permission comes from ("不得低于最低库存" shares 食盐生产企业 only)
+CAVEAT_MIN_COVERAGE = 0.15
+CAVEAT_RATIO = 0.8
 VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some other rule
 # a rule with its own condition ("…的，可以不…") decides when the question meets the condition
 _CONDITION = re.compile(r"^(.{4,40}?)的[，,]")
@@ -242,7 +252,7 @@ class ArticleAnswerer:
         many_regions = len({e.hit.document.region for e in cited}) > 1
         if many_regions and intent.kind != "comparison" and not regions and coverage.level == "full":
             w.lines.append("各地的规定不同，分别如下：")  # not under a partial answer's "最接近的内容"
-        verdict = self._verdict(question, cited[0], regions) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
+        verdict, scope = self._verdict(question, cited[0], regions, evidence) if intent.kind == "yesno" and coverage.level == "full" and cited else ("", None)
         last_doc, last_article = None, None
         quoted: set[str] = set()
         for e in cited:
@@ -274,6 +284,10 @@ class ArticleAnswerer:
             w.lines.append(verdict + defuse_markers(intro) + body + w.cite(c, d, source))
             verdict = ""
             room = LIST_CHARS_FACTOR * self.whole_max_chars
+            if scope is not None and scope.chunk_id not in quoted:  # "此项不涉及我市、区" beside the rule it limits
+                quoted.add(scope.chunk_id)
+                w.lines.append(f"同一文件{scope.locator}写明：{whole(scope, d)}{w.cite(scope, d, own_text(scope))}")
+                scope = None
             for extra in more:
                 # a list question asks for every announced item: whole while they fit, then by their leads
                 shown, quoted_text = whole(extra, d), own_text(extra)
@@ -320,7 +334,9 @@ class ArticleAnswerer:
         shown, used = excerpt(c, list(dict.fromkeys(keep)), budget or self.excerpt_chars, e.hit.document)
         return shown, (verbatim_quote(c.text, used) or own_text(c))
 
-    def _verdict(self, question: str, e: ArticleEvidence, regions: list[str]) -> str:
+    def _verdict(
+        self, question: str, e: ArticleEvidence, regions: list[str], evidence: list[ArticleEvidence]
+    ) -> tuple[str, Chunk | None]:
         """需要。/ 不可以。 … when a sentence close to the question states a rule on the modal the
         question asks (may I → permission or prohibition; must I → duty or exemption); "" otherwise,
         and the rule is quoted without a verdict. A rule of another region's document is no verdict
@@ -328,16 +344,33 @@ class ArticleAnswerer:
         negated, asks = _verdict_rules()
         q = to_simplified(question)
         if negated.search(q) or (regions and e.hit.document.region not in regions):
-            return ""
+            return "", None
         sentence = self._rule_sentence(q, e)
         if sentence is None:
-            return ""
+            return "", None
         asked = sorted((m.start(), n) for n, (rx, _) in enumerate(asks) if (m := rx.search(q)))
         for _, n in asked:
             for rx, verdict in asks[n][1]:
-                if rx.search(sentence):
-                    return f"{verdict}。"
-        return ""
+                if not rx.search(sentence):
+                    continue
+                if verdict != "可以":
+                    return f"{verdict}。", None
+                excluded, scope = self._caveat(e, evidence)
+                return ("" if excluded or scope else f"{verdict}。"), scope
+        return "", None
+
+    def _caveat(self, e: ArticleEvidence, evidence: list[ArticleEvidence]) -> tuple[bool, Chunk | None]:
+        """Whether the document may exclude the case a permission is asked for (qa/data/verdicts.toml
+        [caveats]): a sentence about it that excludes, or the article of the rule's section saying
+        the rule does not reach this place (quoted after the rule)."""
+        excluded, scope = _caveats()
+        doc = e.hit.document.doc_id
+        bar = max(CAVEAT_MIN_COVERAGE, CAVEAT_RATIO * max((s.coverage for s in e.sentences), default=0.0))
+        about = any(
+            s.coverage >= bar and excluded.search(to_simplified(s.text))
+            for x in evidence if x.hit.document.doc_id == doc for s in x.sentences
+        )
+        return about, next((c for c in self.library.section(e.hit.chunk) if scope.search(to_simplified(c.text))), None)
 
     @staticmethod
     def _rule_sentence(q: str, e: ArticleEvidence) -> str | None:

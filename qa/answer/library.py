@@ -150,6 +150,14 @@ class DocumentLibrary:
                     seen.append((c.locator if level == len(path) - 1 else "", heading.strip()))
         return seen[:limit]
 
+    def section(self, chunk: Chunk) -> list[Chunk]:
+        """The articles of the section `chunk` is in (under the same parent headings: 第48项's 政策原文
+        and 情况说明), in order; itself alone at the top of a document."""
+        parent = chunk.heading_path[:-1]
+        if len(parent) < 2:
+            return [chunk]
+        return [c for c in self.chunks(chunk.doc_id) if c.heading_path[: len(parent)] == parent]
+
     def siblings(self, chunk: Chunk) -> list[tuple[str, str]]:
         """(locator, heading) of the numbered items the chunk's own item is one of (一、… 十、 of
         a 十件实事 plan), in document order; [] when it is not a numbered item."""

@@ -98,6 +98,19 @@ def test_a_special_rule_whose_condition_the_question_meets_decides_the_verdict(a
     _consistent(ans)
 
 
+def test_no_permission_where_the_document_excludes_the_case(assistant):
+    # 招政发〔2022〕9号 grants its rewards and says "使用我市矿山资源的项目不享受上述政策": no 可以
+    ans = assistant.ask("用本地矿山资源的企业可以申请招远扶持工业企业发展的奖励吗？")
+    assert not ans.refused and not ans.text.startswith("可以"), ans.text
+    # a provincial policy quoted in 周村's compilation, whose own item says it does not reach 周村:
+    # no 可以, and the statement is quoted beside the rule
+    ans = assistant.ask("周村能享受济青烟国际招商产业园的土地出让底价优惠吗？")
+    assert not ans.text.startswith("可以") and "不涉及我市、区" in ans.text, ans.text
+    _consistent(ans)
+    # an unrelated prohibition in the same document (最低库存不得低于…) does not withhold the permission
+    assert assistant.ask("盐改后食盐生产企业可以自己到外地卖盐吗？").text.startswith("可以。")
+
+
 def test_no_verdict_for_a_question_that_asks_no_may_or_must(assistant):
     # "是不是一个范围" asks whether two areas are the same: 需要/可以 would answer something not asked
     # (it once said 可以 because the quoted article mentions 许可证)
