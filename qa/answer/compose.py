@@ -48,6 +48,34 @@ def _verdict_rules() -> tuple[re.Pattern[str], list[tuple[re.Pattern[str], list[
     return re.compile(table["negated_question"]), asks
 
 
+_AGE = re.compile(r"(\d+)\s*(?:周)?岁")
+_AGE_BOUND = re.compile(
+    r"(?P<under>未满|不满|不足)?(?P<a>\d+)\s*(?:周)?岁?\s*(?:[-—－~～至到]\s*(?P<b>\d+)\s*(?:周)?岁)?\s*(?P<side>以下|以上|及以下|及以上)?"
+)
+
+
+def _ages_within(question: str, rule: str) -> bool:
+    """The ages a question names (孩子7岁, 3至6岁) are inside the age range the rule sets (未满8周岁,
+    3岁以下, 3-6岁); True when either names none. A rule for 3岁以下 decides nothing for 3至6岁."""
+    asked = [int(a) for a in _AGE.findall(question)]
+    bounds = [m for m in _AGE_BOUND.finditer(rule) if "岁" in m.group(0) and (m.group("under") or m.group("b") or m.group("side"))]
+    if not asked or not bounds:
+        return True
+    for m in bounds:
+        a = int(m.group("a"))
+        if m.group("under"):
+            lo, hi = 0, a - 1
+        elif m.group("b"):
+            lo, hi = a, int(m.group("b"))
+        elif "以上" in m.group("side"):
+            lo, hi = a, 200
+        else:
+            lo, hi = 0, a
+        if all(lo <= x <= hi for x in asked):
+            return True
+    return False
+
+
 @lru_cache(maxsize=1)
 def _caveats() -> tuple[re.Pattern[str], re.Pattern[str]]:
     table = data.load("verdicts.toml")["caveats"]
@@ -346,7 +374,7 @@ class ArticleAnswerer:
         if negated.search(q) or (regions and e.hit.document.region not in regions):
             return "", None
         sentence = self._rule_sentence(q, e)
-        if sentence is None:
+        if sentence is None or not _ages_within(q, sentence):
             return "", None
         asked = sorted((m.start(), n) for n, (rx, _) in enumerate(asks) if (m := rx.search(q)))
         for _, n in asked:

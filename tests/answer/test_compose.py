@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from qa.answer.citations import parse_markers
 from qa.evaluate.glitches import find_glitches
 
@@ -96,6 +98,28 @@ def test_a_special_rule_whose_condition_the_question_meets_decides_the_verdict(a
     ans = assistant.ask("我们养猪场已经委托别的公司对粪污做综合利用和无害化处理了，还必须自己建处理设施吗？")
     assert ans.text.startswith("不需要。"), ans.text
     _consistent(ans)
+
+
+@pytest.mark.parametrize(
+    "question, rule, within",
+    [
+        ("孩子7岁能一个人在家吗", "不得让未满8周岁儿童单独留在家中", True),
+        ("孩子9岁能一个人在家吗", "不得让未满8周岁儿童单独留在家中", False),
+        ("3至6岁的孩子能只参加非全日制训练吗", "3 岁以下的残疾儿童可采取非全日制康复训练", False),
+        ("5岁的孩子要全日制训练吗", "3-6 岁的残疾儿童须在定点康复机构接受全日制康复训练", True),
+        ("70岁能领吗", "年满60周岁及以上的可以按月领取", True),
+        ("能提前领吗", "3 岁以下的残疾儿童可…", True),  # no age asked: the rule decides
+    ],
+)
+def test_a_rule_for_other_ages_decides_nothing(question, rule, within):
+    from qa.answer.compose import _ages_within
+
+    assert _ages_within(question, rule) is within
+
+
+def test_no_verdict_from_a_rule_for_other_ages(assistant):
+    ans = assistant.ask("孩子9岁能一个人在家吗？")  # the rule is for children under 8
+    assert not ans.text.startswith(("可以", "不可以")), ans.text
 
 
 def test_no_permission_where_the_document_excludes_the_case(assistant):
