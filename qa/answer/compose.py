@@ -280,7 +280,7 @@ class ArticleAnswerer:
         many_regions = len({e.hit.document.region for e in cited}) > 1
         if many_regions and intent.kind != "comparison" and not regions and coverage.level == "full":
             w.lines.append("各地的规定不同，分别如下：")  # not under a partial answer's "最接近的内容"
-        verdict, scope = self._verdict(question, cited[0], regions, evidence) if intent.kind == "yesno" and coverage.level == "full" and cited else ("", None)
+        verdict = self._verdict(question, cited[0], regions, evidence) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
         last_doc, last_article = None, None
         quoted: set[str] = set()
         for e in cited:
@@ -312,10 +312,10 @@ class ArticleAnswerer:
             w.lines.append(verdict + defuse_markers(intro) + body + w.cite(c, d, source))
             verdict = ""
             room = LIST_CHARS_FACTOR * self.whole_max_chars
+            scope = self._scope_note(e.hit.chunk)
             if scope is not None and scope.chunk_id not in quoted:  # "此项不涉及我市、区" beside the rule it limits
                 quoted.add(scope.chunk_id)
                 w.lines.append(f"同一文件{scope.locator}写明：{whole(scope, d)}{w.cite(scope, d, own_text(scope))}")
-                scope = None
             for extra in more:
                 # a list question asks for every announced item: whole while they fit, then by their leads
                 shown, quoted_text = whole(extra, d), own_text(extra)
@@ -364,7 +364,7 @@ class ArticleAnswerer:
 
     def _verdict(
         self, question: str, e: ArticleEvidence, regions: list[str], evidence: list[ArticleEvidence]
-    ) -> tuple[str, Chunk | None]:
+    ) -> str:
         """需要。/ 不可以。 … when a sentence close to the question states a rule on the modal the
         question asks (may I → permission or prohibition; must I → duty or exemption); "" otherwise,
         and the rule is quoted without a verdict. A rule of another region's document is no verdict
@@ -372,33 +372,33 @@ class ArticleAnswerer:
         negated, asks = _verdict_rules()
         q = to_simplified(question)
         if negated.search(q) or (regions and e.hit.document.region not in regions):
-            return "", None
+            return ""
         sentence = self._rule_sentence(q, e)
         if sentence is None or not _ages_within(q, sentence):
-            return "", None
+            return ""
         asked = sorted((m.start(), n) for n, (rx, _) in enumerate(asks) if (m := rx.search(q)))
         for _, n in asked:
             for rx, verdict in asks[n][1]:
-                if not rx.search(sentence):
-                    continue
-                if verdict != "可以":
-                    return f"{verdict}。", None
-                excluded, scope = self._caveat(e, evidence)
-                return ("" if excluded or scope else f"{verdict}。"), scope
-        return "", None
+                if rx.search(sentence):
+                    return "" if verdict == "可以" and self._caveat(e, evidence) else f"{verdict}。"
+        return ""
 
-    def _caveat(self, e: ArticleEvidence, evidence: list[ArticleEvidence]) -> tuple[bool, Chunk | None]:
-        """Whether the document may exclude the case a permission is asked for (qa/data/verdicts.toml
-        [caveats]): a sentence about it that excludes, or the article of the rule's section saying
-        the rule does not reach this place (quoted after the rule)."""
-        excluded, scope = _caveats()
+    def _caveat(self, e: ArticleEvidence, evidence: list[ArticleEvidence]) -> bool:
+        """The document may exclude the case a permission is asked for (qa/data/verdicts.toml
+        [caveats]): a sentence about it that excludes, or a note that the rule does not reach this place."""
+        excluded, _ = _caveats()
         doc = e.hit.document.doc_id
         bar = max(CAVEAT_MIN_COVERAGE, CAVEAT_RATIO * max((s.coverage for s in e.sentences), default=0.0))
-        about = any(
+        return self._scope_note(e.hit.chunk) is not None or any(
             s.coverage >= bar and excluded.search(to_simplified(s.text))
             for x in evidence if x.hit.document.doc_id == doc for s in x.sentences
         )
-        return about, next((c for c in self.library.section(e.hit.chunk) if scope.search(to_simplified(c.text))), None)
+
+    def _scope_note(self, chunk: Chunk) -> Chunk | None:
+        """The article of `chunk`'s section saying its rule does not reach this place (a district's
+        compilation of provincial policies: 政策原文 followed by "情况说明：此项不涉及我市、区")."""
+        _, scope = _caveats()
+        return next((c for c in self.library.section(chunk) if c.chunk_id != chunk.chunk_id and scope.search(to_simplified(c.text))), None)
 
     @staticmethod
     def _rule_sentence(q: str, e: ArticleEvidence) -> str | None:

@@ -131,6 +131,9 @@ def test_no_permission_where_the_document_excludes_the_case(assistant):
     ans = assistant.ask("周村能享受济青烟国际招商产业园的土地出让底价优惠吗？")
     assert not ans.text.startswith("可以") and "不涉及我市、区" in ans.text, ans.text
     _consistent(ans)
+    # whatever the question, a provincial rule is not quoted as 周村's without the note that it does not apply
+    ans = assistant.ask("周村对济青烟国际招商产业园重点项目的土地出让底价有什么规定？")
+    assert "第48项（一）" in ans.text and "不涉及我市、区" in ans.text, ans.text
     # an unrelated prohibition in the same document (最低库存不得低于…) does not withhold the permission
     assert assistant.ask("盐改后食盐生产企业可以自己到外地卖盐吗？").text.startswith("可以。")
 
