@@ -88,6 +88,7 @@ LIST_CHARS_FACTOR = 3  # announced items are quoted whole up to this many articl
 # nearly as much as the article the permission comes from ("不得低于最低库存" shares 食盐生产企业 only)
 CAVEAT_MIN_COVERAGE = 0.15
 CAVEAT_RATIO = 0.8
+SIDE_FLOOR = 0.25  # another document is a side of a comparison when its article scores this share of extra_min
 VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some other rule
 # a rule with its own condition ("…的，可以不…") decides when the question meets the condition
 _CONDITION = re.compile(r"^(.{4,40}?)的[，,]")
@@ -205,7 +206,9 @@ class ArticleAnswerer:
         self.max_series = max_series
 
     # ---- which articles ---------------------------------------------------------------------
-    def select(self, intent: Intent, evidence: list[ArticleEvidence], regions: list[str]) -> list[ArticleEvidence]:
+    def select(
+        self, intent: Intent, evidence: list[ArticleEvidence], regions: list[str], named_docs: list[str] | None = None
+    ) -> list[ArticleEvidence]:
         """The articles to cite, the one that holds what is asked first."""
         if not evidence:
             return []
@@ -216,7 +219,7 @@ class ArticleAnswerer:
             e for e in ranked[1:] if e.prob >= m.extra_min and e.prob >= m.extra_ratio * best.prob
         ]
         if intent.kind == "comparison":
-            sides = self._one_per_region(ranked, regions)
+            sides = self._one_per_region(ranked, regions, named_docs or [])
             # each side may need a second article of its document, as the single answer would
             chosen = [
                 x for side in sides for x in [side] + [
@@ -233,19 +236,28 @@ class ArticleAnswerer:
                 chosen = chosen[: self.max_articles]
         return chosen
 
-    def _one_per_region(self, ranked: list[ArticleEvidence], regions: list[str]) -> list[ArticleEvidence]:
+    def _one_per_region(self, ranked: list[ArticleEvidence], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:
         """A comparison's sides: the best article of each region; when that gives one side (two
-        documents of one district, two villages' plans), the best article of each document."""
+        documents of one district, two villages' plans), the best article of each document — of
+        each document the question names, however weak its articles' match."""
         best_of: dict[str, ArticleEvidence] = {}
         for e in ranked:
             r = e.hit.document.region or ""
             if r not in best_of and (not regions or r in regions) and (regions or e.prob >= self.models.extra_min):
                 best_of[r] = e
         if len(best_of) < 2 and len(regions) < 2:
+            # the first document's best article; each other document's article that says most of the
+            # question's words among those not far below (what the first side is compared on)
             by_doc: dict[str, ArticleEvidence] = {}
             for e in ranked:
-                if e.hit.document.doc_id not in by_doc and e.prob >= self.models.extra_min:
-                    by_doc[e.hit.document.doc_id] = e
+                d = e.hit.document.doc_id
+                floor = self.models.extra_min if not by_doc else SIDE_FLOOR * self.models.extra_min
+                if e.prob < floor and not (len(named_docs) >= 2 and d in named_docs):
+                    continue
+                if d not in by_doc:
+                    by_doc[d] = e
+                elif d != next(iter(by_doc)) and e.features[6] > by_doc[d].features[6]:
+                    by_doc[d] = e
             if len(by_doc) >= 2:
                 return list(by_doc.values())
         return list(best_of.values()) or ranked[:1]
@@ -261,7 +273,7 @@ class ArticleAnswerer:
         named_docs: list[str],
         cited: list[ArticleEvidence] | None = None,
     ) -> Composed:
-        cited = self.select(intent, evidence, regions) if cited is None else cited
+        cited = self.select(intent, evidence, regions, named_docs) if cited is None else cited
         w = _Writer(self.library.pieces)
         doc_id = named_docs[0] if named_docs else (cited[0].hit.document.doc_id if cited else None)
         if intent.kind in ("by-doc", "validity") and doc_id and (named_docs or intent.kind == "validity"):

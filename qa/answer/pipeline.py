@@ -291,7 +291,7 @@ class Assistant:
         regions = analysis.regions if analysis else []
         named = analysis.named_documents if analysis else []
         evidence = self.scorer.run(query, intent, result.hits, regions, named)
-        cited = self.answerer.select(intent, evidence, regions)
+        cited = self.answerer.select(intent, evidence, regions, named)
         if intent.kind not in ("by-doc", "validity", "broad"):  # a card or an outline, not quotes
             cited = self.scorer.with_pieces(query, intent, cited, result.hits, regions, named)
         words = word_features(

@@ -67,6 +67,15 @@ def test_comparison_names_each_region(assistant):
     _consistent(ans)
 
 
+def test_a_comparison_of_two_named_documents_cites_each(assistant):
+    # one district, two documents named by number: each is a side however weakly its articles match
+    ans = assistant.ask("招政发〔2022〕8号和招政发〔2022〕10号对企业贷款贴息的规定有什么不同？")
+    assert ans.intent == "comparison" and not ans.refused
+    assert {c.doc_number for c in ans.citations} >= {"招政发〔2022〕8号", "招政发〔2022〕10号"}, ans.text
+    assert all("贴息" in c.passage for c in ans.citations[:2])
+    _consistent(ans)
+
+
 def test_broad_question_lists_measures_with_locators(assistant):
     ans = assistant.ask("招远对生物医药企业有什么扶持？")
     assert ans.intent == "broad" and not ans.refused

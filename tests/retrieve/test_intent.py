@@ -38,6 +38,9 @@ from qa.retrieve.intent import classify
         ("手里的食盐批发许可证是不是马上就作废了？", False, "yesno", "yesno"),
         ("孩子8岁了还能享受康复救助吗？", False, "yesno", "yesno"),
         ("招远和周村对企业上市的奖励分别是多少？", False, "comparison", "amount"),
+        ("招政发〔2022〕8号和招政发〔2022〕10号对贷款贴息的规定有什么不同？", True, "comparison", None),
+        ("周村和招远的物业覆盖目标有啥不一样？", False, "comparison", None),
+        ("两个规划的服务对象有何异同？", False, "comparison", None),
         # 现行 asks about validity only as a question about the document itself
         ("这个办法现行有效吗", True, "validity", "validity"),
         ("兰山区现行的养犬政策是什么", False, "broad", None),
