@@ -4,16 +4,19 @@
 decision, chooses the articles to cite and writes:
 
 - yes/no: a verdict (需要 / 不需要 / 可以 / 不可以 / 不得) when a cited article states the rule
-  (应当、必须、须、不得、禁止、可以), then the rule quoted with where it comes from;
+  (应当、必须、须、不得、禁止、可以) for the ages asked — no 可以 where the document excludes the
+  case — then the rule quoted with where it comes from;
 - amount, deadline, department, condition: the article that holds it first;
-- list: the whole enumeration (the article and the items that continue it);
+- list: the whole enumeration (the article and the items that continue it, the last ones by their leads);
 - by-doc and validity: a document card (title, 发文字号, issuer, date, term, purpose, outline);
 - broad: the document's measures as an outline with locators;
-- comparison: each region's article, the region named;
+- comparison: each region's (or each named document's) article, the region named;
 - partial: what the documents say, and plainly what they do not.
 
 Articles are quoted whole when short, else as a marked excerpt (qa.answer.quote); only
-articles that answer are cited (qa.answer.evidence decides which).
+articles that answer are cited (qa.answer.evidence decides which), one citation per article (the
+pieces of a split article share it); a rule its own section says does not reach this place
+("此项不涉及我市、区") is quoted with that note.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from functools import lru_cache
 from qa import data
 from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage
-from qa.answer.evidence import ArticleEvidence, ScoredSentence, content_grams
+from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, strip_locator, verbatim_quote, whole
@@ -89,6 +92,7 @@ LIST_CHARS_FACTOR = 3  # announced items are quoted whole up to this many articl
 CAVEAT_MIN_COVERAGE = 0.15
 CAVEAT_RATIO = 0.8
 SIDE_FLOOR = 0.25  # another document is a side of a comparison when its article scores this share of extra_min
+_SENT_COV = ARTICLE_FEATURES.index("sent_cov")  # the share of the question's words in an article's best sentence
 VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some other rule
 # a rule with its own condition ("…的，可以不…") decides when the question meets the condition
 _CONDITION = re.compile(r"^(.{4,40}?)的[，,]")
@@ -256,7 +260,7 @@ class ArticleAnswerer:
                     continue
                 if d not in by_doc:
                     by_doc[d] = e
-                elif d != next(iter(by_doc)) and e.features[6] > by_doc[d].features[6]:
+                elif d != next(iter(by_doc)) and e.features[_SENT_COV] > by_doc[d].features[_SENT_COV]:
                     by_doc[d] = e
             if len(by_doc) >= 2:
                 return list(by_doc.values())
@@ -324,10 +328,6 @@ class ArticleAnswerer:
             w.lines.append(verdict + defuse_markers(intro) + body + w.cite(c, d, source))
             verdict = ""
             room = LIST_CHARS_FACTOR * self.whole_max_chars
-            scope = self._scope_note(e.hit.chunk)
-            if scope is not None and scope.chunk_id not in quoted:  # "此项不涉及我市、区" beside the rule it limits
-                quoted.add(scope.chunk_id)
-                w.lines.append(f"同一文件{scope.locator}写明：{whole(scope, d)}{w.cite(scope, d, own_text(scope))}")
             for extra in more:
                 # a list question asks for every announced item: whole while they fit, then by their leads
                 shown, quoted_text = whole(extra, d), own_text(extra)
@@ -335,6 +335,10 @@ class ArticleAnswerer:
                     shown, quoted_text = lead(extra, d)
                 room -= len(shown)
                 w.lines.append(shown + w.cite(extra, d, quoted_text))
+            scope = self._scope_note(e.hit.chunk)
+            if scope is not None and scope.chunk_id not in quoted:  # "此项不涉及我市、区" after the rule it limits
+                quoted.add(scope.chunk_id)
+                w.lines.append(f"同一文件{scope.locator}写明：{whole(scope, d)}{w.cite(scope, d, own_text(scope))}")
         if intent.kind == "list" and cited and coverage.level == "full":
             w.lines.extend(self._items(question, cited[0]))
         return Composed(w.text(), w.citations, cited)

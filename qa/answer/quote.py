@@ -103,8 +103,7 @@ def lead(chunk: Chunk, document: Document | None = None) -> tuple[str, str]:
     if m is None or len(m.group(0)) >= len(full) - 1:
         return full, own
     head = m.group(0)
-    at = own.find(head)
-    return head.rstrip("：:；;") + GAP, (head if at >= 0 else own)  # the citation quotes it verbatim
+    return head.rstrip("：:；;") + GAP, (head if head in own else own)  # the citation quotes it verbatim
 
 
 def own_text(chunk: Chunk) -> str:
