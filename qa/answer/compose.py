@@ -139,7 +139,7 @@ class _Writer:
         """The marker of the article `chunk` is (a piece of): the article is the unit of citation, so
         a second piece quoted joins the first one's citation (its passage: the pieces quoted)."""
         article = self._pieces(chunk) if self._pieces is not None else [chunk]
-        key = article[0].chunk_id if article else chunk.chunk_id
+        key = article[0].chunk_id
         n = self._marker.get(key)
         if n is None:
             n = self._marker[key] = len(self.citations) + 1
@@ -332,7 +332,7 @@ class ArticleAnswerer:
                 # a list question asks for every announced item: whole while they fit, then by their leads
                 shown, quoted_text = whole(extra, d), own_text(extra)
                 if len(shown) > room:
-                    shown, quoted_text = lead(extra, d)
+                    shown, quoted_text = lead(shown, quoted_text)
                 room -= len(shown)
                 w.lines.append(shown + w.cite(extra, d, quoted_text))
             scope = self._scope_note(e.hit.chunk)
@@ -347,7 +347,7 @@ class ArticleAnswerer:
         """The items a quoted article announces ("保留以下7支队伍："): a list question asks for all of them."""
         if intent.kind == "list":
             # however long they are: those beyond LIST_CHARS_FACTOR articles' length are shown by their leads
-            return self.library.continuation(c, self.max_series, max_chars=1 << 30)
+            return self.library.continuation(c, self.max_series, max_chars=None)
         return self.library.continuation(c, self.continuation_items, self.whole_max_chars)
 
     def _items(self, question: str, e: ArticleEvidence) -> list[str]:

@@ -30,6 +30,8 @@ class DocumentLibrary:
             self._chunks[c.doc_id].append(c)
         for rows in self._chunks.values():
             rows.sort(key=lambda c: c.start)
+        # each article's place in its document: pieces, continuation and every citation look it up
+        self._at = {c.chunk_id: n for rows in self._chunks.values() for n, c in enumerate(rows)}
         # how rare each character bigram is across articles: a question's rare words decide
         # which article answers it ("犬" matters, "规定" does not)
         df: Counter[str] = Counter()
@@ -99,17 +101,24 @@ class DocumentLibrary:
                 return c
         return None
 
-    def continuation(self, chunk: Chunk, max_items: int = 4, max_chars: int = 360) -> list[Chunk]:
-        """The items that continue a list announced with a colon ("扶持条件：", "应当符合以下条件：")
-        in the following articles, one level deeper; [] when the next article is not one of them."""
+    def _place(self, chunk: Chunk) -> int | None:
+        """The chunk's index among its document's articles; None when it is not in the library."""
+        at = self._at.get(chunk.chunk_id)
         rows = self.chunks(chunk.doc_id)
-        ids = [r.chunk_id for r in rows]
-        if chunk.chunk_id not in ids:
+        return at if at is not None and at < len(rows) and rows[at].chunk_id == chunk.chunk_id else None
+
+    def continuation(self, chunk: Chunk, max_items: int = 4, max_chars: int | None = 360) -> list[Chunk]:
+        """The items that continue a list announced with a colon ("扶持条件：", "应当符合以下条件：")
+        in the following articles, one level deeper; [] when the next article is not one of them.
+        At most `max_items` items and `max_chars` characters (None: however long)."""
+        at = self._place(chunk)
+        if at is None:
             return []
         out: list[Chunk] = []
         depth = len(chunk.heading_path)
-        for nxt in rows[ids.index(chunk.chunk_id) + 1 :][:max_items]:
-            if len(nxt.heading_path) <= depth or sum(len(x.text) for x in out) + len(nxt.text) > max_chars:
+        for nxt in self.chunks(chunk.doc_id)[at + 1 :][:max_items]:
+            too_long = max_chars is not None and sum(len(x.text) for x in out) + len(nxt.text) > max_chars
+            if len(nxt.heading_path) <= depth or too_long:
                 break
             out.append(nxt)
         return out
@@ -118,7 +127,7 @@ class DocumentLibrary:
         """The pieces of the article `chunk` belongs to, in order (itself alone when the article was
         not split to the token limit): adjacent chunks of its document with its locator and headings."""
         rows = self.chunks(chunk.doc_id)
-        at = next((n for n, r in enumerate(rows) if r.chunk_id == chunk.chunk_id), None)
+        at = self._place(chunk)
         if at is None:
             return [chunk]
 

@@ -94,11 +94,10 @@ def whole(chunk: Chunk, document: Document | None = None) -> str:
 _LEAD = re.compile(r"^.{2,60}?[：:。；;]")
 
 
-def lead(chunk: Chunk, document: Document | None = None) -> tuple[str, str]:
+def lead(full: str, own: str) -> tuple[str, str]:
     """(shown, verbatim) an item's lead ("（一）整合调整周村区卫生和计划生育综合执法大队："): what
     names the item in a list answer, followed by …… when the item goes on; the item whole when
-    it has no short lead."""
-    full, own = whole(chunk, document), own_text(chunk)
+    it has no short lead. `full` and `own`: the item as quoted (`whole`) and verbatim (`own_text`)."""
     m = _LEAD.match(full)
     if m is None or len(m.group(0)) >= len(full) - 1:
         return full, own
