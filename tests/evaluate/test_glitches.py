@@ -34,7 +34,8 @@ def test_no_answer_to_any_gold_question_has_a_glitch(assistant):
              ROOT / "eval" / "blind" / "fresh" / "test.jsonl", ROOT / "eval" / "blind" / "third" / "tune.jsonl",
              ROOT / "eval" / "blind" / "third" / "test.jsonl", ROOT / "eval" / "blind" / "fourth" / "tune.jsonl",
              ROOT / "eval" / "blind" / "fourth" / "test.jsonl", ROOT / "eval" / "blind" / "fifth" / "tune.jsonl",
-             ROOT / "eval" / "blind" / "fifth" / "test.jsonl"]
+             ROOT / "eval" / "blind" / "fifth" / "test.jsonl",
+             ROOT / "eval" / "blind" / "sixth" / "tune.jsonl", ROOT / "eval" / "blind" / "sixth" / "test.jsonl"]
     bad = []
     for path in paths:
         for item in load_gold(path):
