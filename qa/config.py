@@ -84,6 +84,7 @@ class Settings:
     quote_whole_max_chars: int = 360  # longer articles are quoted as a marked excerpt
     quote_excerpt_chars: int = 240  # … of about this length
     broad_items: int = 8  # measures listed for a broad question (有什么扶持)
+    broad_read: int = 16  # … chosen from this many of the answering document's articles, searched within it
     broad_chars: int = 180  # each quoted up to this length
     broad_more: int = 16  # headings of the document's other measures named after them
     # how sure "the figure asked for is there" must be (qa.answer.coverage.CoverageJudge)

@@ -9,13 +9,16 @@ decision, chooses the articles to cite and writes:
 - amount, deadline, department, condition: the article that holds it first;
 - list: the whole enumeration (the article and the items that continue it, the last ones by their leads);
 - by-doc and validity: a document card (title, 发文字号, issuer, date, term, purpose, outline);
-- broad: the document's measures as an outline with locators;
+- broad: the document's measures as an outline with locators — the ones most likely to answer among
+  its articles a second search inside that document finds (qa.answer.pipeline), in its order;
 - comparison: each region's (or each named document's) article, the region named;
 - partial: what the documents say, and plainly what they do not.
 
 Articles are quoted whole when short, else as a marked excerpt (qa.answer.quote); only
 articles that answer are cited (qa.answer.evidence decides which), one citation per article (the
-pieces of a split article share it); a rule its own section says does not reach this place
+pieces of a split article share it), introduced with the name of the section they sit in when the
+quote does not show it (二、（十）2.（职责分工·水务管理部门）); a question with several asks also cites
+the article about what the first ones leave out (qa.answer.evidence.complement); a rule its own section says does not reach this place
 ("此项不涉及我市、区") is quoted with that note.
 """
 
@@ -32,7 +35,7 @@ from qa.answer.coverage import SLOT_NAMES, Coverage
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
-from qa.answer.quote import excerpt, lead, own_text, strip_locator, verbatim_quote, whole
+from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
 from qa.retrieve.intent import Intent
 from qa.ingest.validity import term_chunks
@@ -306,13 +309,15 @@ class ArticleAnswerer:
             quoted.add(c.chunk_id)
             quote, source = self._quote(e, intent)
             where = _region_prefix(d, regions, many_regions, always=intent.kind == "comparison")
-            intro = f"同一文件{c.locator}规定：" if d.doc_id == last_doc else f"{where}{_label(d)}{c.locator}规定："
+            body = strip_locator(quote, c.locator)
+            section = section_title(c, body)
+            at = f"{c.locator}（{section}）" if section else c.locator
+            intro = f"同一文件{at}规定：" if d.doc_id == last_doc else f"{where}{_label(d)}{at}规定："
             if c.kind in ("notice", "preamble"):
-                intro = intro.replace(f"{c.locator}规定", "写明")
+                intro = intro.replace(f"{at}规定", "写明")
             if (d.doc_id, c.locator) == last_article:  # another piece of the article just quoted
                 intro = "该部分还写明：" if c.kind in ("notice", "preamble") else "该条还规定："
             last_doc, last_article = d.doc_id, (d.doc_id, c.locator)
-            body = strip_locator(quote, c.locator)
             if not body.strip():
                 # a covering notice that is all heading and addressee: what the document is for instead
                 purpose = self.library.purpose(d.doc_id)
@@ -518,7 +523,7 @@ class ArticleAnswerer:
         items = [e for e in evidence if e.hit.document.doc_id == d.doc_id and e.hit.chunk.kind not in ("notice", "preamble")]
         measures = [e for e in items if not _framing(e.hit.chunk)]
         items = measures if len(measures) >= 2 else items  # what the policy does, not its scope or aims
-        items = sorted(items, key=lambda e: e.hit.chunk.start)[: self.broad_items] or [best]
+        items = sorted(sorted(items, key=lambda e: -e.prob)[: self.broad_items], key=lambda e: e.hit.chunk.start) or [best]
         w.lines.append(f"{_label(d)}的相关措施：")
         for n, e in enumerate(items, 1):
             c = e.hit.chunk

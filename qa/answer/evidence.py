@@ -51,6 +51,10 @@ _ANNOUNCES = re.compile(r"[:：]\s*$")
 REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
 SLOT_BONUS = 0.25  # a sentence holding what is asked (a figure for 多少) comes before one that only repeats the words
 SHORT_PENALTY = 0.3  # a fragment under 12 characters ("（一）总体要求。") is rarely the answer
+# a question with several asks also cites the article that says this share of the question's words
+# (idf-weighted) the cited ones do not, if the article model gives it at least the floor
+COMPLEMENT_FLOOR = 0.02
+COMPLEMENT_GAIN = 0.1
 PIECE_RATIO = 1.0  # another piece of a cited article is quoted when its best sentence scores this share of the cited piece's
 # A hit without a dense score (keyword-only retrieval: `--mode bm25`, or a new document whose vectors are
 # still being computed) is scored as if its cosine were typical, so the missing signal neither raises nor
@@ -244,8 +248,35 @@ class EvidenceScorer:
                 seen.add(hit.chunk.chunk_id)
         return out
 
-    def run(self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:
-        head = hits[: self.max_hits]
+    def complement(
+        self, question: str, cited: list[ArticleEvidence], evidence: list[ArticleEvidence], hits: list[Hit],
+        regions: list[str], named_docs: list[str],
+    ) -> list[ArticleEvidence]:
+        """The cited articles and, for a question with several asks (two questions, two bodies), the
+        article that says most of the question's words the cited ones do not."""
+        if not cited:
+            return cited
+        q = self.question_grams(question, hits, regions, named_docs)
+        q_w = _weighted(q, self.idf) or 1.0
+        def grams(e: ArticleEvidence) -> set[str]:
+            return content_grams(to_simplified(e.hit.chunk.text + " " + " ".join(e.hit.chunk.heading_path) + " " + e.hit.document.title))
+        covered = set().union(*(grams(e) for e in cited)) & q
+        rest = q - covered
+        if not rest:
+            return cited
+        best, gain = None, 0.0
+        for e in evidence:
+            if e in cited or e.prob < COMPLEMENT_FLOOR:
+                continue
+            g = _weighted(rest & grams(e), self.idf) / q_w
+            if g > gain:
+                best, gain = e, g
+        return cited + [best] if best is not None and gain >= COMPLEMENT_GAIN else cited
+
+    def run(
+        self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str], limit: int | None = None
+    ) -> list[ArticleEvidence]:
+        head = hits[: limit or self.max_hits]
         q = self.question_grams(question, head, regions, named_docs)
         if not head or not q:
             return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.config import Settings, load_settings
-from qa.retrieve.intent import Intent
+from qa.retrieve.intent import Intent, several_asks
 from qa.retrieve.synonyms import expand
 from qa.models import Answer, Document, Filters, Hit
 
@@ -43,6 +43,8 @@ class Decision:
     cited: list[ArticleEvidence]  # the ones the answer will quote
     coverage: Coverage
     named_documents: list[str]
+    # a broad question: the measures of the document that answers, read further than the first hits
+    measures: list[ArticleEvidence] = field(default_factory=list)
 
 
 @dataclass
@@ -270,7 +272,7 @@ class Assistant:
         d, result = turn.decision, turn.result
         t = time.perf_counter()
         composed = self.answerer.run(
-            turn.standalone, d.intent, d.evidence, d.coverage,
+            turn.standalone, d.intent, d.measures or d.evidence, d.coverage,
             result.analysis.regions if result.analysis else [], d.named_documents, d.cited,
         )
         turn.timings["generate"] = time.perf_counter() - t
@@ -292,6 +294,8 @@ class Assistant:
         named = analysis.named_documents if analysis else []
         evidence = self.scorer.run(query, intent, result.hits, regions, named)
         cited = self.answerer.select(intent, evidence, regions, named)
+        if intent.kind not in ("by-doc", "validity", "broad") and several_asks(standalone):
+            cited = self.scorer.complement(query, cited, evidence, result.hits, regions, named)
         if intent.kind not in ("by-doc", "validity", "broad"):  # a card or an outline, not quotes
             cited = self.scorer.with_pieces(query, intent, cited, result.hits, regions, named)
         words = word_features(
@@ -306,7 +310,19 @@ class Assistant:
             named_by_number=bool(analysis and analysis.filters.doc_ids),
             other_places=analysis.other_places if analysis else [], named_regions=regions,
         )
-        return Decision(query, result, intent, evidence, cited, coverage, named)
+        measures: list[ArticleEvidence] = []
+        if intent.kind == "broad" and coverage.level == "full" and cited:
+            measures = self._measures(standalone, query, intent, cited[0].hit.document.doc_id, result, regions, named)
+        return Decision(query, result, intent, evidence, cited, coverage, named, measures)
+
+    def _measures(
+        self, standalone: str, query: str, intent: Intent, doc_id: str, result: "RetrievalResult", regions: list[str], named: list[str]
+    ) -> list[ArticleEvidence]:
+        """The answering document's own articles for a broad question (有什么扶持): a second search
+        inside that document, since its measures reach well past the first hits of the whole collection."""
+        inside = replace(result.filters, doc_ids=[doc_id])
+        found = self.retriever.run(standalone, k=self.settings.broad_read, filters=inside, mode=self.settings.retrieval_mode)
+        return self.scorer.run(query, intent, found.hits, regions, named, limit=self.settings.broad_read)
 
     def _validity(self, answer: Answer, filters: Filters) -> Iterator[str]:
         """Citations get their validity on filters.as_of (default today); the warnings for cited

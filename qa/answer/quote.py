@@ -105,6 +105,28 @@ def lead(full: str, own: str) -> tuple[str, str]:
     return head.rstrip("：:；;") + GAP, (head if head in own else own)  # the citation quotes it verbatim
 
 
+_SECTION_NUMBER = re.compile(
+    r"^\s*(?:第[一二三四五六七八九十百零〇]+[章节条编部分]|[一二三四五六七八九十]+、|[（(]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+(?:\.\d+)*[.．、]?)\s*"
+)
+SECTION_TITLE_MAX = 20  # a longer heading is a sentence of its own, not a section's name
+
+
+def section_title(chunk: Chunk, shown: str, depth: int = 2) -> str:
+    """The names of the sections an article sits in (the nearest `depth`, outermost first) when the
+    quote does not show them: under "二、职责分工 / （十）水务管理部门", item "2. 负责所管辖大中型
+    水库的安全监管…" is that department's duty, which the locator 二、（十）2. alone does not say."""
+    seen = compact(to_simplified(shown))
+    names: list[str] = []
+    for heading in reversed(chunk.heading_path[1:]):  # the nearest first; never the document's title
+        name = _SECTION_NUMBER.sub("", _EMPHASIS.sub("", heading)).strip(" 。.:：")
+        if not name:
+            continue  # a bare number ("2.")
+        if compact(to_simplified(name)) in seen or len(name) > SECTION_TITLE_MAX or len(names) == depth:
+            break  # the quote says where it is from here up; a long heading is a sentence
+        names.append(name)
+    return "·".join(reversed(names))
+
+
 def own_text(chunk: Chunk) -> str:
     """The article's text verbatim from the source, without the parent headings at its top: what a
     citation of the whole article quotes."""

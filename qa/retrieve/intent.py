@@ -77,6 +77,20 @@ def _amount_cue(name: str) -> re.Pattern[str]:
     return re.compile(data.load("intents.toml")["kinds"]["amount"][name])
 
 
+@lru_cache(maxsize=1)
+def _asks() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    table = data.load("intents.toml")["asks"]
+    return re.compile(table["ask"]), re.compile(table["several"])
+
+
+def several_asks(question: str) -> bool:
+    """The question asks about more than one thing: two of its sentences ask, or it asks of each of
+    two bodies ("…和…，办公室分别设在哪个部门？", "能补多少？得去哪家店换？")."""
+    ask, several = _asks()
+    asked = [s for s in re.split(r"[？?；;]", question) if ask.search(s)]
+    return len(asked) >= 2 or bool(several.search(question))
+
+
 def classify(question: str, names_document: bool = False, exclude: tuple[str, ...] = ()) -> Intent:
     """The intent of `question`; `names_document`: it names an indexed document (number or title);
     `exclude`: kinds the caller knows it is not (a 分别 about one document is no comparison)."""

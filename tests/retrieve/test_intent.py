@@ -88,3 +88,23 @@ def test_an_office_s_telephone_or_address_fills_a_contact_question():
     assert has_slot("contact", "招生办公室设在第六中学三级部(银雀山路131号)")
     assert not has_slot("contact", "每人每年补贴 80 元，补贴期限 3 年。")
     assert not has_slot("contact", "受理时间为2022年7月25日。")
+
+
+@pytest.mark.parametrize(
+    "question, several",
+    [
+        ("创业担保贷款最多能贷多少？能贷几年？", True),  # two asked sentences
+        ("两个区的联席会议办公室分别设在哪？", True),  # asked of each of two bodies
+        ("养老服务补贴各自由哪个部门发放？", True),
+        ("我家狗要办证吗？", False),
+        ("为什么？因为我想知道补贴标准。", False),  # one asked sentence
+    ],
+)
+def test_several_asks(question, several):
+    from qa.retrieve.intent import several_asks
+
+    assert several_asks(question) is several
+
+
+def test_differences_asked_as_有何差异_compare():
+    assert classify("两个村庄规划在生态保护红线上有何差异？").kind == "comparison"
