@@ -235,7 +235,7 @@ class ArticleAnswerer:
                 ][:1]
             ]
         chosen = chosen[: max(self.max_articles, 2 * len(regions))]
-        if intent.slot and intent.kind != "comparison":
+        if intent.slot and intent.kind != "comparison" and intent.slot != "yesno":  # nearly every rule has a modal
             # lead with an article that holds the slot, if one good enough was retrieved
             holder = next((e for e in ranked if e.slot and e.prob >= m.extra_ratio * best.prob), None)
             if holder is not None and not chosen[0].slot:

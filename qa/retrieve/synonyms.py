@@ -11,12 +11,23 @@ from __future__ import annotations
 from qa import data
 
 OFFICIAL_TERMS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data.load("terms.toml")["official"].items()}
+# a short everyday word inside these longer words means something else (补交 pays what is owed: no 补贴)
+NOT_INSIDE: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data.load("terms.toml").get("not_inside", {}).items()}
+
+
+def _says(question: str, word: str) -> bool:
+    """`word` occurs in the question other than inside one of the longer words it does not mean there."""
+    if word not in question:
+        return False
+    for longer in NOT_INSIDE.get(word, ()):
+        question = question.replace(longer, "")
+    return word in question
 
 
 def official_terms(question: str, table: dict[str, tuple[str, ...]] | None = None) -> list[str]:
     """The official terms for the everyday words in `question`, de-duplicated, in table order."""
     table = OFFICIAL_TERMS if table is None else table
-    return list(dict.fromkeys(t for word, terms in table.items() if word in question for t in terms))
+    return list(dict.fromkeys(t for word, terms in table.items() if _says(question, word) for t in terms))
 
 
 def expand(question: str) -> str:

@@ -1,0 +1,17 @@
+"""Everyday words → the documents' words (qa/data/terms.toml)."""
+
+from __future__ import annotations
+
+from qa.retrieve.synonyms import expand, official_terms
+
+
+def test_everyday_words_bring_the_official_terms():
+    assert {"养犬", "犬只"} <= set(official_terms("我家养狗要办证吗"))
+    assert expand("我家养狗要办证吗").startswith("我家养狗要办证吗 ")  # the question itself is kept
+
+
+def test_a_short_word_inside_a_longer_one_means_something_else():
+    assert "补贴" in official_terms("设备投资能补多少")
+    assert "补贴" not in official_terms("超出的部分要补交土地价款吗")  # 补交 pays what is owed
+    assert "补贴" in official_terms("补交了材料还能拿补助吗，能补多少")  # … unless 补 is also asked on its own
+    assert "奖励" not in official_terms("孩子拿了奖状")
