@@ -112,10 +112,12 @@ def _goes_on(line: str) -> str:
 
 
 def _framing(chunk: Chunk) -> bool:
-    """A section that frames the policy (适用范围, 指导思想 …, qa/data/sections.toml)."""
-    words = data.load("sections.toml")["framing"]["words"]
+    """A section that frames the policy (适用范围, 指导思想 …) or an article that says what it covers,
+    what its words mean, when it takes effect (qa/data/sections.toml [framing])."""
+    table = data.load("sections.toml")["framing"]
     head = " ".join(chunk.heading_path[1:]) + chunk.text[:20]
-    return any(w in head for w in words)
+    text = to_simplified(chunk.text)
+    return any(w in head for w in table["words"]) or any(c in text for c in table.get("clauses", []))
 
 
 @dataclass

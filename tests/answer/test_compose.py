@@ -339,3 +339,13 @@ def test_a_broad_answer_reads_its_document_past_the_first_hits(assistant):
     assert all(e.hit.document.doc_id == doc for e in d.measures)
     first = {e.hit.chunk.chunk_id for e in d.evidence if e.hit.document.doc_id == doc}
     assert len({e.hit.chunk.chunk_id for e in d.measures} - first) >= 4  # measures the first hits did not reach
+
+
+def test_a_broad_answer_from_a_regulation_lists_measures_not_its_scope(assistant):
+    # 第二条 "在本市行政区域内从事…适用本办法。本办法所称…" says what the regulation covers, not what it does
+    ans = assistant.ask("青岛对搞农业废弃物回收利用的企业有啥支持政策？")
+    assert ans.intent == "broad"
+    items = [ln for ln in ans.text.split("\n") if re.match(r"\d+\. ", ln)]
+    assert items and not any(ln.startswith(tuple(f"{n}. 第二条" for n in range(1, 9))) for ln in items), ans.text
+    assert any("鼓励" in ln for ln in items)
+    _consistent(ans)
