@@ -261,7 +261,7 @@ class ArticleAnswerer:
             for e in ranked:
                 d = e.hit.document.doc_id
                 floor = self.models.extra_min if not by_doc else SIDE_FLOOR * self.models.extra_min
-                if e.prob < floor and not (len(named_docs) >= 2 and d in named_docs):
+                if e.prob < floor and not (d in named_docs and (len(named_docs) >= 2 or by_doc)):
                     continue
                 if d not in by_doc:
                     by_doc[d] = e
