@@ -49,6 +49,8 @@ _NUMBER_RE = re.compile(
 _BRACKETED_RE = re.compile(
     r"(?P<pre>[\u4e00-\u9fff]{1,14}?)[〔\[［【(（](?P<year>(?:19|20)\d{2})[〕\]］】)）]第?(?P<n>\d{1,4})(?![\d号])"
 )
+# … and with no brackets and no 号, the year and the number apart (临兰司发2022 15): only an indexed number counts
+_SPACED_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{1,14}?)\s*(?P<year>(?:19|20)\d{2})\s+(?P<n>\d{1,4})(?![\d号])")
 _ORDER_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{2,20}?令)\s*第?\s*(?P<n>\d{1,4})\s*号")
 _QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
 # a question that says "文件/意见/办法…" is about a document even when it names it loosely
@@ -261,14 +263,9 @@ class QueryAnalyzer:
     def _find_numbers(self, text: str, out: QueryAnalysis) -> None:
         compacted = re.sub(r"\s+", "", text)
         found: list[str] = []
-        for rx, has_year in ((_NUMBER_RE, True), (_BRACKETED_RE, True), (_ORDER_RE, False)):
-            for m in rx.finditer(compacted):
-                pre = m["pre"]
-                year = m["year"] if has_year else ""
-                n = str(int(m["n"]))
-                hits = [
-                    (k, ids) for k, ids in self._by_number.items() if k[1] == year and k[2] == n and pre.endswith(k[0])
-                ]
+        for rx, has_year, where in ((_NUMBER_RE, True, compacted), (_BRACKETED_RE, True, compacted), (_SPACED_RE, True, text), (_ORDER_RE, False, compacted)):
+            for m in rx.finditer(where):
+                hits = self._indexed(m, has_year)
                 if hits:
                     for k, ids in hits:
                         for doc_id in ids:
@@ -281,6 +278,11 @@ class QueryAnalyzer:
                     out.unknown_numbers.append(m.group(0))
         out.numbers = found
 
+    def _indexed(self, m: re.Match[str], has_year: bool = True) -> list[tuple[tuple[str, str, str], list[str]]]:
+        """The indexed documents whose 发文字号 the match spells: (number key, doc ids)."""
+        pre, year, n = m["pre"], m["year"] if has_year else "", str(int(m["n"]))
+        return [(k, ids) for k, ids in self._by_number.items() if k[1] == year and k[2] == n and pre.endswith(k[0])]
+
     def _find_regions(self, text: str, out: QueryAnalysis) -> None:
         if self._alias_re is None:
             self._find_other_places(text, out, set())
@@ -289,6 +291,7 @@ class QueryAnalyzer:
         scrub = text
         for rx in (_NUMBER_RE, _BRACKETED_RE):
             scrub = rx.sub(lambda m: " " * len(m.group(0)), scrub)
+        scrub = _SPACED_RE.sub(lambda m: " " * len(m.group(0)) if self._indexed(m) else m.group(0), scrub)  # "兰山2022 15个村" names 兰山
         covered: set[int] = set()
         for m in self._alias_re.finditer(scrub):
             alias = m.group(0)

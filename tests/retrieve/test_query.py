@@ -51,7 +51,8 @@ def test_region_aliases_come_from_the_corpus(analyzer, corpus):
 @pytest.mark.parametrize(
     "written",
     ["招政发〔2022〕8号", "招政发[2022]8号", "招政发 2022 8号", "招政发（2022）8号", "招政发【2022】第8号", "招政发2022年8号",
-     "招政发[2022]8 ", "招政发〔2022〕8"],  # 号 left out: the bracketed year says it is a number
+     "招政发[2022]8 ", "招政发〔2022〕8",  # 号 left out: the bracketed year says it is a number
+     "招政发2022 8 "],  # no brackets, no 号: year and number apart, and an indexed number
 )
 def test_document_number_variants_restrict_to_that_document(analyzer, doc_by_number, written):
     a = analyzer.analyze(f"{written}里研发投入怎么补贴？")
@@ -68,6 +69,8 @@ def test_order_number_and_unknown_number(analyzer, doc_by_number):
     assert b.unknown_numbers
     c = analyzer.analyze("招政发〔2022〕81 讲了什么")  # without 号 only an indexed number counts, no false 8号
     assert c.filters.doc_ids == [] and c.unknown_numbers == []
+    d = analyzer.analyze("兰山2022 15个村有补贴吗")  # a year and a count, no document: the region stays
+    assert d.filters.doc_ids == [] and d.filters.regions == ["临沂市兰山区"]
 
 
 def test_number_key_normalises_brackets_and_width():
