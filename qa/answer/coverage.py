@@ -17,7 +17,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qa.answer.evidence import NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams, leaves_open
+from qa.answer.evidence import (
+    FIGURE_SLOTS, NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams, leaves_open,
+)
 from qa.answer.model import LogisticModel
 from qa.models import Hit
 from qa.retrieve.synonyms import official_terms
@@ -36,9 +38,7 @@ COVERAGE_FEATURES = [
     "sentence",  # the closest sentence of the three best hits to the question (cosine, centred)
 ]
 SLOT_NAMES = {
-    "amount": "金额或标准",
-    "money": "金额或标准",
-    "grant": "金额或标准",
+    **{slot: "金额或标准" for slot in FIGURE_SLOTS},
     "deadline": "时间或期限",
     "department": "负责部门",
     "contact": "联系电话或地址",
@@ -46,7 +46,7 @@ SLOT_NAMES = {
     "validity": "施行日期或有效期",
 }
 
-PARTIAL_SLOTS = ("amount", "money", "grant", "deadline")
+PARTIAL_SLOTS = (*FIGURE_SLOTS, "deadline")
 _NEAREST_HITS = 3  # how far down the hits to look for a dated plan or another batch
 _YEAR = re.compile(r"(20\d\d)\s*年")
 

@@ -23,6 +23,10 @@ from qa.models import Chunk, Hit
 from qa.retrieve.intent import Intent
 from qa.text import compact, sentences, to_simplified
 
+# the slots that ask for a sum of money, and with "amount" the figures a document may leave open (slots.toml)
+MONEY_SLOTS: tuple[str, ...] = tuple(data.load("slots.toml")["money"])
+FIGURE_SLOTS: tuple[str, ...] = ("amount", *MONEY_SLOTS)
+
 ARTICLE_FEATURES = [
     "fused",  # fused retrieval score / the best one
     "rank",  # 1 / (1 + retrieval rank)
@@ -85,21 +89,18 @@ def _slots() -> dict[str, re.Pattern[str]]:
 
 
 @lru_cache(maxsize=1)
-def _shares() -> tuple[frozenset[str], re.Pattern[str]]:
-    table = data.load("slots.toml")["shares"]
-    return frozenset(table["slots"]), re.compile(table["pattern"])
+def _shares() -> re.Pattern[str]:
+    return re.compile(data.load("slots.toml")["shares"]["pattern"])
 
 
 @lru_cache(maxsize=1)
-def _unstated() -> tuple[frozenset[str], re.Pattern[str]]:
-    table = data.load("slots.toml")["unstated"]
-    return frozenset(table["slots"]), re.compile(table["pattern"])
+def _unstated() -> re.Pattern[str]:
+    return re.compile(data.load("slots.toml")["unstated"]["pattern"])
 
 
 def leaves_open(slot: str | None, text: str) -> bool:
     """Does `text` say what is asked without stating it ("给予一定补助" for 补多少)?"""
-    slots, rx = _unstated()
-    return slot in slots and bool(rx.search(text)) and not has_slot(slot, text)
+    return slot in FIGURE_SLOTS and bool(_unstated().search(text)) and not has_slot(slot, text)
 
 
 def has_slot(slot: str | None, text: str) -> bool:
@@ -109,9 +110,8 @@ def has_slot(slot: str | None, text: str) -> bool:
     rx = _slots().get(slot)
     if rx is None:
         return True
-    slots, shares = _shares()
-    if slot in slots:
-        text = shares.sub(" ", text)  # 覆盖率达到90% is no sum of money
+    if slot in MONEY_SLOTS:
+        text = _shares().sub(" ", text)  # 覆盖率达到90% is no sum of money
     return bool(rx.search(text))
 
 
@@ -121,7 +121,7 @@ def fills(intent: Intent, text: str) -> bool:
     if has_slot(intent.slot, text):
         return True
     own = intent.kind if intent.kind in ("amount", "deadline", "contact", "department") else None
-    if intent.slot in ("money", "grant"):
+    if intent.slot in MONEY_SLOTS:
         own = None  # an amount of money is asked: a figure of another kind answers nothing
     return own is not None and own != intent.slot and has_slot(own, text)
 
