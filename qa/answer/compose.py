@@ -16,10 +16,10 @@ decision, chooses the articles to cite and writes:
 
 Articles are quoted whole when short, else as a marked excerpt (qa.answer.quote); only
 articles that answer are cited (qa.answer.evidence decides which), one citation per article (the
-pieces of a split article share it), introduced with the name of the section they sit in when the
-quote does not show it (二、（十）2.（职责分工·水务管理部门）); a question with several asks also cites
-the article about what the first ones leave out (qa.answer.evidence.complement); a rule its own section says does not reach this place
-("此项不涉及我市、区") is quoted with that note.
+pieces of a split article share it), introduced with the names of the sections it sits in when the
+quote does not show them (二、（十）2.（职责分工·水务管理部门）); a question with several asks also
+cites the article about what the first ones leave out (qa.answer.evidence.complement); a rule its own
+section says does not reach this place ("此项不涉及我市、区") is quoted with that note.
 """
 
 from __future__ import annotations

@@ -258,20 +258,16 @@ class EvidenceScorer:
             return cited
         q = self.question_grams(question, hits, regions, named_docs)
         q_w = _weighted(q, self.idf) or 1.0
-        def grams(e: ArticleEvidence) -> set[str]:
-            return content_grams(to_simplified(e.hit.chunk.text + " " + " ".join(e.hit.chunk.heading_path) + " " + e.hit.document.title))
-        covered = set().union(*(grams(e) for e in cited)) & q
-        rest = q - covered
-        if not rest:
-            return cited
-        best, gain = None, 0.0
-        for e in evidence:
-            if e in cited or e.prob < COMPLEMENT_FLOOR:
-                continue
-            g = _weighted(rest & grams(e), self.idf) / q_w
-            if g > gain:
-                best, gain = e, g
-        return cited + [best] if best is not None and gain >= COMPLEMENT_GAIN else cited
+
+        def says(e: ArticleEvidence) -> set[str]:
+            return content_grams(to_simplified(" ".join([e.hit.chunk.text, *e.hit.chunk.heading_path, e.hit.document.title])))
+
+        rest = q - set().union(*(says(e) for e in cited))
+        gain, best = max(
+            ((_weighted(rest & says(e), self.idf) / q_w, e) for e in evidence if e not in cited and e.prob >= COMPLEMENT_FLOOR),
+            key=lambda x: x[0], default=(0.0, None),
+        )
+        return cited + [best] if best is not None and rest and gain >= COMPLEMENT_GAIN else cited
 
     def run(
         self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str], limit: int | None = None
