@@ -85,7 +85,7 @@ def _asks() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 def several_asks(question: str) -> bool:
     """The question asks about more than one thing: two of its sentences ask, or it asks of each of
-    two bodies ("…和…，办公室分别设在哪个部门？", "能补多少？得去哪家店换？")."""
+    two bodies ("…和…，办公室各自设在哪里？", "能补多少？得去哪家店换？")."""
     ask, several = _asks()
     asked = [s for s in re.split(r"[？?；;]", question) if ask.search(s)]
     return len(asked) >= 2 or bool(several.search(question))
