@@ -527,10 +527,22 @@ class ArticleAnswerer:
         items = measures if len(measures) >= 2 else items  # what the policy does, not its scope or aims
         items = sorted(sorted(items, key=lambda e: -e.prob)[: self.broad_items], key=lambda e: e.hit.chunk.start) or [best]
         w.lines.append(f"{_label(d)}的相关措施：")
-        for n, e in enumerate(items, 1):
+        # the pieces of an article split at the token limit are one measure: one numbered line, one citation
+        groups: list[list[ArticleEvidence]] = []
+        for e in items:
             c = e.hit.chunk
-            quote, source = self._quote(e, Intent("broad"), budget=self.broad_chars)
-            w.lines.append(f"{n}. {c.locator}：{strip_locator(quote, c.locator)}{w.cite(c, d, source)}")
+            if groups and (groups[-1][0].hit.chunk.locator, groups[-1][0].hit.chunk.heading_path) == (c.locator, c.heading_path):
+                groups[-1].append(e)
+            else:
+                groups.append([e])
+        for n, group in enumerate(groups, 1):
+            shown, marker = [], ""
+            for e in group:
+                c = e.hit.chunk
+                quote, source = self._quote(e, Intent("broad"), budget=self.broad_chars)
+                shown.append(strip_locator(quote, c.locator))
+                marker = w.cite(c, d, source)
+            w.lines.append(f"{n}. {group[0].hit.chunk.locator}：{' '.join(shown)}{marker}")
         outline = self.library.outline(d.doc_id, limit=self.broad_more + len(items))
         others = [h for loc, h in outline if not any(h in e.hit.chunk.text for e in items)]
         if others:

@@ -348,4 +348,6 @@ def test_a_broad_answer_from_a_regulation_lists_measures_not_its_scope(assistant
     items = [ln for ln in ans.text.split("\n") if re.match(r"\d+\. ", ln)]
     assert items and not any(ln.startswith(tuple(f"{n}. 第二条" for n in range(1, 9))) for ln in items), ans.text
     assert any("鼓励" in ln for ln in items)
+    locators = [ln.split("：")[0].split(". ", 1)[1] for ln in items]
+    assert len(locators) == len(set(locators))  # a split article (第四条) is one measure, not two lines
     _consistent(ans)
