@@ -527,15 +527,12 @@ class ArticleAnswerer:
         items = measures if len(measures) >= 2 else items  # what the policy does, not its scope or aims
         items = sorted(sorted(items, key=lambda e: -e.prob)[: self.broad_items], key=lambda e: e.hit.chunk.start) or [best]
         w.lines.append(f"{_label(d)}的相关措施：")
-        # the pieces of an article split at the token limit are one measure: one numbered line, one citation
-        groups: list[list[ArticleEvidence]] = []
+        # the pieces of an article split at the token limit (DocumentLibrary.pieces, as the citations
+        # count them) are one measure: one numbered line, one citation
+        groups: dict[str, list[ArticleEvidence]] = {}
         for e in items:
-            c = e.hit.chunk
-            if groups and (groups[-1][0].hit.chunk.locator, groups[-1][0].hit.chunk.heading_path) == (c.locator, c.heading_path):
-                groups[-1].append(e)
-            else:
-                groups.append([e])
-        for n, group in enumerate(groups, 1):
+            groups.setdefault(self.library.pieces(e.hit.chunk)[0].chunk_id, []).append(e)
+        for n, group in enumerate(groups.values(), 1):
             shown, marker = [], ""
             for e in group:
                 c = e.hit.chunk
