@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +43,6 @@ class Decision:
     cited: list[ArticleEvidence]  # the ones the answer will quote
     coverage: Coverage
     named_documents: list[str]
-    # a broad question: the measures of the document that answers, read further than the first hits
-    measures: list[ArticleEvidence] = field(default_factory=list)
 
 
 @dataclass
@@ -272,7 +270,7 @@ class Assistant:
         d, result = turn.decision, turn.result
         t = time.perf_counter()
         composed = self.answerer.run(
-            turn.standalone, d.intent, d.measures or d.evidence, d.coverage,
+            turn.standalone, d.intent, self.measures(turn.standalone, d) or d.evidence, d.coverage,
             result.analysis.regions if result.analysis else [], d.named_documents, d.cited,
         )
         turn.timings["generate"] = time.perf_counter() - t
@@ -310,19 +308,19 @@ class Assistant:
             named_by_number=bool(analysis and analysis.filters.doc_ids),
             other_places=analysis.other_places if analysis else [], named_regions=regions,
         )
-        measures: list[ArticleEvidence] = []
-        if intent.kind == "broad" and coverage.level == "full" and cited:
-            measures = self._measures(standalone, query, intent, cited[0].hit.document.doc_id, result, regions, named)
-        return Decision(query, result, intent, evidence, cited, coverage, named, measures)
+        return Decision(query, result, intent, evidence, cited, coverage, named)
 
-    def _measures(
-        self, standalone: str, query: str, intent: Intent, doc_id: str, result: "RetrievalResult", regions: list[str], named: list[str]
-    ) -> list[ArticleEvidence]:
-        """The answering document's own articles for a broad question (有什么扶持): a second search
-        inside that document, since its measures reach well past the first hits of the whole collection."""
-        inside = replace(result.filters, doc_ids=[doc_id])
+    def measures(self, standalone: str, d: Decision) -> list[ArticleEvidence]:
+        """For a broad question answered in full (有什么扶持), the answering document's own articles
+        found by a second search inside it — its measures reach well past the first hits of the whole
+        collection; [] for any other question. Only the offline answer lists them, so only it searches."""
+        if d.intent.kind != "broad" or d.coverage.level != "full" or not d.cited:
+            return []
+        result = d.result
+        inside = replace(result.filters, doc_ids=[d.cited[0].hit.document.doc_id])
         found = self.retriever.run(standalone, k=self.settings.broad_read, filters=inside, mode=self.settings.retrieval_mode)
-        return self.scorer.run(query, intent, found.hits, regions, named, limit=self.settings.broad_read)
+        regions = result.analysis.regions if result.analysis else []
+        return self.scorer.run(d.query, d.intent, found.hits, regions, d.named_documents, limit=self.settings.broad_read)
 
     def _validity(self, answer: Answer, filters: Filters) -> Iterator[str]:
         """Citations get their validity on filters.as_of (default today); the warnings for cited
