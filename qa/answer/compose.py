@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from qa import data
 from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams
-from qa.answer.library import DocumentLibrary
+from qa.answer.library import ANNOUNCES, DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
@@ -101,14 +101,13 @@ VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some o
 _CONDITION = re.compile(r"^(.{4,40}?)的[，,]")
 CONDITION_MET = 0.5  # share of the condition's words (bigrams) in the question: more than half
 CONDITION_BONUS = 0.1  # how far below the best sentence such a rule may score
-_ENUM_END = re.compile(r"[:：]\s*$")
 _ITEM_LEAD = re.compile(r"^\s*(\d+)[.．、]\s*")
 _ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+条)\s*")
 
 
 def _goes_on(line: str) -> str:
     """A statement quoted on its own: "…名单如下：" ends in …… (what it announces is not quoted)."""
-    return _ENUM_END.sub("……", defuse_markers(tidy(line)))
+    return ANNOUNCES.sub("……", defuse_markers(tidy(line)))
 
 
 def _framing(chunk: Chunk) -> bool:
@@ -283,6 +282,8 @@ class ArticleAnswerer:
         cited: list[ArticleEvidence] | None = None,
     ) -> Composed:
         cited = self.select(intent, evidence, regions, named_docs) if cited is None else cited
+        if intent.kind == "list":
+            cited = self._whole_lists(cited)
         w = _Writer(self.library.pieces)
         doc_id = named_docs[0] if named_docs else (cited[0].hit.document.doc_id if cited else None)
         if intent.kind in ("by-doc", "validity") and doc_id and (named_docs or intent.kind == "validity"):
@@ -327,11 +328,11 @@ class ArticleAnswerer:
                     continue
                 c, source = purpose
                 body = _goes_on(source)
-            announced = _ENUM_END.search(body)
-            more = self._announced_items(c, intent) if announced else []
+            announced = ANNOUNCES.search(body)
+            more = self._announced_items(c, intent) if self.library.announces(c) else []
             quoted.update(x.chunk_id for x in more)
             if announced and not more:
-                body = _ENUM_END.sub("……", body)  # announced items not found: say the text goes on
+                body = ANNOUNCES.sub("……", body)  # announced items not found: say the text goes on
             w.lines.append(verdict + defuse_markers(intro) + body + w.cite(c, d, source))
             verdict = ""
             room = LIST_CHARS_FACTOR * self.whole_max_chars
@@ -349,6 +350,18 @@ class ArticleAnswerer:
         if intent.kind == "list" and cited and coverage.level == "full":
             w.lines.extend(self._items(question, cited[0]))
         return Composed(w.text(), w.citations, cited)
+
+    def _whole_lists(self, cited: list[ArticleEvidence]) -> list[ArticleEvidence]:
+        """A list question answered by an item ("（二）财政补助资金；"): the article announcing its
+        list ("第六条 救助基金的来源主要包括：") instead, which is quoted with all its items."""
+        out: list[ArticleEvidence] = []
+        for e in cited:
+            head = self.library.announcer(e.hit.chunk, self.max_series) if e is cited[0] else None
+            if head is not None and len(whole(head, e.hit.document)) <= self.whole_max_chars:
+                e = replace(e, hit=replace(e.hit, chunk=head), sentences=[])
+            if all(x.hit.chunk.chunk_id != e.hit.chunk.chunk_id for x in out):
+                out.append(e)
+        return out
 
     def _announced_items(self, c: Chunk, intent: Intent) -> list[Chunk]:
         """The items a quoted article announces ("保留以下7支队伍："): a list question asks for all of them."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from qa import data
+from qa.answer.library import ANNOUNCES
 from qa.answer.model import LogisticModel
 from qa.models import Chunk, Hit
 from qa.retrieve.intent import Intent
@@ -51,7 +52,6 @@ ARTICLE_FEATURES = [
     "dense_rank",  # 1 / (1 + its place when the hits are ordered by dense)
     "sentence_rank",  # … by sentence
 ]
-_ANNOUNCES = re.compile(r"[:：]\s*$")
 REST_WEIGHT = 0.7  # a sentence's overlap: share counted on the question words its headings lack
 SLOT_BONUS = 0.25  # a sentence holding what is asked (a figure for 多少) comes before one that only repeats the words
 SHORT_PENALTY = 0.3  # a fragment under 12 characters ("（一）总体要求。") is rarely the answer
@@ -59,6 +59,7 @@ SHORT_PENALTY = 0.3  # a fragment under 12 characters ("（一）总体要求。
 # (idf-weighted) the cited ones do not, if the article model gives it at least the floor
 COMPLEMENT_FLOOR = 0.02
 COMPLEMENT_GAIN = 0.1
+LIST_PIECES = 3  # a list question's first article: its other pieces quoted, at most this many
 PIECE_RATIO = 1.0  # another piece of a cited article is quoted when its best sentence scores this share of the cited piece's
 # A hit without a dense score (keyword-only retrieval: `--mode bm25`, or a new document whose vectors are
 # still being computed) is scored as if its cosine were typical, so the missing signal neither raises nor
@@ -242,6 +243,12 @@ class EvidenceScorer:
                     hit = Hit(p, d, 0.0)
                     sents = self._sentences(q, rest, hit, intent)
                     scored.append((max((s.score for s in sents), default=0.0), hit, sents))
+            if intent.kind == "list" and e is cited[0]:
+                # a list runs on into the article's next pieces: all of them, not the closest one
+                for _, hit, sents in scored[:LIST_PIECES]:
+                    out.append(ArticleEvidence(e.index, hit, e.prob, list(e.features), fills(intent, hit.chunk.text), sents))
+                    seen.add(hit.chunk.chunk_id)
+                continue
             top, hit, sents = max(scored, key=lambda x: x[0], default=(0.0, None, []))
             if hit is not None and top >= max(bar, 1e-9):
                 out.append(ArticleEvidence(e.index, hit, e.prob, list(e.features), fills(intent, hit.chunk.text), sents))
@@ -286,7 +293,7 @@ class EvidenceScorer:
             c, d = hit.chunk, hit.document
             headings = " ".join([d.title, *c.heading_path])
             article = to_simplified(c.text)
-            if self.continuation is not None and _ANNOUNCES.search(c.text):
+            if self.continuation is not None and ANNOUNCES.search(c.text):
                 article += "\n" + "\n".join(to_simplified(x.text) for x in self.continuation(c))
             a_grams = content_grams(article)
             q_cov = _weighted(q & (a_grams | content_grams(headings)), idf) / q_w

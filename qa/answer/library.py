@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 from qa.models import Chunk, Document
 from qa.text import ANY_DATE_LINE, compact, to_simplified
 
+TITLE_CHARS = 30  # an article no longer than this, without a sentence, is a title
+ANNOUNCES = re.compile(r"[:：]\s*$")  # a text that ends announcing what follows ("扶持条件：")
 _NUMBERED = re.compile(r"^(?:第[一二三四五六七八九十百]+[章节条编部分]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、])")
 _ADDRESSEE = re.compile(r"^各[^。]{2,80}[:：]")  # 各镇人民政府，各街道办事处…： (also with a stray word after it)
 # lines of a document's head and covering notice that say nothing about what it is for
@@ -20,6 +22,17 @@ _PURPOSE = re.compile(
     r"^(第[一二三四五六七八九十百]+条\s*)?(为|根据|按照|依据|现就|为了|为进一步|为切实|为深入|为全面|为加快|为推动|为贯彻)"
 )
 _GOAL = re.compile(r"(?:工作|总体|主要|发展|规划)目标|目标任务")
+
+
+def _title_only(text: str) -> bool:
+    """An article that is only its title ("第七条 变更应提供的资料"): its items follow it."""
+    return len(compact(text)) <= TITLE_CHARS and not re.search(r"[。；;]", text)
+
+
+def _named(heading: str) -> bool:
+    """A numbered section with a name (一、总体要求, （一）申请), not a bare number (第六条, 3.)."""
+    key = compact(heading)
+    return bool(_NUMBERED.match(key)) and bool(_NUMBERED.sub("", key).strip("、.．:："))
 
 
 class DocumentLibrary:
@@ -123,6 +136,25 @@ class DocumentLibrary:
             out.append(nxt)
         return out
 
+    @staticmethod
+    def announces(chunk: Chunk) -> bool:
+        """Items follow the article: it ends announcing them ("扶持条件：") or is only a title
+        ("第七条 变更应提供的资料")."""
+        return bool(ANNOUNCES.search(chunk.text)) or _title_only(chunk.text)
+
+    def announcer(self, chunk: Chunk, max_items: int = 15) -> Chunk | None:
+        """The article announcing the list `chunk` is an item of ("第六条 救助基金的来源主要包括："
+        for its （一）): a list question asks for the whole list. None when `chunk` is no such item."""
+        at = self._place(chunk)
+        parent = chunk.heading_path[:-1]
+        if at is None or not parent or not _NUMBERED.match(compact(parent[-1])):
+            return None  # the items of a numbered article or section, not a preamble's "特制定本意见如下："
+        for r in reversed(self.chunks(chunk.doc_id)[max(0, at - max_items) : at]):
+            if len(r.heading_path) < len(chunk.heading_path):
+                head = r.heading_path == parent and self.announces(r)
+                return r if head and chunk in self.continuation(r, max_items, max_chars=None) else None
+        return None
+
     def pieces(self, chunk: Chunk) -> list[Chunk]:
         """The pieces of the article `chunk` belongs to, in order (itself alone when the article was
         not split to the token limit): adjacent chunks of its document with its locator and headings."""
@@ -152,7 +184,7 @@ class DocumentLibrary:
             path = [h for h in c.heading_path if compact(to_simplified(h)) != title]
             for level, heading in enumerate(path[:depth]):
                 key = compact(heading)
-                if key in keys or len(key) < 2 or not _NUMBERED.match(key) or not _NUMBERED.sub("", key).strip("、.．:："):
+                if key in keys or len(key) < 2 or not _named(key):
                     continue  # only numbered sections (一、 （一） 1. 第X章 …) with a name, not repeated titles
                 keys.add(key)
                 if level == 0 or len(seen) < limit:
@@ -177,7 +209,7 @@ class DocumentLibrary:
         seen: set[str] = set()
         for c in self.chunks(chunk.doc_id):
             p = c.heading_path
-            if len(p) == len(path) and p[:-1] == path[:-1] and _NUMBERED.match(compact(p[-1])) and p[-1] not in seen:
+            if len(p) == len(path) and p[:-1] == path[:-1] and _named(p[-1]) and p[-1] not in seen:
                 seen.add(p[-1])
                 out.append((c.locator, p[-1].strip()))
         return out

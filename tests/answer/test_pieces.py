@@ -3,6 +3,8 @@ quoted beside the piece retrieval found (qa.answer.library.pieces, EvidenceScore
 
 from __future__ import annotations
 
+import re
+
 from qa.answer.coverage import Coverage
 from qa.models import Hit
 from qa.retrieve.intent import classify
@@ -54,3 +56,52 @@ def test_a_piece_that_says_less_than_the_one_retrieved_is_left_out(assistant):
     hits = [Hit(tiers, doc, 1.0, rank=1)]
     evidence = assistant.scorer.run(question, intent, hits, [], [])
     assert [e.hit.chunk.chunk_id for e in assistant.scorer.with_pieces(question, intent, evidence, hits, [], [])] == [tiers.chunk_id]
+
+
+def test_a_list_question_quotes_every_piece_of_its_first_article(assistant):
+    from qa.answer.evidence import LIST_PIECES
+
+    lib, doc, pieces = _pension_article(assistant)
+    question = "居民养老保险的缴费档次有哪些？"
+    intent = classify(question)
+    assert intent.kind == "list"
+    hits = [Hit(pieces[0], doc, 1.0, rank=1)]
+    evidence = assistant.scorer.run(question, intent, hits, [], [])
+    cited = assistant.scorer.with_pieces(question, intent, evidence, hits, [], [])
+    # the list runs on past the piece retrieval found: the next pieces follow it, in order
+    assert [e.hit.chunk.chunk_id for e in cited] == [p.chunk_id for p in pieces[: 1 + LIST_PIECES]]
+
+
+def test_an_item_of_a_list_belongs_to_the_article_announcing_it(assistant):
+    lib = assistant.library
+    doc = next(d for d in lib.by_id.values() if d.number == "青政办发〔2020〕12号")
+    rows = {c.locator: c for c in lib.chunks(doc.doc_id)}
+    head = rows["第六条"]
+    assert head.text.rstrip().endswith("：")  # "救助基金的来源主要包括："
+    assert lib.announcer(rows["第六条（一）"]) == head
+    assert lib.announcer(rows["第六条（二）–（七）"]) == head
+    assert lib.announcer(head) is None and lib.announcer(rows["第七条"]) is None
+    # an article that is only its title announces the items after it ("第七条 变更应提供的资料")
+    other = next(d for d in lib.by_id.values() if d.number == "临兰政办发〔2022〕11号")
+    rows = {c.locator: c for c in lib.chunks(other.doc_id)}
+    assert lib.announces(rows["第七条"]) and lib.announcer(rows["第七条1."]) == rows["第七条"]
+    # a preamble ending "…特制定实施意见如下：" announces no list: the sections after it are the document
+    plan = next(d for d in lib.by_id.values() if d.number == "招政发〔2022〕9号")
+    assert all(lib.announcer(c) is None for c in lib.chunks(plan.doc_id) if len(c.heading_path) <= 2)
+
+
+def test_a_list_question_answered_by_one_item_gets_the_whole_list(assistant):
+    lib = assistant.library
+    doc = next(d for d in lib.by_id.values() if d.number == "青政办发〔2020〕12号")
+    item = next(c for c in lib.chunks(doc.doc_id) if c.locator == "第六条（一）")
+    question = "青岛交通事故救助基金的资金来源包括哪些？"
+    intent = classify(question)
+    hits = [Hit(item, doc, 1.0, rank=1)]  # retrieval found one item of the list
+    evidence = assistant.scorer.run(question, intent, hits, [], [])
+    composed = assistant.answerer.run(question, intent, evidence, Coverage("full"), [], [], cited=evidence)
+    text = composed.text
+    assert re.search(r"第六条(（[^）]*）)?规定：救助基金的来源主要包括：", text), text
+    assert "第七条" not in text  # no list of the chapter's bare article numbers after it
+    for source in ("交强险保险费", "财政补助资金", "救助基金孳息", "社会捐款"):
+        assert source in text, source
+    assert [c.locator for c in composed.citations][:1] == ["第六条"]
