@@ -7,12 +7,12 @@ import math
 import re
 from collections import Counter, defaultdict
 
+from qa.chunk.outline import split_number
 from qa.models import Chunk, Document
 from qa.text import ANY_DATE_LINE, compact, to_simplified
 
 TITLE_CHARS = 30  # an article no longer than this, without a sentence, is a title
 ANNOUNCES = re.compile(r"[:：]\s*$")  # a text that ends announcing what follows ("扶持条件：")
-_NUMBERED = re.compile(r"^(?:第[一二三四五六七八九十百]+[章节条编部分]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、])")
 _ADDRESSEE = re.compile(r"^各[^。]{2,80}[:：]")  # 各镇人民政府，各街道办事处…： (also with a stray word after it)
 # lines of a document's head and covering notice that say nothing about what it is for
 _NUMBER_LINE = re.compile(r"[〔\[【(（]\s*\d{4}\s*[〕\]】)）]\s*\d+\s*号$|^第\d+号$")
@@ -31,8 +31,8 @@ def _title_only(text: str) -> bool:
 
 def _named(heading: str) -> bool:
     """A numbered section with a name (一、总体要求, （一）申请), not a bare number (第六条, 3.)."""
-    key = compact(heading)
-    return bool(_NUMBERED.match(key)) and bool(_NUMBERED.sub("", key).strip("、.．:："))
+    number, name = split_number(compact(heading))
+    return bool(number) and bool(name.strip("、.．:："))
 
 
 class DocumentLibrary:
@@ -147,7 +147,7 @@ class DocumentLibrary:
         for its （一）): a list question asks for the whole list. None when `chunk` is no such item."""
         at = self._place(chunk)
         parent = chunk.heading_path[:-1]
-        if at is None or not parent or not _NUMBERED.match(compact(parent[-1])):
+        if at is None or not parent or not split_number(compact(parent[-1]))[0]:
             return None  # the items of a numbered article or section, not a preamble's "特制定本意见如下："
         for r in reversed(self.chunks(chunk.doc_id)[max(0, at - max_items) : at]):
             if len(r.heading_path) < len(chunk.heading_path):
@@ -203,7 +203,7 @@ class DocumentLibrary:
         """(locator, heading) of the numbered items the chunk's own item is one of (一、… 十、 of
         a 十件实事 plan), in document order; [] when it is not a numbered item."""
         path = chunk.heading_path
-        if len(path) < 2 or not _NUMBERED.match(compact(path[-1])):
+        if len(path) < 2 or not split_number(compact(path[-1]))[0]:
             return []
         out: list[tuple[str, str]] = []
         seen: set[str] = set()

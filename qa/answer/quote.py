@@ -12,6 +12,7 @@ import re
 
 from qa import data
 from qa.answer.citations import defuse_markers
+from qa.chunk.outline import split_number
 from qa.models import Chunk, Document
 from qa.text import ANY_DATE_LINE, compact, tidy, to_simplified
 
@@ -105,9 +106,6 @@ def lead(full: str, own: str) -> tuple[str, str]:
     return head.rstrip("：:；;") + GAP, (head if head in own else own)  # the citation quotes it verbatim
 
 
-_SECTION_NUMBER = re.compile(
-    r"^\s*(?:第[一二三四五六七八九十百零〇]+[章节条编部分]|[一二三四五六七八九十]+、|[（(]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+(?:\.\d+)*[.．、]?)\s*"
-)
 SECTION_TITLE_MAX = 20  # a longer heading is a sentence of its own, not a section's name
 
 
@@ -118,7 +116,7 @@ def section_title(chunk: Chunk, shown: str, depth: int = 2) -> str:
     seen = compact(to_simplified(shown))
     names: list[str] = []
     for heading in reversed(chunk.heading_path[1:]):  # the nearest first; never the document's title
-        name = _SECTION_NUMBER.sub("", _EMPHASIS.sub("", heading)).strip(" 。.:：")
+        name = split_number(compact(_EMPHASIS.sub("", heading)))[1].strip("、。.．:：")
         if not name:
             continue  # a bare number ("2.")
         if compact(to_simplified(name)) in seen or len(name) > SECTION_TITLE_MAX or len(names) == depth:

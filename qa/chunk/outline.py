@@ -61,6 +61,15 @@ def detect(key: str, simp: str) -> Marker | None:
     return None
 
 
+def split_number(key: str) -> tuple[str, str]:
+    """(the numbering at the start of a heading, the rest): "（三）规范招生秩序" → ("（三）", "规范招生秩序");
+    ("", key) when it is not numbered."""
+    for _, pattern in _PATTERNS:
+        if m := pattern.match(key):
+            return m.group(0), key[m.end() :]
+    return "", key
+
+
 def heading_text(marker: Marker, key: str) -> str:
     """What the heading path shows for an item: its short title, or just its label."""
     if marker.type == "条":
