@@ -24,6 +24,7 @@ class Line:
     key: str  # simplified, no whitespace: what patterns match against
     traditional: bool = False
     noise: bool = False  # table of contents, masthead, page number
+    after_noise: bool = False  # the line before it is noise (dropped): no sentence runs on into it
 
     @property
     def is_table(self) -> bool:

@@ -60,6 +60,16 @@ _AGE_BOUND = re.compile(
 )
 
 
+def _asked_modals(q: str, asks: list[tuple[re.Pattern[str], list]]) -> list[tuple[int, int]]:
+    """(position, index into `asks`) of the modals the question asks, from its last clause that has
+    one: "项目要做设计变更，建设单位自己批了就能变吗？" asks 能 (may), not 要 — the story comes first."""
+    for clause in reversed(re.split(r"[，,。；;：:]", q)):
+        found = sorted((m.start(), n) for n, (rx, _) in enumerate(asks) if (m := rx.search(clause)))
+        if found:
+            return found
+    return []
+
+
 def _ages_within(question: str, rule: str) -> bool:
     """The ages a question names (孩子7岁, 3至6岁) are inside the age range the rule sets (未满8周岁,
     3岁以下, 3-6岁); True when either names none. A rule for 3岁以下 decides nothing for 3至6岁."""
@@ -412,7 +422,7 @@ class ArticleAnswerer:
         sentence = self._rule_sentence(q, e)
         if sentence is None or not _ages_within(q, sentence):
             return ""
-        asked = sorted((m.start(), n) for n, (rx, _) in enumerate(asks) if (m := rx.search(q)))
+        asked = _asked_modals(q, asks)
         for _, n in asked:
             for rx, verdict in asks[n][1]:
                 if rx.search(sentence):

@@ -17,7 +17,7 @@ from qa.chunk.paragraphs import Paragraph
 from qa.chunk.tokens import count_tokens
 from qa.text import DATE_LINE, PUBLIC_MARK, compact, to_simplified
 
-CHUNKER_VERSION = "1.5"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
+CHUNKER_VERSION = "1.6"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
 # (1.5: the index also embeds every article's sentences, qa.index.sentences)
 
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])")

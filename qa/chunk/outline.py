@@ -12,7 +12,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("编", re.compile(rf"^第({_NUM})编")),
     ("章", re.compile(rf"^第({_NUM})章")),
     ("节", re.compile(rf"^第({_NUM})节")),
-    ("条", re.compile(rf"^第({_NUM})条(?![第款项的规之中])")),
+    # not a reference to an article's part or words (第八条第二款, 第八条规定, 第八条之一);
+    # "第八条 项目建设单位…" opens an article
+    ("条", re.compile(rf"^第({_NUM})条(?![第款的规之中]|项(?!目))")),
     ("项", re.compile(r"^第(\d{1,3}|[一二三四五六七八九十]+)项$")),
     ("L1", re.compile(r"^([一二三四五六七八九十]{1,3})、")),
     ("L2", re.compile(r"^[（(]([一二三四五六七八九十]{1,3})[）)]")),

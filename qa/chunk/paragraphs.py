@@ -54,7 +54,7 @@ class Paragraph:
 
 def _continues(prev: Line, nxt: Line) -> bool:
     """Is `nxt` the rest of a sentence that `prev` broke off?"""
-    if prev.is_table or nxt.is_table:
+    if prev.is_table or nxt.is_table or nxt.after_noise:
         return False
     if not _ENDS_OPEN.search(prev.key):
         return False

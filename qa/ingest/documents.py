@@ -12,7 +12,9 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
+from qa import data
 from qa.ingest.lines import Line, compact
 from qa.text import CN_DIGITS, cn_number  # noqa: F401  (cn_number: used by qa.ingest.validity too)
 from qa.text import DATE_LINE, PUBLIC_MARK, TITLE_WORDS  # in qa.text: qa.chunk matches them without qa.ingest
@@ -212,7 +214,10 @@ def segment(lines: list[Line]) -> list[RawDocument]:
             issuer, title = _split_issuer_title([ln.simp for ln in header_lines if not DATE_LINE.match(ln.key)])
             body_from = anchor + 1
         header_date = next((parse_date_line(ln.key) for ln in header_lines if DATE_LINE.match(ln.key)), None)
-        body = [ln for ln in content[body_from:stop] if not ln.noise]
+        # a gazette prints other items after a document (近期市政府任免的工作人员名单): such an item is
+        # a document of its own, not part of the last article before it
+        end = next((i for i in range(body_from, stop) if _appended_item(content[i])), stop)
+        body = [ln for ln in content[body_from:end] if not ln.noise]
         docs.append(
             RawDocument(
                 header=header,
@@ -223,7 +228,19 @@ def segment(lines: list[Line]) -> list[RawDocument]:
                 header_date=header_date,
             )
         )
+        if end < stop:
+            docs.append(_headless_document([ln for ln in content[end:stop] if not ln.noise]))
     return docs
+
+
+@lru_cache(maxsize=1)
+def _appended_titles() -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, data.load("sections.toml")["appended"]["titles"])))
+
+
+def _appended_item(ln: Line) -> bool:
+    """The title line of another gazette item printed after a document (qa/data/sections.toml [appended])."""
+    return _is_title_line(ln) and not ln.noise and bool(_appended_titles().search(ln.key))
 
 
 def _headless_document(lines: list[Line]) -> RawDocument:

@@ -79,3 +79,6 @@ def mark_noise(lines: list[Line]) -> None:
     for ln in lines[:12]:
         if _MASTHEAD.search(ln.key):
             ln.noise = True
+    # text on either side of a dropped line is not one sentence broken by the layout
+    for prev, ln in zip(lines, lines[1:]):
+        ln.after_noise = prev.noise and not ln.noise

@@ -127,6 +127,9 @@ def _find_title(raw: RawDocument, paras: list, source_file: str, meta: dict[str,
     return _Title(title, notice_title, parts, named_by_us)
 
 
+_OPENING_DATE = re.compile(r"^(?:19|20)\d{2}年\d{1,2}月\d{1,2}日")
+
+
 def _signature(raw: RawDocument, meta: dict[str, str]) -> tuple[str | None, str | None]:
     """(date, issuer): the first date line of the body, and the issuer on the line just above it;
     what the file's format says where the text says nothing."""
@@ -141,6 +144,8 @@ def _signature(raw: RawDocument, meta: dict[str, str]) -> tuple[str | None, str 
             break
     if date_iso is None:  # 令 and others: any parenthesised date line
         date_iso = next((parse_date_line(ln.key) for ln in raw.body if DATE_LINE.match(ln.key)), None)
+    if date_iso is None:  # an item without a signature (a list of appointments): the date its text opens with
+        date_iso = next((parse_date_line(m.group(0)) for ln in raw.body[:3] if (m := _OPENING_DATE.match(ln.key))), None)
     return date_iso or meta.get("date"), issuer or meta.get("issuer")
 
 

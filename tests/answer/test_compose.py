@@ -352,3 +352,14 @@ def test_a_broad_answer_from_a_regulation_lists_measures_not_its_scope(assistant
     locators = [ln.split("：")[0].split(". ", 1)[1] for ln in items]
     assert len(locators) == len(set(locators))  # a split article (第四条) is one measure, not two lines
     _consistent(ans)
+
+
+def test_a_yes_no_question_asks_the_modal_of_its_last_clause():
+    from qa.answer.compose import _asked_modals, _verdict_rules
+
+    _, asks = _verdict_rules()
+    permission, obligation = 0, 1  # qa/data/verdicts.toml [asks], in order
+    # the story first ("要做变更"), the question last ("能变吗"): may I, not must I
+    assert [n for _, n in _asked_modals("我们的项目要做设计变更，建设单位自己批了就能变吗？", asks)] == [permission]
+    assert [n for _, n in _asked_modals("我家狗要办证吗？", asks)] == [obligation]
+    assert _asked_modals("周村有哪些稳增长政策？", asks) == []

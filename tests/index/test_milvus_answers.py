@@ -94,7 +94,7 @@ def test_serving_process_follows_a_new_generation(tmp_path, milvus_seed, doc_tex
     corpus.mkdir()
     (corpus / "c.txt").write_text(doc_texts["c.txt"], encoding="utf-8")
     before = shared.retriever.store.generation
-    assert len(shared.document_list()) == 78
+    assert len(shared.document_list()) == 79
     report = IndexBuilder(settings, log=lambda m: None).run([corpus], progress=False)  # only that document now
     import time
 

@@ -9,12 +9,13 @@ import pytest
 # Counted by reading the files: 000 and 002 open with a table of contents listing
 # 11 and 22 documents, and each of those has its own 发文字号 line; 001 has 29 发文字号
 # lines (several documents in it have no title, only a number); 003 has two 青岛市人民政府令
-# (第279号, 第280号) and 13 发文字号 lines; 004 is one notice issuing one compilation.
+# (第279号, 第280号) and 13 发文字号 lines, and the gazette's list of appointments after its last
+# document (近期市政府任免的工作人员名单) is an item of its own; 004 is one notice issuing one compilation.
 EXPECTED_DOCS = {
     "000_3ea1e19526f9a4bf.txt": 11,
     "001_fb8b3c0168c93d37.txt": 29,
     "002_ace590f4be284911.txt": 22,
-    "003_4507ffc9cc3e9098.txt": 15,
+    "003_4507ffc9cc3e9098.txt": 16,
     "004_e9b96b9635c13b94.txt": 1,
 }
 
@@ -110,3 +111,21 @@ def test_traditional_pages_are_flagged(corpus):
 def test_table_of_contents_is_not_indexed(corpus):
     assert not any("·····" in c.text for c in corpus.chunks)
     assert not any(c.text.startswith("招远市人民政府公报") for c in corpus.chunks)
+
+
+def test_an_item_printed_after_a_document_is_not_part_of_it(corpus):
+    # 青政办字〔2020〕87号 ends at 三、（四）; the appointments the gazette prints after it are their own item
+    drowning = _doc(corpus, "青政办字〔2020〕87号")
+    last = [c for c in corpus.chunks if c.doc_id == drowning.doc_id][-1]
+    assert "任命" not in last.text and "免去" not in last.text
+    item = next(d for d in corpus.documents if d.title == "近期市政府任免的工作人员名单")
+    assert item.number is None
+    assert any("潘思晓为青岛市应急管理局局长" in c.text for c in corpus.chunks if c.doc_id == item.doc_id)
+
+
+def test_an_article_opening_with_the_word_xiangmu_is_an_article(corpus):
+    # "第八条 项目建设单位应当…" opens 第八条; it is not read as a reference to an article's 项
+    changes = _doc(corpus, "临兰政办发〔2022〕11号")
+    chunks = {c.locator: c for c in corpus.chunks if c.doc_id == changes.doc_id}
+    assert chunks["第八条"].text.startswith("第八条")
+    assert all("第八条" not in c.text for loc, c in chunks.items() if loc.startswith("第七条"))

@@ -28,7 +28,7 @@ def test_bad_files_are_reported_and_the_rest_ingests(tmp_path, seeds_dir):
     assert reports["gbk.txt"].ok and reports["gbk.txt"].encoding == "gb18030"
     assert reports["truncated.txt"].ok and reports["truncated.txt"].warnings
     assert reports["flat.txt"].ok and reports["flat.txt"].documents == 1
-    assert reports["good.txt"].ok and reports["good.txt"].documents == 15
+    assert reports["good.txt"].ok and reports["good.txt"].documents == 16
     gbk_docs = [d for d in result.documents if d.source_file == "gbk.txt"]
     assert any(d.number == "招政发〔2022〕8号" for d in gbk_docs)  # decoded correctly, not mojibake
 
@@ -42,4 +42,4 @@ def test_cli_ingest_show(seeds_dir):
     assert out.exit_code == 0, out.output
     assert "三、（三）10." in out.output and "招远市人民政府" in out.output
     summary = CliRunner().invoke(app, ["ingest", str(seeds_dir)])
-    assert "78 documents" in summary.output
+    assert "79 documents" in summary.output

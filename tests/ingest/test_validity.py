@@ -1,7 +1,7 @@
 """Validity facts of every seed document, and status / warnings on a date, against the real seeds.
 
 The table was made by reading the closing articles (附则, the last paragraphs) and the covering
-notice of each of the 78 documents, and by searching each for 施行 / 实施 / 执行 / 之日起 /
+notice of each of the 78 documents (and the gazette's list of appointments, a 79th item), and by searching each for 施行 / 实施 / 执行 / 之日起 /
 有效期 / 废止 / 失效 / 试行 / 暂行 / 解释 / 修改. 14 documents state an effective date or a
 term; the other 64 state neither (their dates about other things — "《条例》于2022年1月1日起施行",
 "许可证…有效期延长至2018年12月31日", "管理期限为3年", "聘期3年", the 2022年7月1日至8月31日
@@ -118,6 +118,7 @@ TABLE = [
     ("青政办字〔2020〕84号", None, None, []),
     ("青政办字〔2020〕86号", None, None, []),
     ("青政办字〔2020〕87号", None, None, []),
+    ("近期市政府任免的工作人员名单", None, None, []),  # the gazette's list of appointments after the last document
     # 004 周村区 compilation (no 发文字号); "2022年起实施的新政策清单…从2022年1月1日起实施" is the province's list
     ("周村区落实省2022年“稳中求进”高质量发展政策清单（第一批）实施方案汇编", None, None, []),
 ]
@@ -144,7 +145,7 @@ def _key(d: Document) -> str:
 @pytest.fixture(scope="module")
 def docs(corpus) -> dict[str, Document]:
     out = {_key(d): d for d in corpus.documents}
-    assert len(out) == len(corpus.documents) == 78
+    assert len(out) == len(corpus.documents) == 79
     return out
 
 
@@ -171,7 +172,7 @@ def test_provisional_and_interpreters(docs):
 
 def test_statuses_on_2026_12_01(docs):
     counts = Counter(status(d.validity, "2026-12-01") for d in docs.values())
-    assert counts == {"unknown": 64, "expired": 8, "in_force": 6}
+    assert counts == {"unknown": 65, "expired": 8, "in_force": 6}
     in_force = {k for k, d in docs.items() if status(d, "2026-12-01") == "in_force"}
     assert in_force == {
         "招政发〔2022〕10号",  # to 2027-02-06
