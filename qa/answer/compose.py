@@ -364,14 +364,13 @@ class ArticleAnswerer:
     def _whole_lists(self, cited: list[ArticleEvidence]) -> list[ArticleEvidence]:
         """A list question answered by an item ("（二）财政补助资金；"): the article announcing its
         list ("第六条 救助基金的来源主要包括：") instead, which is quoted with all its items."""
-        out: list[ArticleEvidence] = []
-        for e in cited:
-            head = self.library.announcer(e.hit.chunk, self.max_series) if e is cited[0] else None
-            if head is not None and len(whole(head, e.hit.document)) <= self.whole_max_chars:
-                e = replace(e, hit=replace(e.hit, chunk=head), sentences=[])
-            if all(x.hit.chunk.chunk_id != e.hit.chunk.chunk_id for x in out):
-                out.append(e)
-        return out
+        if not cited:
+            return cited
+        e = cited[0]
+        head = self.library.announcer(e.hit.chunk, self.max_series)
+        if head is None or len(whole(head, e.hit.document)) > self.whole_max_chars:
+            return cited
+        return [replace(e, hit=replace(e.hit, chunk=head), sentences=[])] + [x for x in cited[1:] if x.hit.chunk.chunk_id != head.chunk_id]
 
     def _announced_items(self, c: Chunk, intent: Intent) -> list[Chunk]:
         """The items a quoted article announces ("保留以下7支队伍："): a list question asks for all of them."""

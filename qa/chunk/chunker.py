@@ -18,7 +18,8 @@ from qa.chunk.tokens import count_tokens
 from qa.text import DATE_LINE, PUBLIC_MARK, compact, to_simplified
 
 CHUNKER_VERSION = "1.6"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
-# (1.5: the index also embeds every article's sentences, qa.index.sentences)
+# (1.5: the index also embeds every article's sentences, qa.index.sentences; 1.6: "第八条 项目…" opens an
+# article, a gazette's appended item is a document of its own)
 
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])")
 
