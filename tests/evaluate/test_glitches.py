@@ -36,7 +36,8 @@ def test_no_answer_to_any_gold_question_has_a_glitch(assistant):
              ROOT / "eval" / "blind" / "fourth" / "test.jsonl", ROOT / "eval" / "blind" / "fifth" / "tune.jsonl",
              ROOT / "eval" / "blind" / "fifth" / "test.jsonl",
              ROOT / "eval" / "blind" / "sixth" / "tune.jsonl", ROOT / "eval" / "blind" / "sixth" / "test.jsonl",
-             ROOT / "eval" / "blind" / "seventh" / "tune.jsonl", ROOT / "eval" / "blind" / "seventh" / "test.jsonl"]
+             ROOT / "eval" / "blind" / "seventh" / "tune.jsonl", ROOT / "eval" / "blind" / "seventh" / "test.jsonl",
+             ROOT / "eval" / "blind" / "eighth" / "tune.jsonl", ROOT / "eval" / "blind" / "eighth" / "test.jsonl"]
     bad = []
     for path in paths:
         for item in load_gold(path):
