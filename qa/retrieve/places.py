@@ -14,13 +14,29 @@ from functools import lru_cache
 from qa import data
 
 
+# what makes a name that is also a word (惠民医疗, 全市中小企业) a place: its suffix (惠民县, 市中区)
+_SUFFIX = re.compile(r"[区县市]")
+
+
 @dataclass(frozen=True)
 class Gazetteer:
     city_of: dict[str, str]  # district or city → its city
     pattern: re.Pattern[str]
+    words: frozenset[str] = frozenset()  # names that are also words: places only with a suffix or their city
+    phrases: re.Pattern[str] | None = None  # words a name sits inside (高密度, 全市中小企业): no place there
 
     def mentioned(self, text: str) -> list[str]:
-        return list(dict.fromkeys(self.pattern.findall(text)))
+        if self.phrases is not None:
+            text = self.phrases.sub(lambda m: " " * len(m.group(0)), text)
+        out = []
+        for m in self.pattern.finditer(text):
+            name = m.group(0)
+            if name in self.words:
+                city = self.city_of[name]
+                if not (_SUFFIX.match(text, m.end()) or text[: m.start()].endswith((city, city + "市"))):
+                    continue
+            out.append(name)
+        return list(dict.fromkeys(out))
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +50,12 @@ def gazetteer() -> Gazetteer:
     for city in table.get("other", {}).get("cities", []):
         city_of.setdefault(city, city)
     names = sorted(city_of, key=len, reverse=True)
-    return Gazetteer(city_of, re.compile("|".join(map(re.escape, names))))
+    words = table.get("words", {})
+    inside = words.get("inside", [])
+    return Gazetteer(
+        city_of, re.compile("|".join(map(re.escape, names))), frozenset(words.get("names", [])),
+        re.compile("|".join(map(re.escape, inside))) if inside else None,
+    )
 
 
 def uncovered_places(question: str, regions: list[str]) -> list[str]:

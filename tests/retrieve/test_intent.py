@@ -39,6 +39,9 @@ from qa.retrieve.intent import classify
         ("公益性岗位干满三年到期了，还能接着干吗？", False, "yesno", "yesno"),
         ("手里的食盐批发许可证是不是马上就作废了？", False, "yesno", "yesno"),
         ("孩子8岁了还能享受康复救助吗？", False, "yesno", "yesno"),
+        # … and 什么时候开始执行 of a new system asks its date, of a document its term
+        ("新的管理体制从啥时候开始执行？", False, "deadline", "deadline"),
+        ("这个办法什么时候开始执行？", False, "validity", "validity"),
         ("招远和周村对企业上市的奖励分别是多少？", False, "comparison", "amount"),
         ("招政发〔2022〕8号和招政发〔2022〕10号对贷款贴息的规定有什么不同？", True, "comparison", None),
         ("周村和招远的物业覆盖目标有啥不一样？", False, "comparison", None),
