@@ -481,9 +481,13 @@ class ArticleAnswerer:
                 w.lines.append(self._term_quote(term_chunk, d, w))
             return
         purpose = self.library.purpose(doc_id)
+        outline = self.library.outline(doc_id)
         if purpose:
             chunk, line = purpose
-            w.lines.append(f"主要内容：{_goes_on(line)}{w.cite(chunk, d, line)}")
+            # a document without sections says what it is about after its "具体情况如下：": quoted with it
+            said = self.library.announced(chunk, line, self.whole_max_chars) if not outline and ANNOUNCES.search(line) else ""
+            shown = f"{tidy(defuse_markers(line))}{tidy(defuse_markers(said))}" if said else _goes_on(line)
+            w.lines.append(f"主要内容：{shown}{w.cite(chunk, d, line + chr(10) + said if said else line)}")
         goal = self.library.goal(doc_id)
         if goal is not None and not (purpose and purpose[0].chunk_id == goal.chunk_id):
             shown, source = self._opening_quote(goal, d)
@@ -491,7 +495,6 @@ class ArticleAnswerer:
             if shown.startswith(heading):  # "二、工作目标：…" under a label that names it
                 shown = shown[len(heading) :].lstrip(" ：:，,。.；;")  # "（二）主要目标。到2017年…"
             w.lines.append(f"主要目标（{heading}）：{shown}{w.cite(goal, d, source)}")
-        outline = self.library.outline(doc_id)
         if outline:
             w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")
         # a detail the question also asks about ("…由谁负责解释？"), when an article clearly holds it

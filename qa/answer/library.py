@@ -92,6 +92,24 @@ class DocumentLibrary:
                 (candidates if statement else others).append((c, line))
         return (candidates or others or [None])[0]
 
+    def announced(self, chunk: Chunk, line: str, max_chars: int) -> str:
+        """The statements that follow `line` ("…具体情况如下：") in `chunk`, up to the signature or
+        date and at most `max_chars` characters; "" when none follows."""
+        at = chunk.text.find(line)
+        if at < 0:
+            return ""
+        d = self.by_id.get(chunk.doc_id)
+        out: list[str] = []
+        for row in chunk.text[at + len(line) :].splitlines():
+            row = row.strip()
+            key = compact(to_simplified(row))
+            if not key:
+                continue
+            if self._head_line(key, d) or sum(map(len, out)) + len(row) > max_chars:
+                break
+            out.append(row)
+        return "\n".join(out)
+
     @staticmethod
     def _head_line(key: str, d: Document | None) -> bool:
         """A line of the document's head or covering notice: its title (with the issuer before

@@ -216,6 +216,11 @@ def test_document_card_says_what_the_document_is_for_not_its_heading(assistant):
     ans = assistant.ask("招政发〔2022〕9号讲了什么")
     assert "主要目标（二、发展目标）：" in ans.text and "1800" in ans.text
     _consistent(ans)
+    # a document without sections: what its "具体情况如下：" announces is what it is about
+    ans = assistant.ask("汪政发〔2022〕61 这个文件是说的啥事？")
+    assert ans.intent == "by-doc" and "具体情况如下:许家寨村" in ans.text and "需增设村卫生室一处。[1]" in ans.text
+    assert "2022年7月29日" not in ans.text.split("主要内容：")[1]  # the statements, not the date under them
+    _consistent(ans)
 
 
 def test_comparison_within_one_district_has_a_side_per_document(assistant):
