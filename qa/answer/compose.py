@@ -339,7 +339,10 @@ class ArticleAnswerer:
                 c, source = purpose
                 body = _goes_on(source)
             announced = ANNOUNCES.search(body)
-            more = self._announced_items(c, intent) if self.library.announces(c) else []
+            # a list question's first article that lists nothing itself leads the items under it, colon or
+            # not ("二、主要内容 …围绕“四个必查”内容,…开展全面自查。" before (一)查权力干预 …)
+            lists = self.library.announces(c) or (intent.kind == "list" and e is cited[0] and not e.slot)
+            more = self._announced_items(c, intent) if lists else []
             quoted.update(x.chunk_id for x in more)
             if announced and not more:
                 body = ANNOUNCES.sub("……", body)  # announced items not found: say the text goes on

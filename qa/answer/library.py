@@ -149,8 +149,8 @@ class DocumentLibrary:
         depth = len(chunk.heading_path)
         for nxt in self.chunks(chunk.doc_id)[at + 1 :][:max_items]:
             too_long = max_chars is not None and sum(len(x.text) for x in out) + len(nxt.text) > max_chars
-            if len(nxt.heading_path) <= depth or too_long:
-                break
+            if len(nxt.heading_path) <= depth or nxt.heading_path[:depth] != chunk.heading_path or too_long:
+                break  # not under the article (a section whose heading has no text of its own starts)
             out.append(nxt)
         return out
 

@@ -105,3 +105,21 @@ def test_a_list_question_answered_by_one_item_gets_the_whole_list(assistant):
     for source in ("交强险保险费", "财政补助资金", "救助基金孳息", "社会捐款"):
         assert source in text, source
     assert [c.locator for c in composed.citations][:1] == ["第六条"]
+
+
+def test_items_under_an_article_stay_under_it(assistant):
+    # 二、政策适用范围 is followed by 三、's items (三、 has no text of its own): they are not its items
+    lib = assistant.library
+    doc = next(d for d in lib.by_id.values() if d.number == "招政发〔2022〕10号")
+    scope = next(c for c in lib.chunks(doc.doc_id) if c.locator == "二、")
+    assert lib.continuation(scope, 10, max_chars=None) == []
+
+
+def test_a_list_question_gets_the_items_under_a_lead_that_lists_nothing(assistant):
+    # "二、主要内容 …围绕“四个必查”内容,…开展全面自查。" lists nothing itself: its (一)–(四) are the list
+    ans = assistant.ask("兰山区统计造假不收手不收敛问题专项纠治实施方案中的“四个必查”具体包括哪几项？")
+    for item in ("查权力干预", "查执法不严", "查入退库"):
+        assert item in ans.text, item
+    # … while a lead that is itself the list brings no items of another section
+    ans = assistant.ask("招远市生物医药产业政策的适用对象涵盖从事哪些领域的企业和机构？")
+    assert "生物制品、化学药物、现代中药" in ans.text and "强化项目引进合作" not in ans.text
