@@ -85,7 +85,7 @@ class Settings:
     quote_excerpt_chars: int = 240  # … of about this length
     broad_items: int = 8  # measures listed for a broad question (有什么扶持)
     broad_read: int = 16  # … chosen from this many of the answering document's articles, searched within it
-    broad_chars: int = 180  # each quoted up to this length
+    broad_chars: int = 260  # each quoted up to this length (most measures whole: 180 cut the figure off)
     broad_more: int = 16  # headings of the document's other measures named after them
     # how sure "the figure asked for is there" must be (qa.answer.coverage.CoverageJudge)
     coverage_near_sentences: int = 2  # the slot must be in one of an article's sentences closest to the question

@@ -207,7 +207,7 @@ class ArticleAnswerer:
         whole_max_chars: int = 360,  # longer articles are quoted as an excerpt
         excerpt_chars: int = 240,
         broad_items: int = 8,
-        broad_chars: int = 180,  # each measure of a broad answer is quoted up to this length
+        broad_chars: int = 260,  # each measure of a broad answer is quoted up to this length
         broad_more: int = 16,  # headings of its other measures named after them
         continuation_items: int = 4,  # items of an announced list ("以下条件：") quoted after it
         max_series: int = 15,  # a list answer names at most this many numbered items of a series
