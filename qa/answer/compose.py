@@ -37,7 +37,7 @@ from qa.answer.library import ANNOUNCES, DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
-from qa.retrieve.intent import Intent
+from qa.retrieve.intent import Intent, slogan_items
 from qa.ingest.validity import term_chunks
 from qa.text import compact, sentences, tidy, to_simplified
 
@@ -225,7 +225,8 @@ class ArticleAnswerer:
 
     # ---- which articles ---------------------------------------------------------------------
     def select(
-        self, intent: Intent, evidence: list[ArticleEvidence], regions: list[str], named_docs: list[str] | None = None
+        self, intent: Intent, evidence: list[ArticleEvidence], regions: list[str], named_docs: list[str] | None = None,
+        question: str = "",
     ) -> list[ArticleEvidence]:
         """The articles to cite, the one that holds what is asked first."""
         if not evidence:
@@ -246,6 +247,11 @@ class ArticleAnswerer:
                 ][:1]
             ]
         chosen = chosen[: max(self.max_articles, 2 * len(regions))]
+        if intent.kind == "list" and (slogan := slogan_items(question)) is not None:
+            # "六个“一”具体是哪几个": the article that enumerates them (一次告知、一套材料…) leads
+            named = next((e for e in ranked if slogan.search(to_simplified(e.hit.chunk.text))), None)
+            if named is not None and named is not chosen[0]:
+                chosen = ([named] + [e for e in chosen if e is not named])[: self.max_articles]
         if intent.slot and intent.kind != "comparison" and intent.slot != "yesno":  # nearly every rule has a modal
             # lead with an article that holds the slot, if one good enough was retrieved
             holder = next((e for e in ranked if e.slot and e.prob >= m.extra_ratio * best.prob), None)
@@ -291,7 +297,7 @@ class ArticleAnswerer:
         named_docs: list[str],
         cited: list[ArticleEvidence] | None = None,
     ) -> Composed:
-        cited = self.select(intent, evidence, regions, named_docs) if cited is None else cited
+        cited = self.select(intent, evidence, regions, named_docs, question) if cited is None else cited
         if intent.kind == "list":
             cited = self._whole_lists(cited)
         w = _Writer(self.library.pieces)

@@ -291,7 +291,7 @@ class Assistant:
         regions = analysis.regions if analysis else []
         named = analysis.named_documents if analysis else []
         evidence = self.scorer.run(query, intent, result.hits, regions, named)
-        cited = self.answerer.select(intent, evidence, regions, named)
+        cited = self.answerer.select(intent, evidence, regions, named, standalone)
         if intent.kind not in ("by-doc", "validity", "broad") and several_asks(standalone):
             cited = self.scorer.complement(query, cited, evidence, result.hits, regions, named)
         if intent.kind not in ("by-doc", "validity", "broad"):  # a card or an outline, not quotes

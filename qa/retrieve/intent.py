@@ -83,6 +83,21 @@ def _asks() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return re.compile(table["ask"]), re.compile(table["several"])
 
 
+@lru_cache(maxsize=1)
+def _slogan() -> re.Pattern[str]:
+    return re.compile(data.load("intents.toml")["slogan"]["pattern"])
+
+
+def slogan_items(question: str) -> re.Pattern[str] | None:
+    """A list named by its count and the word its items start with ("哪几个“一”", "六个“一”"): the
+    pattern of such an enumeration (一次告知、一套材料、一窗受理); None when the question names none."""
+    m = _slogan().search(normalize(question))
+    if m is None:
+        return None
+    w = re.escape((m.group(1) or m.group(2))[0])
+    return re.compile(rf"{w}[^、，,。；;“”]{{1,6}}(?:、{w}[^、，,。；;“”]{{1,6}}){{2,}}")
+
+
 def several_asks(question: str) -> bool:
     """The question asks about more than one thing: two of its sentences ask, or it asks of each of
     two bodies ("…和…，办公室各自设在哪里？", "能补多少？得去哪家店换？")."""

@@ -123,3 +123,9 @@ def test_a_list_question_gets_the_items_under_a_lead_that_lists_nothing(assistan
     # … while a lead that is itself the list brings no items of another section
     ans = assistant.ask("招远市生物医药产业政策的适用对象涵盖从事哪些领域的企业和机构？")
     assert "生物制品、化学药物、现代中药" in ans.text and "强化项目引进合作" not in ans.text
+
+
+def test_a_list_named_by_its_count_is_answered_by_the_article_enumerating_it(assistant):
+    ans = assistant.ask("我们准备在青岛开连锁便利店，听说在推“一业一证”改革，具体能实现哪几个“一”？")
+    assert "一次告知、一套材料、一窗受理、一同核查、一网联动、一证准营" in ans.text
+    assert ans.citations[0].locator == "三、"

@@ -112,3 +112,13 @@ def test_several_asks(question, several):
 
 def test_differences_asked_as_有何差异_compare():
     assert classify("两个村庄规划在生态保护红线上有何差异？").kind == "comparison"
+
+
+def test_a_list_named_by_its_count_and_first_word():
+    from qa.retrieve.intent import slogan_items
+
+    rx = slogan_items("青岛“一业一证”改革要实现的“六个一”具体是哪几个？")
+    assert rx is not None and rx.search("实现“一次告知、一套材料、一窗受理、一同核查、一网联动、一证准营”")
+    assert not rx.search("统一公布“一业一证”改革指导目录清单，按照“成熟一批，公布一批”的原则")
+    assert slogan_items("具体能实现哪几个“一”？") is not None
+    assert slogan_items("这几个人是谁") is None and slogan_items("有几个部门负责") is None
