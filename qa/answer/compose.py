@@ -247,17 +247,17 @@ class ArticleAnswerer:
                 ][:1]
             ]
         chosen = chosen[: max(self.max_articles, 2 * len(regions))]
-        if intent.kind == "list" and (slogan := slogan_items(question)) is not None:
-            # "六个“一”具体是哪几个": the article that enumerates them (一次告知、一套材料…) leads
-            named = next((e for e in ranked if slogan.search(to_simplified(e.hit.chunk.text))), None)
-            if named is not None and named is not chosen[0]:
-                chosen = ([named] + [e for e in chosen if e is not named])[: self.max_articles]
         if intent.slot and intent.kind != "comparison" and intent.slot != "yesno":  # nearly every rule has a modal
             # lead with an article that holds the slot, if one good enough was retrieved
             holder = next((e for e in ranked if e.slot and e.prob >= m.extra_ratio * best.prob), None)
             if holder is not None and not chosen[0].slot:
                 chosen = [holder] + [e for e in chosen if e is not holder]
                 chosen = chosen[: self.max_articles]
+        if intent.kind == "list" and (slogan := slogan_items(question)) is not None:
+            # "六个“一”具体是哪几个": the article that enumerates them (一次告知、一套材料…) leads
+            named = next((e for e in ranked if slogan.search(to_simplified(e.hit.chunk.text))), None)
+            if named is not None and named is not chosen[0]:
+                chosen = ([named] + [e for e in chosen if e is not named])[: self.max_articles]
         return chosen
 
     def _one_per_region(self, ranked: list[ArticleEvidence], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:
