@@ -47,6 +47,8 @@ from qa.retrieve.intent import classify
         ("招政发〔2022〕8号和招政发〔2022〕10号对贷款贴息的规定有什么不同？", True, "comparison", None),
         ("周村和招远的物业覆盖目标有啥不一样？", False, "comparison", None),
         ("两个规划的服务对象有何异同？", False, "comparison", None),
+        ("养狗的重点管理区跟放鞭炮的禁放区，划的范围是一样的吗？", False, "comparison", None),
+        ("俺们平度跟市南区出钱的比例一样不？", False, "comparison", "amount"),
         # 现行 asks about validity only as a question about the document itself
         ("这个办法现行有效吗", True, "validity", "validity"),
         ("兰山区现行的养犬政策是什么", False, "broad", None),
