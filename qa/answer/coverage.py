@@ -40,13 +40,14 @@ COVERAGE_FEATURES = [
 SLOT_NAMES = {
     **{slot: "金额或标准" for slot in FIGURE_SLOTS},
     "deadline": "时间或期限",
+    "date": "日期",
     "department": "负责部门",
     "contact": "联系电话或地址",
     "condition": "条件",
     "validity": "施行日期或有效期",
 }
 
-PARTIAL_SLOTS = (*FIGURE_SLOTS, "deadline")
+PARTIAL_SLOTS = (*FIGURE_SLOTS, "deadline", "date")
 _NEAREST_HITS = 3  # how far down the hits to look for a dated plan or another batch
 _YEAR = re.compile(r"(20\d\d)\s*年")
 

@@ -122,8 +122,8 @@ def fills(intent: Intent, text: str) -> bool:
     if has_slot(intent.slot, text):
         return True
     own = intent.kind if intent.kind in ("amount", "deadline", "contact", "department") else None
-    if intent.slot in MONEY_SLOTS:
-        own = None  # an amount of money is asked: a figure of another kind answers nothing
+    if intent.slot in (*MONEY_SLOTS, "date"):
+        own = None  # an amount of money or a day is asked: a figure of another kind, a period, answers nothing
     return own is not None and own != intent.slot and has_slot(own, text)
 
 

@@ -19,7 +19,7 @@ from qa.text import normalize
 
 SLOT_KINDS = ("amount", "deadline", "contact", "department", "condition", "list", "yesno", "validity")
 # the slots a whole-document or comparison question can still ask for ("…分别是多少")
-DETAIL_SLOTS = ("amount", "money", "grant", "deadline", "contact", "department", "condition")
+DETAIL_SLOTS = ("amount", "money", "grant", "deadline", "date", "contact", "department", "condition")
 
 
 @dataclass
@@ -78,6 +78,11 @@ def _amount_cue(name: str) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
+def _date_cue() -> re.Pattern[str]:
+    return re.compile(data.load("intents.toml")["kinds"]["deadline"]["date"])
+
+
+@lru_cache(maxsize=1)
 def _asks() -> tuple[re.Pattern[str], re.Pattern[str]]:
     table = data.load("intents.toml")["asks"]
     return re.compile(table["ask"]), re.compile(table["several"])
@@ -132,6 +137,8 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         # a may-I / must-I question about a sum or a period: the verdict first, the figure as its slot
         slot = kind if kind in DETAIL_SLOTS else "yesno"
         kind, cue = "yesno", strong.group(0)
+    if (slot == "deadline" or (kind == "deadline" and slot in _LOOSE_SLOTS)) and _date_cue().search(text):
+        slot = "date"  # 每月几号前 is answered by a day of the month, not by 每月 or a period
     if slot == "amount" and _amount_cue("money").search(text):
         slot = "money"  # 补多少钱 is answered by a sum of money, not by a head count
     if slot == "money" and _amount_cue("grant").search(text) and not _amount_cue("fee").search(text):

@@ -136,3 +136,17 @@ def test_everyday_words_find_the_rule_in_official_words(assistant, question, off
     # official words the question was declined
     ans = assistant.ask(question)
     assert not ans.refused and any(official in c.passage for c in ans.citations[:2]), ans.text
+
+
+def test_a_day_asked_for_is_not_answered_by_a_period():
+    from qa.answer.evidence import has_slot
+
+    for day in ("报名截止时间为6月30日。", "每月26日前报送。", "于11月底前完成。", "自公布之日起施行。"):
+        assert has_slot("date", day), day
+    for period in ("每月报送一次国有资产情况。", "在30个工作日内办结。", "2022年完成改造。"):
+        assert not has_slot("date", period) and has_slot("deadline", period), period
+
+
+def test_a_day_the_documents_do_not_give_makes_a_partial_answer(assistant):
+    ans = assistant.ask("我们是区属国有企业的财务，区国资监管机构向市国资委报国有资产情况，文件有没有规定每月几号前必须报？")
+    assert ans.coverage == "partial" and "没有写明具体的日期" in ans.text

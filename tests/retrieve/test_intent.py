@@ -54,6 +54,10 @@ from qa.retrieve.intent import classify
         ("兰山区现行的养犬政策是什么", False, "broad", None),
         ("狗咬人了找谁？", False, "department", "department"),
         ("办狗证要多久", False, "deadline", "deadline"),
+        # 几号 / 哪天 ask for a day: 每月 or a period does not answer them
+        ("劳动之星比赛报名到几号截止？", False, "deadline", "date"),
+        ("文件有没有规定每月几号前必须报？", False, "deadline", "date"),
+        ("青政办字（2020）83号这个意见是哪天印发的？", True, "by-doc", "date"),
         ("申请补贴需要什么材料", False, "condition", "condition"),
         ("养犬登记办公室的电话是多少？", False, "contact", "contact"),
         ("残联地址在哪，怎么联系？", False, "contact", "contact"),
