@@ -32,6 +32,8 @@ from qa.retrieve.intent import classify
         ("招远对残疾人的扶持主要有哪几方面？", False, "list", "list"),
         ("临兰政字〔2022〕33号批复的是什么？", True, "by-doc", None),
         ("临兰政字(2022)36号批的是啥？俺们沟上村是不是改成社区了", True, "by-doc", None),
+        ("临兰政字〔2022〕36 这个文是说沟上村啥事的?", True, "by-doc", None),
+        ("周政办字[2017]156 公布的是个啥名单？", True, "by-doc", None),
         ("这个文件主要讲了什么", False, "general", None),  # by-doc only when a document is named
         ("招远那个黄金深加工扶持意见现在还能申请吗？", True, "validity", "validity"),
         # 到期 / 作废 / 还能享受 ask about a document's term only when the question speaks of a document
