@@ -34,6 +34,8 @@ from qa.retrieve.intent import classify
         ("临兰政字(2022)36号批的是啥？俺们沟上村是不是改成社区了", True, "by-doc", None),
         ("临兰政字〔2022〕36 这个文是说沟上村啥事的?", True, "by-doc", None),
         ("周政办字[2017]156 公布的是个啥名单？", True, "by-doc", None),
+        ("招政办字〔2022〕3号由谁在何时印发？", True, "by-doc", "department"),
+        ("青政办发[2020]17号 啥时候发的？", True, "by-doc", "deadline"),
         ("这个文件主要讲了什么", False, "general", None),  # by-doc only when a document is named
         ("招远那个黄金深加工扶持意见现在还能申请吗？", True, "validity", "validity"),
         # 到期 / 作废 / 还能享受 ask about a document's term only when the question speaks of a document
