@@ -37,7 +37,7 @@ from qa.answer.library import ANNOUNCES, DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
-from qa.retrieve.intent import Intent, slogan_items
+from qa.retrieve.intent import Intent, asks_who, slogan_items
 from qa.ingest.validity import term_chunks
 from qa.text import compact, sentences, tidy, to_simplified
 
@@ -96,6 +96,11 @@ def _ages_within(question: str, rule: str) -> bool:
 def _caveats() -> tuple[re.Pattern[str], re.Pattern[str]]:
     table = data.load("verdicts.toml")["caveats"]
     return re.compile(table["excluded"]), re.compile(table["scope"])
+
+
+@lru_cache(maxsize=1)
+def _lead_line() -> re.Pattern[str]:
+    return re.compile(data.load("sections.toml")["lead"]["pattern"])
 
 
 BYDOC_DETAIL_OFFSET = 0.2  # a document card quotes an article for a further ask when it is this much surer than an extra
@@ -366,6 +371,11 @@ class ArticleAnswerer:
             if scope is not None and scope.chunk_id not in quoted:  # "此项不涉及我市、区" after the rule it limits
                 quoted.add(scope.chunk_id)
                 w.lines.append(f"同一文件{scope.locator}写明：{whole(scope, d)}{w.cite(scope, d, own_text(scope))}")
+        lead_note = self._lead_note(cited[0].hit.chunk) if cited and asks_who(question) else None
+        if lead_note is not None and not any(lead_note[1] in line for line in w.lines):
+            # who leads the first article's item and whom to call ("（区发展改革局牵头，联系人：…）" closing it)
+            c_lead, line = lead_note
+            w.lines.append(f"同一文件{c_lead.locator}写明：{tidy(defuse_markers(line))}{w.cite(c_lead, cited[0].hit.document, line)}")
         if intent.kind == "list" and cited and coverage.level == "full":
             w.lines.extend(self._items(question, cited[0]))
         return Composed(w.text(), w.citations, cited)
@@ -447,6 +457,17 @@ class ArticleAnswerer:
             s.coverage >= bar and excluded.search(to_simplified(s.text))
             for x in evidence if x.hit.document.doc_id == doc for s in x.sentences
         )
+
+    def _lead_note(self, chunk: Chunk) -> tuple[Chunk, str] | None:
+        """The line closing `chunk`'s section with who leads it and whom to call (qa/data/sections.toml
+        [lead]), with the article it is in; None when the section has none."""
+        rx = _lead_line()
+        rows = self.library.section(chunk)
+        at = next((n for n, c in enumerate(rows) if c.chunk_id == chunk.chunk_id), 0)
+        for c in rows[at:] + rows[:at][::-1]:  # the item's own closing line: the first after it
+            if m := rx.search(c.text):
+                return c, m.group(0)
+        return None
 
     def _scope_note(self, chunk: Chunk) -> Chunk | None:
         """The article of `chunk`'s section saying its rule does not reach this place (a district's

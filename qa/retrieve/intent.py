@@ -103,6 +103,12 @@ def slogan_items(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"{w}[^、，,。；;“”]{{1,6}}(?:、{w}[^、，,。；;“”]{{1,6}}){{2,}}")
 
 
+def asks_who(question: str) -> bool:
+    """Does any part of the question ask who is in charge or how to reach them (找谁 / 哪个部门 / 电话)?"""
+    text = normalize(question)
+    return any(k.name in ("department", "contact") and k.search(text) for k in _kinds())
+
+
 def several_asks(question: str) -> bool:
     """The question asks about more than one thing: two of its sentences ask, or it asks of each of
     two bodies ("…和…，办公室各自设在哪里？", "能补多少？得去哪家店换？")."""

@@ -368,3 +368,17 @@ def test_a_yes_no_question_asks_the_modal_of_its_last_clause():
     assert [n for _, n in _asked_modals("我们的项目要做设计变更，建设单位自己批了就能变吗？", asks)] == [permission]
     assert [n for _, n in _asked_modals("我家狗要办证吗？", asks)] == [obligation]
     assert _asked_modals("周村有哪些稳增长政策？", asks) == []
+
+
+def test_who_leads_an_item_is_quoted_from_the_line_closing_it(assistant):
+    # the compilation quotes the province's policy with the province's lead (省税务局); who acts in the
+    # district is said once, in the line closing the item: "（区税务局牵头，联系人：…，联系电话：…）"
+    ans = assistant.ask("我是小规模纳税人，月销售额不到15万，免征增值税这事在周村该找哪个部门咨询？")
+    assert "区税务局牵头，联系人" in ans.text and "6431121" in ans.text
+    _consistent(ans)
+    # … its own item's line, not the one of the item before it
+    ans = assistant.ask("我们是外资企业，想申请总部经济的支持政策，在周村区该找哪个部门对接？")
+    assert "6195136" in ans.text
+    # a question that asks no one's name gets no such line
+    ans = assistant.ask("小规模纳税人月销售额多少以下免征增值税？")
+    assert "联系人" not in ans.text

@@ -132,3 +132,10 @@ def test_a_list_named_by_its_count_and_first_word():
     assert not rx.search("统一公布“一业一证”改革指导目录清单，按照“成熟一批，公布一批”的原则")
     assert slogan_items("具体能实现哪几个“一”？") is not None
     assert slogan_items("这几个人是谁") is None and slogan_items("有几个部门负责") is None
+
+
+def test_asks_who_reads_every_part_of_a_question():
+    from qa.retrieve.intent import asks_who
+
+    assert asks_who("一张券最多能补多少钱？区里找谁？") and asks_who("联系电话是多少")
+    assert not asks_who("小规模纳税人月销售额多少以下免征增值税？")
