@@ -398,10 +398,11 @@ class ArticleAnswerer:
             return self.library.continuation(c, self.max_series, max_chars=None)
         return self.library.continuation(c, self.continuation_items, self.whole_max_chars)
 
-    def _items(self, question: str, e: ArticleEvidence) -> list[str]:
+    def series(self, question: str, e: ArticleEvidence) -> list[tuple[str, str]]:
         """A list question answered by a numbered series (十件实事: 一、… 十、) rather than by one
-        article: the series' headings, when the question is about what the series has in
-        common (its words are in the parent heading or title more than in the item's own)."""
+        article: (locator, heading) of the series' items, when the question is about what the
+        series has in common (its words are in the parent heading or title more than in the item's
+        own); [] otherwise."""
         items = self.library.siblings(e.hit.chunk)
         if not (3 <= len(items) <= self.max_series):
             return []
@@ -410,7 +411,11 @@ class ArticleAnswerer:
         own = content_grams(e.hit.chunk.heading_path[-1])
         if len(q & parent) < 2 or len(q & parent) <= len(q & own):
             return []
-        return ["该文件列出的各项：" + "；".join(defuse_markers(h).rstrip("。；;") for _, h in items) + "。"]
+        return items
+
+    def _items(self, question: str, e: ArticleEvidence) -> list[str]:
+        items = self.series(question, e)
+        return ["该文件列出的各项：" + "；".join(defuse_markers(h).rstrip("。；;") for _, h in items) + "。"] if items else []
 
     # ---- pieces -----------------------------------------------------------------------------
     def _quote(self, e: ArticleEvidence, intent: Intent, budget: int | None = None) -> tuple[str, str]:

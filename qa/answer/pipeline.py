@@ -308,6 +308,9 @@ class Assistant:
             named_by_number=bool(analysis and analysis.filters.doc_ids),
             other_places=analysis.other_places if analysis else [], named_regions=regions,
         )
+        if coverage.level == "partial" and intent.kind == "list" and cited and self.answerer.series(standalone, cited[0]):
+            # "十件实事都有啥": the items of the series the first article is one of are the list asked for
+            coverage = replace(coverage, level="full", missing=None)
         return Decision(query, result, intent, evidence, cited, coverage, named)
 
     def measures(self, standalone: str, d: Decision) -> list[ArticleEvidence]:

@@ -129,3 +129,11 @@ def test_a_list_named_by_its_count_is_answered_by_the_article_enumerating_it(ass
     ans = assistant.ask("我们准备在青岛开连锁便利店，听说在推“一业一证”改革，具体能实现哪几个“一”？")
     assert "一次告知、一套材料、一窗受理、一同核查、一网联动、一证准营" in ans.text
     assert ans.citations[0].locator == "三、"
+
+
+def test_a_list_question_about_a_series_is_answered_by_its_items_in_full(assistant):
+    # "十件实事都有啥": no article lists them, the series' headings do — an answer, not a hedge
+    ans = assistant.ask("兰山区今年给妇女儿童办的十件实事都有啥?")
+    assert ans.coverage == "full" and "该文件列出的各项：" in ans.text
+    for item in ("“两癌”免费筛查", "康复救助残疾儿童360名", "建设希望小屋100处"):
+        assert item in ans.text, item
