@@ -19,7 +19,8 @@ articles that answer are cited (qa.answer.evidence decides which), one citation 
 pieces of a split article share it), introduced with the names of the sections it sits in when the
 quote does not show them (二、（十）2.（职责分工·水务管理部门）); a question with several asks also
 cites the article about what the first ones leave out (qa.answer.evidence.complement); a rule its own
-section says does not reach this place ("此项不涉及我市、区") is quoted with that note.
+section says does not reach this place ("此项不涉及我市、区") is quoted with that note, and a question that asks who
+is in charge gets the line closing the first article's item ("（区税务局牵头，联系人：…，联系电话：…）").
 """
 
 from __future__ import annotations
@@ -522,7 +523,8 @@ class ArticleAnswerer:
             # a document without sections says what it is about after its "具体情况如下：": quoted with it
             said = self.library.announced(chunk, line, self.whole_max_chars) if not outline and ANNOUNCES.search(line) else ""
             shown = f"{tidy(defuse_markers(line))}{tidy(defuse_markers(said))}" if said else _goes_on(line)
-            w.lines.append(f"主要内容：{shown}{w.cite(chunk, d, line + chr(10) + said if said else line)}")
+            source = f"{line}\n{said}" if said else line
+            w.lines.append(f"主要内容：{shown}{w.cite(chunk, d, source)}")
         goal = self.library.goal(doc_id)
         if goal is not None and not (purpose and purpose[0].chunk_id == goal.chunk_id):
             shown, source = self._opening_quote(goal, d)
