@@ -100,8 +100,10 @@ def _caveats() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 @lru_cache(maxsize=1)
-def _lead_line() -> re.Pattern[str]:
-    return re.compile(data.load("sections.toml")["lead"]["pattern"])
+def _lead_lines() -> tuple[list[re.Pattern[str]], re.Pattern[str], tuple[str, ...]]:
+    """The lines naming who leads an item (the contact line first), a higher level's lead, the words for "here"."""
+    table = data.load("sections.toml")["lead"]
+    return [re.compile(table["contact"]), re.compile(table["task"])], re.compile(table["upper"]), tuple(table["local"])
 
 
 BYDOC_DETAIL_OFFSET = 0.2  # a document card quotes an article for a further ask when it is this much surer than an extra
@@ -372,7 +374,7 @@ class ArticleAnswerer:
             if scope is not None and scope.chunk_id not in quoted:  # "此项不涉及我市、区" after the rule it limits
                 quoted.add(scope.chunk_id)
                 w.lines.append(f"同一文件{scope.locator}写明：{whole(scope, d)}{w.cite(scope, d, own_text(scope))}")
-        lead_note = self._lead_note(cited[0].hit.chunk) if cited and asks_who(question) else None
+        lead_note = self._lead_note(cited[0].hit.chunk) if cited and self._asks_lead(question, regions, cited[0].hit.chunk) else None
         if lead_note is not None and not any(lead_note[1] in line for line in w.lines):
             # who leads the first article's item and whom to call ("（区发展改革局牵头，联系人：…）" closing it)
             c_lead, line = lead_note
@@ -467,13 +469,20 @@ class ArticleAnswerer:
     def _lead_note(self, chunk: Chunk) -> tuple[Chunk, str] | None:
         """The line closing `chunk`'s section with who leads it and whom to call (qa/data/sections.toml
         [lead]), with the article it is in; None when the section has none."""
-        rx = _lead_line()
         rows = self.library.section(chunk)
         at = next((n for n, c in enumerate(rows) if c.chunk_id == chunk.chunk_id), 0)
-        for c in rows[at:] + rows[:at][::-1]:  # the item's own closing line: the first after it
-            if m := rx.search(c.text):
-                return c, m.group(0)
+        for rx in _lead_lines()[0]:
+            for c in rows[at:] + rows[:at][::-1]:  # the item's own closing line: the first after it
+                if m := rx.search(c.text):
+                    return c, m.group(0)
         return None
+
+    @staticmethod
+    def _asks_lead(question: str, regions: list[str], chunk: Chunk) -> bool:
+        """Whether the answer names who leads the item: the question asks who, or it asks about the
+        place while the article quotes a higher level's policy with that level's lead."""
+        _, upper, local = _lead_lines()
+        return asks_who(question) or (bool(upper.search(chunk.text)) and (bool(regions) or any(w in question for w in local)))
 
     def _scope_note(self, chunk: Chunk) -> Chunk | None:
         """The article of `chunk`'s section saying its rule does not reach this place (a district's

@@ -382,3 +382,14 @@ def test_who_leads_an_item_is_quoted_from_the_line_closing_it(assistant):
     # a question that asks no one's name gets no such line
     ans = assistant.ask("小规模纳税人月销售额多少以下免征增值税？")
     assert "联系人" not in ans.text
+
+
+def test_a_higher_levels_policy_asked_about_the_place_says_who_carries_it_out_there(assistant):
+    # the compilation quotes the province's policy with the province's lead (省发展改革委); a question
+    # about 周村 also gets the district's lead, from the line closing the item ("（区发展改革局牵头，联系人：…）")
+    ans = assistant.ask("我们打算在周村办普惠托育机构，要是进了国家普惠托育专项，每个托位能补多少钱？")
+    assert "每个托位1万元" in ans.text and "区发展改革局牵头" in ans.text
+    _consistent(ans)
+    # without the place the province's policy is the answer, and nothing more is added
+    ans = assistant.ask("列入国家普惠托育专项的项目每个托位补助多少？")
+    assert "每个托位1万元" in ans.text and "区发展改革局" not in ans.text
