@@ -99,6 +99,11 @@ def _caveats() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return re.compile(table["excluded"]), re.compile(table["scope"])
 
 
+def _said(e: ArticleEvidence) -> float:
+    """How likely an article answers, times the share of the question's words one of its sentences says."""
+    return e.prob * e.features[_SENT_COV]
+
+
 @lru_cache(maxsize=1)
 def _lead_lines() -> tuple[list[re.Pattern[str]], re.Pattern[str], tuple[str, ...]]:
     """The lines naming who leads an item (the contact line first), a higher level's lead, the words for "here"."""
@@ -278,17 +283,16 @@ class ArticleAnswerer:
             if r not in best_of and (not regions or r in regions) and (regions or e.prob >= self.models.extra_min):
                 best_of[r] = e
         if len(best_of) < 2 and len(regions) < 2:
-            # the first document's best article; each other document's article that says most of the
-            # question's words among those not far below (what the first side is compared on)
+            # each document's article that is both likely and says the question's words in a sentence of
+            # its own (what the sides are compared on), among those not far below: not a one-line item
+            # whose heading alone matches ("2. …除重点管理区以外的区域均为一般管理区" beside the 1. that draws it)
             by_doc: dict[str, ArticleEvidence] = {}
             for e in ranked:
                 d = e.hit.document.doc_id
                 floor = self.models.extra_min if not by_doc else SIDE_FLOOR * self.models.extra_min
                 if e.prob < floor and not (d in named_docs and (len(named_docs) >= 2 or by_doc)):
                     continue
-                if d not in by_doc:
-                    by_doc[d] = e
-                elif d != next(iter(by_doc)) and e.features[_SENT_COV] > by_doc[d].features[_SENT_COV]:
+                if d not in by_doc or _said(e) > _said(by_doc[d]):
                     by_doc[d] = e
             if len(by_doc) >= 2:
                 return list(by_doc.values())

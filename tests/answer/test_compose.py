@@ -232,6 +232,16 @@ def test_comparison_within_one_district_has_a_side_per_document(assistant):
     _consistent(ans)
 
 
+def test_a_comparisons_side_is_the_article_that_says_it_not_a_one_line_sibling(assistant):
+    # 养犬 二、（一）2. "除重点管理区以外的区域均为一般管理区" ranks first on its heading alone; the side
+    # is 1., which draws the zone (国大路以南…), beside the fireworks zone (普照路以北…)
+    ans = assistant.ask("招远城区的烟花爆竹禁放区和养犬重点管理区，划定的范围一样吗？")
+    assert ans.intent == "comparison"
+    assert "国大路以南" in ans.text and "普照路以北" in ans.text
+    assert any(c.locator == "二、（一）1." for c in ans.citations)
+    _consistent(ans)
+
+
 def test_an_article_announcing_a_list_is_judged_with_its_items(assistant):
     # "第二条 扶持条件：" alone says nothing; with its items 1.–4. it answers the question
     q = "招政发〔2022〕11号《全市重点项目建设专项扶持资金补助办法》规定的扶持条件有哪些？"
