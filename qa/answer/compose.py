@@ -117,6 +117,8 @@ LIST_CHARS_FACTOR = 3  # announced items are quoted whole up to this many articl
 # nearly as much as the article the permission comes from ("不得低于最低库存" shares 食盐生产企业 only)
 CAVEAT_MIN_COVERAGE = 0.15
 CAVEAT_RATIO = 0.8
+OTHER_REGION_FLOOR = 0.5  # a question naming no region also cites another region's article scoring this share of extra_min
+OTHER_REGIONS_MAX = 1  # … of so many other regions at most
 SIDE_FLOOR = 0.25  # another document is a side of a comparison when its article scores this share of extra_min
 _SENT_COV = ARTICLE_FEATURES.index("sent_cov")  # the share of the question's words in an article's best sentence
 VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some other rule
@@ -260,6 +262,8 @@ class ArticleAnswerer:
                 ][:1]
             ]
         chosen = chosen[: max(self.max_articles, 2 * len(regions))]
+        if not regions and intent.kind not in ("comparison", "by-doc", "validity", "broad"):
+            chosen = self._other_regions(chosen, ranked)
         if intent.slot and intent.kind != "comparison" and intent.slot != "yesno":  # nearly every rule has a modal
             # lead with an article that holds the slot, if one good enough was retrieved
             holder = next((e for e in ranked if e.slot and e.prob >= m.extra_ratio * best.prob), None)
@@ -272,6 +276,19 @@ class ArticleAnswerer:
             if named is not None and named is not chosen[0]:
                 chosen = ([named] + [e for e in chosen if e is not named])[: self.max_articles]
         return chosen
+
+    def _other_regions(self, chosen: list[ArticleEvidence], ranked: list[ArticleEvidence]) -> list[ArticleEvidence]:
+        """A question that names no region is answered for each region with a rule on it: the best
+        article of a region not yet cited, when it is not far below (小规模纳税人免征增值税: 兰山's
+        二十条 and 周村's compilation both say it)."""
+        have = {e.hit.document.region for e in chosen}
+        more = []
+        for e in ranked:
+            r = e.hit.document.region
+            if r and r not in have and e.prob >= OTHER_REGION_FLOOR * self.models.extra_min:
+                have.add(r)
+                more.append(e)
+        return chosen + more[: OTHER_REGIONS_MAX]
 
     def _one_per_region(self, ranked: list[ArticleEvidence], regions: list[str], named_docs: list[str]) -> list[ArticleEvidence]:
         """A comparison's sides: the best article of each region; when that gives one side (two

@@ -92,6 +92,24 @@ def test_yes_no_gets_a_verdict_when_the_rule_says_so(assistant):
     _consistent(ans)
 
 
+def test_an_exemption_answers_must_i_with_no(assistant):
+    # "…的应税销售收入,免征增值税" exempts (不需要): 应税 (taxable) states no duty
+    ans = assistant.ask("小规模纳税人一个月卖十二万，增值税还要交吗？")
+    assert ans.text.startswith("不需要。"), ans.text
+    _consistent(ans)
+
+
+def test_a_question_naming_no_region_is_answered_for_each_region_with_a_rule(assistant):
+    # 兰山's 二十条 and 周村's compilation both exempt small taxpayers: the answer says so, each cited
+    ans = assistant.ask("小规模纳税人月销售额12万元，还用交增值税吗？")
+    assert {c.region for c in ans.citations} >= {"临沂市兰山区", "淄博市周村区"}, ans.text
+    assert "各地的规定不同" in ans.text and "15万元以下" in ans.text
+    _consistent(ans)
+    # a question about one region stays with it
+    ans = assistant.ask("兰山区小规模纳税人月销售额12万元，还用交增值税吗？")
+    assert {c.region for c in ans.citations} == {"临沂市兰山区"}, ans.text
+
+
 def test_a_child_alone_at_home_is_answered_from_the_childrens_plan(assistant):
     # the everyday words (一个人在家 / 放家里) are not the plan's (单独留在家中): qa/data/terms.toml
     for q in ("孩子7岁能一个人在家吗？", "孩子7岁能一个人放家里吗？"):
