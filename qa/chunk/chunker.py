@@ -17,7 +17,7 @@ from qa.chunk.paragraphs import Paragraph
 from qa.chunk.tokens import count_tokens
 from qa.text import DATE_LINE, PUBLIC_MARK, compact, to_simplified
 
-CHUNKER_VERSION = "1.6"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
+CHUNKER_VERSION = "1.7"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
 # (1.5: the index also embeds every article's sentences, qa.index.sentences; 1.6: "第八条 项目…" opens an
 # article, a gazette's appended item is a document of its own)
 
@@ -73,6 +73,7 @@ def locator_for(stack: list[tuple[Marker, str]]) -> str:
 def units_of(paras: list[Paragraph], parts: list[Part]) -> list[Unit]:
     """Walk the paragraphs, opening a unit at every article-level marker."""
     starts = {p.index: p for p in parts}
+    issuing = any(p.issued for p in parts)  # the text before an issued document is its covering notice
     skip: set[int] = set()
     units: list[Unit] = []
     stack: list[tuple[Marker, str]] = []
@@ -104,7 +105,7 @@ def units_of(paras: list[Paragraph], parts: list[Part]) -> list[Unit]:
         marker = None if para.is_table else detect(para.key, para.simp)
         if marker is None or marker.type not in UNIT_TYPES:
             if current is None:
-                kind = "notice" if (parts and part_title is None) else ("preamble" if stack == [] else "article")
+                kind = "notice" if (issuing and part_title is None) else ("preamble" if stack == [] else "article")
                 current = Unit(part=part_title, stack=list(stack), paras=pending, kind=kind)
                 pending = []
             current.paras.append(para)
@@ -296,9 +297,10 @@ def make_chunks(
 ) -> list[tuple[Unit, Piece, str, list[str]]]:
     """(unit, piece, locator, heading path) for every chunk of a document, in order."""
     units = units_of(paras, parts)
+    attachments = {p.title for p in parts if not p.issued}
     for u in units:
         u.tokens = count_tokens(_text(u.paras))
-        u.locator = _label(u, "正文" if len(units) == 1 else "前言")
+        u.locator = _label(u, "正文" if len(units) == 1 else "附件" if u.part in attachments else "前言")
     units = merge_tiny(units, merge_below, max_tokens)
     out: list[tuple[Unit, Piece, str, list[str]]] = []
     for u in units:

@@ -108,8 +108,11 @@ def _find_title(raw: RawDocument, paras: list, source_file: str, meta: dict[str,
     notice_title = None
     is_notice = bool(header_title and re.search(r"(印发|公布|转发|下发).*(通知)$", header_title))
     candidates = _issued_titles(raw, header_title)
-    parts = find_parts(paras, candidates) if candidates else []
-    if header_title and (is_notice or parts):
+    # the parts: the documents the notice issues, and any 附件 with its title line (a leading group's list
+    # after the signature is no part of the last article)
+    parts = find_parts(paras, candidates)
+    issuing = parts if candidates else []
+    if header_title and (is_notice or issuing):
         head_issuer = raw.issuer or meta.get("issuer")  # a web page's 发布机构 when the header names none
         notice_title = (head_issuer.replace(" ", "") if head_issuer and header_title.startswith("关于") else "") + header_title
     issued = [p for p in parts if p.issued]
@@ -118,7 +121,7 @@ def _find_title(raw: RawDocument, paras: list, source_file: str, meta: dict[str,
         title = issued[0].title
     elif header_title:
         m = _PRINTED.match(header_title)
-        title = m.group(1).strip("《》") if (m and parts) else header_title
+        title = m.group(1).strip("《》") if (m and issuing) else header_title
     elif issued:
         title = issued[0].title
     else:

@@ -26,6 +26,17 @@ def test_traditional_article_whole_and_simplified_for_index(corpus):
     assert c.heading_path[0] == "青岛市活禽交易管理办法"
 
 
+def test_an_attachment_after_the_signature_is_a_part_of_its_own(corpus):
+    # 义政发〔2022〕30号 names no document in 《》: its 附件 (the leading group's members) is still no
+    # part of its last article 六、（四）, and the text before it is the document, not a covering notice
+    doc = next(d for d in corpus.documents if d.number == "义政发〔2022〕30号")
+    chunks = [c for c in corpus.chunks if c.doc_id == doc.doc_id]
+    last = [c for c in chunks if c.locator == "六、（四）"]
+    assert last and not any("孙伯成" in c.text for c in last)
+    assert any(c.locator == "附件" and "孙伯成" in c.text for c in chunks)
+    assert chunks[0].locator == "前言" and chunks[0].kind == "preamble"
+
+
 def test_article_seven(corpus):
     c = _chunk(corpus, "青岛市人民政府令第279号", "第七条")
     assert c.text_simplified.startswith("第七条")
