@@ -15,3 +15,8 @@ def test_a_short_word_inside_a_longer_one_means_something_else():
     assert "补贴" not in official_terms("超出的部分要补交土地价款吗")  # 补交 pays what is owed
     assert "补贴" in official_terms("补交了材料还能拿补助吗，能补多少")  # … unless 补 is also asked on its own
     assert "奖励" not in official_terms("孩子拿了奖状")
+
+
+def test_fines_kept_by_the_office_are_the_documents_罚没收入():
+    terms = set(official_terms("城管罚的款是不是能留在他们单位自己花"))
+    assert {"罚没收入", "部门利益"} <= terms
