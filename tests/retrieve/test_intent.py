@@ -64,6 +64,7 @@ from qa.retrieve.intent import classify
         ("青政办字（2020）83号这个意见是哪天印发的？", True, "by-doc", "date"),
         ("申请补贴需要什么材料", False, "condition", "condition"),
         ("一业一证这个咋申请啊", False, "condition", "condition"),
+        ("啥情况下会被取消低保？", False, "condition", "condition"),
         # in chat a yes/no question may end in 不 after its modal, or be 中不中 / 成不成
         ("俺在禁放区开了个小卖部，还能卖点鞭炮不？", False, "yesno", "yesno"),
         ("地里的秸秆一把火烧了，中不中", False, "yesno", "yesno"),
