@@ -555,6 +555,12 @@ class ArticleAnswerer:
             shown = f"{tidy(defuse_markers(line))}{tidy(defuse_markers(said))}" if said else _goes_on(line)
             source = f"{line}\n{said}" if said else line
             w.lines.append(f"主要内容：{shown}{w.cite(chunk, d, source)}")
+            if (preface := self.library.preface(doc_id, chunk)) is not None:
+                # the issued document's own opening statements after the notice's purpose
+                c_pre, lines = preface
+                shown = "；".join(tidy(defuse_markers(f"{label}：{x}" if label else x)).rstrip("。") for label, x in lines) + "。"
+                source = "\n".join(f"{label}\n{x}" if label else x for label, x in lines)
+                w.lines.append(f"{c_pre.locator}写明：{shown}{w.cite(c_pre, d, source)}")
         goal = self.library.goal(doc_id)
         if goal is not None and not (purpose and purpose[0].chunk_id == goal.chunk_id):
             shown, source = self._opening_quote(goal, d)

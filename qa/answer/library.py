@@ -125,6 +125,30 @@ class DocumentLibrary:
         # the title or issuer, whole, with the issuer before it, or a piece of a title broken over lines
         return any(t and ((t in key and len(key) <= len(t) + 16) or bare in t) for t in titles)
 
+    def preface(self, doc_id: str, purpose: Chunk | None, max_lines: int = 3) -> tuple[Chunk, list[tuple[str, str]]] | None:
+        """What the issued document says of itself before its first section, when its purpose was
+        taken from the covering notice ("2022年起实施的新政策清单 共计56项，从2022年1月1日起实施。"):
+        the preamble's statements (sentences ending in 。, not its title or contents lines), each with
+        the short line before it that names what it is about ("" when none)."""
+        if purpose is None or purpose.kind != "notice":
+            return None
+        d = self.by_id.get(doc_id)
+        for c in self.opening(doc_id):
+            if c.kind != "preamble":
+                continue
+            lines: list[tuple[str, str]] = []
+            label = ""  # a short line naming what the statement after it is about ("2022年起实施的新政策清单")
+            for line in c.text.splitlines():
+                line = line.strip().lstrip("-* ").strip()
+                key = compact(to_simplified(line))
+                if len(key) >= 8 and key.endswith("。") and not self._head_line(key, d) and not _PURPOSE.match(key):
+                    lines.append((label, line))  # not a second "为…制定本方案" after the notice's
+                    label = ""
+                else:
+                    label = line if 4 <= len(key) <= 30 and not re.search(r"[，,。；;：:\d]$", key) else ""
+            return (c, lines[:max_lines]) if lines else None
+        return None
+
     def goal(self, doc_id: str) -> Chunk | None:
         """The section stating the document's targets (工作目标 / 总体目标 …), if it has one."""
         for c in self.chunks(doc_id):

@@ -324,6 +324,16 @@ def test_a_question_for_an_office_s_telephone_gets_the_article_with_it(assistant
     _consistent(ans)
 
 
+def test_a_card_shows_what_the_issued_document_says_of_itself_after_the_notice(assistant):
+    # the compilation's own opening, after the covering notice's purpose: how many new policies, from when
+    ans = assistant.ask("《周村区落实省稳中求进高质量发展政策清单(第一批)实施方案汇编》讲了什么？")
+    plain = _plain(ans.text)
+    assert "前言写明" in ans.text and "共计56项" in plain and "2022年1月1日起实施" in plain
+    _consistent(ans)
+    # a preamble that only says what the document is for again ("为…制定本方案") adds no line
+    assert "前言写明" not in assistant.ask("临兰统字[2022]9号 讲了什么").text
+
+
 def test_a_named_document_asked_when_it_was_issued_gets_its_card_unhedged(assistant):
     ans = assistant.ask("招政发[2022]16 主要讲了什么？什么时候印发的？")
     assert ans.intent == "by-doc" and ans.coverage == "full"
