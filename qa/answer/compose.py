@@ -181,6 +181,16 @@ class _Writer:
             c.quote = f"{c.quote}……{quote}" if quote and quote not in c.quote else c.quote
         return f"[{n}]"
 
+    def cite_item(self, head: Chunk, item: Chunk, document: Document, quote: str) -> str:
+        """The marker of the article `head` that announces `item` ("以下方式：" … 1、入地): the items
+        it lists are part of it, so the item joins its citation (the passage: the article and its items)."""
+        marker = self.cite(head, document, "")
+        c = self.citations[int(marker[1:-1]) - 1]
+        if item.text not in c.passage:
+            c.passage = f"{c.passage}\n{item.text}"
+            c.quote = f"{c.quote}……{quote}" if quote and quote not in c.quote else c.quote
+        return marker
+
     def text(self) -> str:
         # Some pages were published in traditional characters (the 青岛 gazette's 繁體 pages): the answer
         # reads in simplified and says so; each citation keeps the source's own characters.
@@ -390,7 +400,7 @@ class ArticleAnswerer:
                 if len(shown) > room:
                     shown, quoted_text = lead(shown, quoted_text)
                 room -= len(shown)
-                w.lines.append(shown + w.cite(extra, d, quoted_text))
+                w.lines.append(shown + w.cite_item(c, extra, d, quoted_text))
             scope = self._scope_note(e.hit.chunk)
             if scope is not None and scope.chunk_id not in quoted:  # "此项不涉及我市、区" after the rule it limits
                 quoted.add(scope.chunk_id)

@@ -47,6 +47,9 @@ def test_a_list_question_gets_every_announced_item_the_last_ones_by_their_leads(
         assert f"（{n}）" in ans.text, n
     assert "（七）保留周村区劳动保障监察大队……" in ans.text
     _consistent(ans)
+    # the items are part of the article that announces them: one citation, its passage the article and its items
+    head = next(c for c in ans.citations if "保留以下7支" in c.passage)
+    assert "劳动保障监察大队" in head.passage and not any(c is not head and "劳动保障监察大队" in c.passage for c in ans.citations)
 
 
 def test_by_document_question_gets_a_document_card_in_any_bracket_style(assistant):
