@@ -154,6 +154,10 @@ class Composed:
 TRADITIONAL_NOTE = "注：所引原文有繁体字，以上按简体显示；原文字形见各出处引文。"
 
 
+def _add_quote(c: Citation, quote: str) -> None:
+    c.quote = f"{c.quote}……{quote}" if quote and quote not in c.quote else c.quote
+
+
 class _Writer:
     """Collects answer lines and the citations their markers point to."""
 
@@ -165,8 +169,12 @@ class _Writer:
         self._quoted: dict[str, list[str]] = {}  # … → the pieces quoted
 
     def cite(self, chunk: Chunk, document: Document, quote: str) -> str:
-        """The marker of the article `chunk` is (a piece of): the article is the unit of citation, so
-        a second piece quoted joins the first one's citation (its passage: the pieces quoted)."""
+        """The marker of the article `chunk` is (a piece of)."""
+        return f"[{self._number(chunk, document, quote)}]"
+
+    def _number(self, chunk: Chunk, document: Document, quote: str) -> int:
+        """The article is the unit of citation, so a second piece quoted joins the first one's
+        citation (its passage: the pieces quoted)."""
         article = self._pieces(chunk) if self._pieces is not None else [chunk]
         key = article[0].chunk_id
         n = self._marker.get(key)
@@ -178,18 +186,18 @@ class _Writer:
             self._quoted[key].append(chunk.chunk_id)
             c = self.citations[n - 1]
             c.passage = "\n".join(p.text for p in article if p.chunk_id in self._quoted[key])
-            c.quote = f"{c.quote}……{quote}" if quote and quote not in c.quote else c.quote
-        return f"[{n}]"
+            _add_quote(c, quote)
+        return n
 
     def cite_item(self, head: Chunk, item: Chunk, document: Document, quote: str) -> str:
         """The marker of the article `head` that announces `item` ("以下方式：" … 1、入地): the items
         it lists are part of it, so the item joins its citation (the passage: the article and its items)."""
-        marker = self.cite(head, document, "")
-        c = self.citations[int(marker[1:-1]) - 1]
+        n = self._number(head, document, "")
+        c = self.citations[n - 1]
         if item.text not in c.passage:
             c.passage = f"{c.passage}\n{item.text}"
-            c.quote = f"{c.quote}……{quote}" if quote and quote not in c.quote else c.quote
-        return marker
+            _add_quote(c, quote)
+        return f"[{n}]"
 
     def text(self) -> str:
         # Some pages were published in traditional characters (the 青岛 gazette's 繁體 pages): the answer
