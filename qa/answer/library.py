@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from functools import lru_cache
 
+from qa import data
 from qa.chunk.outline import split_number
-from qa.models import Chunk, Document
+from qa.models import Chunk, Document, Hit
 from qa.text import ANY_DATE_LINE, compact, to_simplified
 
 TITLE_CHARS = 30  # an article no longer than this, without a sentence, is a title
@@ -22,6 +24,17 @@ _PURPOSE = re.compile(
     r"^(第[一二三四五六七八九十百]+条\s*)?(为|根据|按照|依据|现就|为了|为进一步|为切实|为深入|为全面|为加快|为推动|为贯彻)"
 )
 _GOAL = re.compile(r"(?:工作|总体|主要|发展|规划)目标|目标任务")
+
+
+@lru_cache(maxsize=1)
+def _rosters() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    table = data.load("sections.toml")["rosters"]
+    return re.compile(table["titles"]), re.compile(table["asks"])
+
+
+def _roster(c: Chunk, titles: re.Pattern[str]) -> bool:
+    """A chunk of an attachment listing people: its part's title says so and it states at most one sentence."""
+    return c.locator.startswith("附件") and len(c.heading_path) > 1 and bool(titles.search(c.heading_path[1])) and c.text.count("。") <= 1
 
 
 def _title_only(text: str) -> bool:
@@ -124,6 +137,14 @@ class DocumentLibrary:
         bare = key.strip("《》")
         # the title or issuer, whole, with the issuer before it, or a piece of a title broken over lines
         return any(t and ((t in key and len(key) <= len(t) + 16) or bare in t) for t in titles)
+
+    def without_rosters(self, hits: list[Hit], question: str) -> list[Hit]:
+        """The hits less those in an attachment listing people (qa/data/sections.toml [rosters]), unless the
+        question asks about people."""
+        titles, asks = _rosters()
+        if asks.search(question):
+            return hits
+        return [h for h in hits if not _roster(h.chunk, titles)]
 
     def preface(self, doc_id: str, purpose: Chunk | None, max_lines: int = 3) -> tuple[Chunk, list[tuple[str, str]]] | None:
         """What the issued document says of itself before its first section, when its purpose was

@@ -290,12 +290,13 @@ class Assistant:
         intent = analysis.intent if analysis else Intent()
         regions = analysis.regions if analysis else []
         named = analysis.named_documents if analysis else []
-        evidence = self.scorer.run(query, intent, result.hits, regions, named)
+        hits = self.library.without_rosters(result.hits, standalone)
+        evidence = self.scorer.run(query, intent, hits, regions, named)
         cited = self.answerer.select(intent, evidence, regions, named, standalone)
         if intent.kind not in ("by-doc", "validity", "broad") and several_asks(standalone):
-            cited = self.scorer.complement(query, cited, evidence, result.hits, regions, named)
+            cited = self.scorer.complement(query, cited, evidence, hits, regions, named)
         if intent.kind not in ("by-doc", "validity", "broad"):  # a card or an outline, not quotes
-            cited = self.scorer.with_pieces(query, intent, cited, result.hits, regions, named)
+            cited = self.scorer.with_pieces(query, intent, cited, hits, regions, named)
         words = word_features(
             content_words(analysis.text if analysis else standalone, regions), evidence, self.corpus_text,
             self.library.idf, self.library.max_idf,

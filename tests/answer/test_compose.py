@@ -337,6 +337,15 @@ def test_a_card_shows_what_the_issued_document_says_of_itself_after_the_notice(a
     assert "前言写明" not in assistant.ask("临兰统字[2022]9号 讲了什么").text
 
 
+def test_a_roster_attachment_answers_only_questions_about_people(assistant):
+    # 义堂镇 repeats down the 附件's member list: it must not outrank the measures for a question about them …
+    ans = assistant.ask("义堂镇飞线都有哪几种整治办法？")
+    assert "入地" in ans.text and "捆套" in ans.text
+    assert not any(c.locator == "附件" for c in ans.citations), [c.locator for c in ans.citations]
+    # … and still answers one about who is in the group
+    assert "孙伯成" in assistant.ask("义堂镇飞线专项整治领导小组组长是谁？").text
+
+
 def test_a_named_document_asked_when_it_was_issued_gets_its_card_unhedged(assistant):
     ans = assistant.ask("招政发[2022]16 主要讲了什么？什么时候印发的？")
     assert ans.intent == "by-doc" and ans.coverage == "full"
