@@ -20,7 +20,8 @@ pieces of a split article share it), introduced with the names of the sections i
 quote does not show them (二、（十）2.（职责分工·水务管理部门）); a question with several asks also
 cites the article about what the first ones leave out (qa.answer.evidence.complement); a rule its own
 section says does not reach this place ("此项不涉及我市、区") is quoted with that note, and a question that asks who
-is in charge gets the line closing the first article's item ("（区税务局牵头，联系人：…，联系电话：…）").
+is in charge — or asks about the place while the article quotes a higher level's policy — gets the line closing
+the first article's item ("（区税务局牵头，联系人：…，联系电话：…）").
 """
 
 from __future__ import annotations
@@ -99,11 +100,6 @@ def _caveats() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return re.compile(table["excluded"]), re.compile(table["scope"])
 
 
-def _said(e: ArticleEvidence) -> float:
-    """How likely an article answers, times the share of the question's words one of its sentences says."""
-    return e.prob * e.features[_SENT_COV]
-
-
 @lru_cache(maxsize=1)
 def _lead_lines() -> tuple[list[re.Pattern[str]], re.Pattern[str], tuple[str, ...]]:
     """The lines naming who leads an item (the contact line first), a higher level's lead, the words for "here"."""
@@ -130,6 +126,11 @@ _ITEM_LEAD = re.compile(r"^\s*(\d+)[.．、]\s*")
 _ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+条)\s*")
 
 
+def _said(e: ArticleEvidence) -> float:
+    """How likely an article answers, times the share of the question's words one of its sentences says."""
+    return e.prob * e.features[_SENT_COV]
+
+
 def _goes_on(line: str) -> str:
     """A statement quoted on its own: "…名单如下：" ends in …… (what it announces is not quoted)."""
     return ANNOUNCES.sub("……", defuse_markers(tidy(line)))
@@ -154,10 +155,6 @@ class Composed:
 TRADITIONAL_NOTE = "注：所引原文有繁体字，以上按简体显示；原文字形见各出处引文。"
 
 
-def _add_quote(c: Citation, quote: str) -> None:
-    c.quote = f"{c.quote}……{quote}" if quote and quote not in c.quote else c.quote
-
-
 class _Writer:
     """Collects answer lines and the citations their markers point to."""
 
@@ -167,37 +164,44 @@ class _Writer:
         self._pieces = pieces  # an article split at the token limit → its pieces (DocumentLibrary.pieces)
         self._marker: dict[str, int] = {}  # an article's first piece → its citation's marker
         self._quoted: dict[str, list[str]] = {}  # … → the pieces quoted
+        self._items: dict[str, list[Chunk]] = {}  # … → the items it announces, quoted after it
 
     def cite(self, chunk: Chunk, document: Document, quote: str) -> str:
         """The marker of the article `chunk` is (a piece of)."""
         return f"[{self._number(chunk, document, quote)}]"
 
-    def _number(self, chunk: Chunk, document: Document, quote: str) -> int:
-        """The article is the unit of citation, so a second piece quoted joins the first one's
-        citation (its passage: the pieces quoted)."""
+    def cite_item(self, head: Chunk, item: Chunk, document: Document, quote: str) -> str:
+        """The marker of the article `head` that announces `item` ("以下方式：" … 1、入地): the items
+        it lists are part of it, so the item joins its citation."""
+        n = self._number(head, document, "")
+        key, article = self._article(head)
+        if item.chunk_id not in self._quoted[key] and item not in self._items[key]:
+            self._items[key].append(item)
+            self._join(n, key, article, quote)
+        return f"[{n}]"
+
+    def _article(self, chunk: Chunk) -> tuple[str, list[Chunk]]:
         article = self._pieces(chunk) if self._pieces is not None else [chunk]
-        key = article[0].chunk_id
+        return article[0].chunk_id, article
+
+    def _number(self, chunk: Chunk, document: Document, quote: str) -> int:
+        """The article is the unit of citation, so a second piece quoted joins the first one's citation."""
+        key, article = self._article(chunk)
         n = self._marker.get(key)
         if n is None:
             n = self._marker[key] = len(self.citations) + 1
-            self._quoted[key] = [chunk.chunk_id]
+            self._quoted[key], self._items[key] = [chunk.chunk_id], []
             self.citations.append(citation_for(n, chunk, document, quote))
         elif chunk.chunk_id not in self._quoted[key]:
             self._quoted[key].append(chunk.chunk_id)
-            c = self.citations[n - 1]
-            c.passage = "\n".join(p.text for p in article if p.chunk_id in self._quoted[key])
-            _add_quote(c, quote)
+            self._join(n, key, article, quote)
         return n
 
-    def cite_item(self, head: Chunk, item: Chunk, document: Document, quote: str) -> str:
-        """The marker of the article `head` that announces `item` ("以下方式：" … 1、入地): the items
-        it lists are part of it, so the item joins its citation (the passage: the article and its items)."""
-        n = self._number(head, document, "")
+    def _join(self, n: int, key: str, article: list[Chunk], quote: str) -> None:
+        """The citation's passage: the article's pieces quoted, in order, then the items it announces."""
         c = self.citations[n - 1]
-        if item.text not in c.passage:
-            c.passage = f"{c.passage}\n{item.text}"
-            _add_quote(c, quote)
-        return f"[{n}]"
+        c.passage = "\n".join([p.text for p in article if p.chunk_id in self._quoted[key]] + [x.text for x in self._items[key]])
+        c.quote = f"{c.quote}……{quote}" if quote and quote not in c.quote else c.quote
 
     def text(self) -> str:
         # Some pages were published in traditional characters (the 青岛 gazette's 繁體 pages): the answer

@@ -50,6 +50,10 @@ def test_a_list_question_gets_every_announced_item_the_last_ones_by_their_leads(
     # the items are part of the article that announces them: one citation, its passage the article and its items
     head = next(c for c in ans.citations if "保留以下7支" in c.passage)
     assert "劳动保障监察大队" in head.passage and not any(c is not head and "劳动保障监察大队" in c.passage for c in ans.citations)
+    # … and they stay in it when another piece of the same article is quoted after them (招商招展组's 职责 1.–6.)
+    ans = assistant.ask("我们是做体育用品的企业,想对接体博会招商招展,兰山区这边是哪个组负责,组长是谁?")
+    assert "拟定整体招展招商工作实施方案" in ans.text
+    _consistent(ans)
 
 
 def test_by_document_question_gets_a_document_card_in_any_bracket_style(assistant):
