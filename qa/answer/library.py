@@ -37,6 +37,15 @@ def _roster(c: Chunk, titles: re.Pattern[str]) -> bool:
     return c.locator.startswith("附件") and len(c.heading_path) > 1 and bool(titles.search(c.heading_path[1])) and c.text.count("。") <= 1
 
 
+def _lines(text: str) -> list[tuple[str, str]]:
+    """(line, key) for each line of `text`: the line without a list mark ("- ", "* "), and its compact simplified form."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip().lstrip("-* ").strip()
+        out.append((line, compact(to_simplified(line))))
+    return out
+
+
 def _title_only(text: str) -> bool:
     """An article that is only its title ("第七条 变更应提供的资料"): its items follow it."""
     return len(compact(text)) <= TITLE_CHARS and not re.search(r"[。；;]", text)
@@ -91,9 +100,7 @@ class DocumentLibrary:
         others: list[tuple[Chunk, str]] = []
         opening = self.opening(doc_id)
         for c in opening + [c for c in self.chunks(doc_id)[:3] if c not in opening]:
-            for line in c.text.splitlines():
-                line = line.strip().lstrip("-* ").strip()
-                key = compact(to_simplified(line))
+            for line, key in _lines(c.text):
                 if len(key) < 12:
                     continue
                 if _PURPOSE.match(key) and re.search(r"[，,。]", key):
@@ -159,9 +166,7 @@ class DocumentLibrary:
                 continue
             lines: list[tuple[str, str]] = []
             label = ""  # a short line naming what the statement after it is about ("2022年起实施的新政策清单")
-            for line in c.text.splitlines():
-                line = line.strip().lstrip("-* ").strip()
-                key = compact(to_simplified(line))
+            for line, key in _lines(c.text):
                 if len(key) >= 8 and key.endswith("。") and not self._head_line(key, d) and not _PURPOSE.match(key):
                     lines.append((label, line))  # not a second "为…制定本方案" after the notice's
                     label = ""
