@@ -22,6 +22,10 @@ from qa.retrieve.intent import classify
         # the figure is what is asked, not whether there is a rule: 有没有 does not make the slot yes/no
         ("建充电桩有没有补贴？每个能补多少？", False, "amount", "grant"),
         ("创业担保贷款怎么申请，最多能贷多少？", False, "amount", "amount"),
+        # a subsidy asked after a comma or a question mark is still a sum granted, not a head count
+        ("社区要配体育指导员吗？指导员有补贴没，一个月给多少", False, "amount", "grant"),
+        ("开托育点政府能减房租吗？能减多少？", False, "amount", "grant"),
+        ("城乡公益性岗位计划开发多少个？", False, "amount", "amount"),  # 开发多少个 is a count
         # an explicit may-I / must-I question is yes/no even when it names a period or a sum
         ("养老保险能不能把好几年的钱一次交了？", False, "yesno", "deadline"),
         ("变更金额比较大，能不能拆成几个小变更分开报？", False, "yesno", "money"),
@@ -47,7 +51,7 @@ from qa.retrieve.intent import classify
         # … and 什么时候开始执行 of a new system asks its date, of a document its term
         ("新的管理体制从啥时候开始执行？", False, "deadline", "deadline"),
         ("这个办法什么时候开始执行？", False, "validity", "validity"),
-        ("招远和周村对企业上市的奖励分别是多少？", False, "comparison", "amount"),
+        ("招远和周村对企业上市的奖励分别是多少？", False, "comparison", "grant"),  # each side a sum granted
         ("招政发〔2022〕8号和招政发〔2022〕10号对贷款贴息的规定有什么不同？", True, "comparison", None),
         ("周村和招远的物业覆盖目标有啥不一样？", False, "comparison", None),
         ("两个规划的服务对象有何异同？", False, "comparison", None),
