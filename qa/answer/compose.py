@@ -72,6 +72,23 @@ def _asked_modals(q: str, asks: list[tuple[re.Pattern[str], list]]) -> list[tupl
     return []
 
 
+def _states(sentence: str, asked: list[tuple[int, int]], asks: list[tuple[re.Pattern[str], list]]) -> str:
+    """The verdict `sentence` gives on the modals asked (the first rule that matches), "" for none."""
+    for _, n in asked:
+        for rx, verdict in asks[n][1]:
+            if rx.search(sentence):
+                return verdict
+    return ""
+
+
+def _meets_condition(sentence: str, question: str) -> bool:
+    """The sentence states its own condition ("已经委托他人…处理的，") and the question meets it:
+    more than half of the condition's words are the question's."""
+    m = _CONDITION.match(sentence)
+    cond = content_grams(m.group(1)) if m else set()
+    return bool(cond) and len(cond & content_grams(question)) >= CONDITION_MET * len(cond)
+
+
 def _ages_within(question: str, rule: str) -> bool:
     """The ages a question names (孩子7岁, 3至6岁) are inside the age range the rule sets (未满8周岁,
     3岁以下, 3-6岁); True when either names none. A rule for 3岁以下 decides nothing for 3至6岁."""
@@ -95,9 +112,14 @@ def _ages_within(question: str, rule: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _caveats() -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _caveats() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     table = data.load("verdicts.toml")["caveats"]
-    return re.compile(table["excluded"]), re.compile(table["scope"])
+    return re.compile(table["excluded"]), re.compile(table["scope"]), re.compile(table["carved"])
+
+
+@lru_cache(maxsize=1)
+def _duties() -> re.Pattern[str]:
+    return re.compile(data.load("verdicts.toml")["duties"]["section"])
 
 
 @lru_cache(maxsize=1)
@@ -488,20 +510,32 @@ class ArticleAnswerer:
         q = to_simplified(question)
         if negated.search(q) or (regions and e.hit.document.region not in regions):
             return ""
+        if any(_duties().search(h) for h in e.hit.chunk.heading_path[1:]):
+            return ""  # an office's duty, not a rule on the person asking
         sentence = self._rule_sentence(q, e)
         if sentence is None or not _ages_within(q, sentence):
             return ""
         asked = _asked_modals(q, asks)
-        for _, n in asked:
-            for rx, verdict in asks[n][1]:
-                if rx.search(sentence):
-                    return "" if verdict == "可以" and self._caveat(e, evidence) else f"{verdict}。"
-        return ""
+        verdict = _states(sentence, asked, asks)
+        if not verdict:
+            return ""
+        if verdict == "可以" and (_caveats()[2].search(sentence) or self._caveat(e, evidence)):
+            return ""
+        # a sentence about as close to the question ruling the other way ("无自有住宅的…可按…录取" beside
+        # "商业用房(含公寓)…不能作为入学房产"): which one the asker falls under is not for the words to decide;
+        # a rule for a case the question is not in ("选择放弃免税…的，应开具…") is no rival
+        best = e.best_sentence
+        if best is not None and not _meets_condition(sentence, q):
+            near = (to_simplified(x.text) for x in e.sentences if x.score >= best.score - CONDITION_BONUS)
+            rivals = [t for t in near if t != sentence and (not _CONDITION.match(t) or _meets_condition(t, q))]
+            if any(v and v != verdict for v in (_states(t, asked, asks) for t in rivals)):
+                return ""
+        return f"{verdict}。"
 
     def _caveat(self, e: ArticleEvidence, evidence: list[ArticleEvidence]) -> bool:
         """The document may exclude the case a permission is asked for (qa/data/verdicts.toml
         [caveats]): a sentence about it that excludes, or a note that the rule does not reach this place."""
-        excluded, _ = _caveats()
+        excluded = _caveats()[0]
         doc = e.hit.document.doc_id
         bar = max(CAVEAT_MIN_COVERAGE, CAVEAT_RATIO * max((s.coverage for s in e.sentences), default=0.0))
         return self._scope_note(e.hit.chunk) is not None or any(
@@ -530,7 +564,7 @@ class ArticleAnswerer:
     def _scope_note(self, chunk: Chunk) -> Chunk | None:
         """The article of `chunk`'s section saying its rule does not reach this place (a district's
         compilation of provincial policies: 政策原文 followed by "情况说明：此项不涉及我市、区")."""
-        _, scope = _caveats()
+        scope = _caveats()[1]
         return next((c for c in self.library.section(chunk) if c.chunk_id != chunk.chunk_id and scope.search(to_simplified(c.text))), None)
 
     @staticmethod
@@ -541,13 +575,9 @@ class ArticleAnswerer:
         best = e.best_sentence
         if best is None or best.score < VERDICT_MIN_SCORE:
             return None
-        q_grams = content_grams(q)
 
         def rank(s: ScoredSentence) -> float:
-            m = _CONDITION.match(to_simplified(s.text))
-            cond = content_grams(m.group(1)) if m else set()
-            met = bool(cond) and len(cond & q_grams) >= CONDITION_MET * len(cond)
-            return s.score + (CONDITION_BONUS if met else 0.0)
+            return s.score + (CONDITION_BONUS if _meets_condition(to_simplified(s.text), q) else 0.0)
 
         near = [s for s in e.sentences if s.score >= max(VERDICT_MIN_SCORE, best.score - CONDITION_BONUS)]
         return to_simplified(max(near, key=rank).text)

@@ -172,6 +172,20 @@ def test_no_permission_where_the_document_excludes_the_case(assistant):
     assert assistant.ask("盐改后食盐生产企业可以自己到外地卖盐吗？").text.startswith("可以。")
 
 
+def test_no_verdict_where_the_rule_carves_out_a_group_or_is_an_offices_duty_or_is_contradicted(assistant):
+    # "年满16周岁（不含在校学生）…可以在户籍地参加": a student asking gets the rule, not 可以
+    ans = assistant.ask("我女儿20了在上大学，能不能在招远户籍地参加居民养老保险？")
+    assert not ans.refused and not ans.text.startswith("可以"), ans.text
+    assert "不含在校学生" in _plain(ans.text), ans.text
+    # 职责分工 "市交通运输局：协助…做好禁止携犬乘坐公共交通工具有关宣传教育工作" is the office's task
+    ans = assistant.ask("我是盲人，出门靠导盲犬，在招远坐公交能不能带着它？")
+    assert not ans.text.startswith("不可以"), ans.text
+    # "无自有住宅的…可按户籍迁入时间积分录取" next to "商业用房(含公寓)…不能作为入学房产": no 可以
+    ans = assistant.ask("俺在兰山城区买了套商住公寓，户口也迁来了，能不能拿公寓给娃报名上一年级？")
+    assert not ans.text.startswith("可以"), ans.text
+    _consistent(ans)
+
+
 def test_no_verdict_for_a_question_that_asks_no_may_or_must(assistant):
     # "是不是一个范围" asks whether two areas are the same: 需要/可以 would answer something not asked
     # (it once said 可以 because the quoted article mentions 许可证)
