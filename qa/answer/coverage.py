@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from qa.answer.evidence import (
     FIGURE_SLOTS, NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams, leaves_open,
@@ -121,6 +122,43 @@ def content_words(question: str, skip: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@lru_cache(maxsize=1)
+def _likened() -> tuple[re.Pattern[str], list[str]]:
+    from qa import data
+
+    table = data.load("intents.toml")["likened"]
+    return re.compile(table["pattern"]), list(table["kinds"])
+
+
+def _same_kind(a: str, b: str) -> bool:
+    return any(set(a) & set(k) and set(b) & set(k) for k in _likened()[1])
+
+
+def neighbour_subject(question: str, evidence: list[ArticleEvidence], rare: Callable[[str], bool]) -> tuple[str, list[str]] | None:
+    """(what the subject is likened to, the subject's nouns) when the question likens something the
+    collection never names to something the best articles speak of ("卖活鱼活虾的是不是也像活禽一样要
+    休市？" → ("活禽", ["活鱼", "活虾"])); None otherwise. Nouns (jieba) of the same kind as what they are
+    likened to (intents.toml [likened] kinds), without an official term: 个体户 is 个体工商户."""
+    import jieba.posseg
+
+    q = to_simplified(question)
+    m = _likened()[0].search(q)
+    if not m or not evidence:
+        return None
+    top = sorted(evidence, key=lambda e: -e.prob)[:3]
+    top_text = "".join(to_simplified(e.hit.chunk.text) + e.hit.document.title for e in top)
+    likened = [w.word for w in jieba.posseg.cut(m.group("x")) if w.flag.startswith("n")]
+    if not likened or not all(w in top_text or any(f in top_text for f in official_terms(w)) for w in likened):
+        return None  # the articles found are not about what the subject is likened to
+    rest = q[: m.start()] + "，" + q[m.end() :]
+    unknown = [
+        w.word for w in jieba.posseg.cut(rest)
+        if w.flag == "n" and rare(w.word) and not official_terms(w.word) and w.word not in top_text
+        and _same_kind(w.word, m.group("x"))
+    ]
+    return ("、".join(dict.fromkeys(likened)), list(dict.fromkeys(unknown))) if unknown else None
+
+
 _FUNCTION_CHARS = set("的了吗呢吧啊呀是有要能会和与及在对给把被让得去来到从向也都还就才又再很太更最个只些这那哪啥咋么怎多少几点下上中里外前后说想看做用行好")
 
 
@@ -199,6 +237,7 @@ class CoverageJudge:
         named_by_number: bool = False,
         other_places: list[str] | None = None,
         named_regions: list[str] | None = None,
+        neighbour: tuple[str, list[str]] | None = None,
     ) -> Coverage:
         hits = [e.hit for e in evidence]
         if not evidence:
@@ -207,6 +246,10 @@ class CoverageJudge:
         places = list(other_places or []) if not named_regions and not named_document else []
         if places:
             return Coverage("none", 0.0, f"已收录的文件不包含{'、'.join(places)}的政策", unknown_places=places)
+        # a subject likened to one the documents cover, and never named in them (活鱼 like 活禽)
+        if neighbour and not named_document:
+            likened, unknown = neighbour
+            return Coverage("none", 0.0, f"找到的规定是关于{likened}的，文件中没有涉及{'、'.join(unknown)}")
         # a title named loosely with another year ("招远2024年居民养老保险") is not that document
         if not named_by_number and (mismatch := other_year(question, hits)):
             year, title = mismatch

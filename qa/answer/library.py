@@ -14,6 +14,7 @@ from qa.models import Chunk, Document, Hit
 from qa.text import ANY_DATE_LINE, compact, to_simplified
 
 TITLE_CHARS = 30  # an article no longer than this, without a sentence, is a title
+RARE_ARTICLES = 2  # a word in no more articles than this is one the collection does not speak of
 ANNOUNCES = re.compile(r"[:：]\s*$")  # a text that ends announcing what follows ("扶持条件：")
 _ADDRESSEE = re.compile(r"^各[^。]{2,80}[:：]")  # 各镇人民政府，各街道办事处…： (also with a stray word after it)
 # lines of a document's head and covering notice that say nothing about what it is for
@@ -76,7 +77,14 @@ class DocumentLibrary:
         n = max(len(chunks), 1)
         self._idf = {g: math.log(1 + n / k) for g, k in df.items()}
         self._idf_unseen = self.max_idf = math.log(1 + n)
+        self._rare_idf = math.log(1 + n / RARE_ARTICLES)
         self.grams = frozenset(g for g in self._idf if len(g) == 2)  # every bigram of the collection
+
+    def rare(self, word: str) -> bool:
+        """The collection (nearly) never says `word`: one of its bigrams (a single character: itself)
+        is in at most RARE_ARTICLES articles (猫 only in 天猫, 活鱼 nowhere)."""
+        grams = [word] if len(word) == 1 else [word[i : i + 2] for i in range(len(word) - 1)]
+        return bool(grams) and max(self.idf(g) for g in grams) >= self._rare_idf
 
     def idf(self, gram: str) -> float:
         """Inverse article frequency of a bigram (single characters and unseen grams: the maximum)."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.answer.baseline import QuoteTopAnswerer
 from qa.answer.compose import ArticleAnswerer
-from qa.answer.coverage import Coverage, CoverageJudge, content_words, word_features
+from qa.answer.coverage import Coverage, CoverageJudge, content_words, neighbour_subject, word_features
 from qa.answer.evidence import ArticleEvidence, EvidenceScorer
 from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
@@ -308,6 +308,7 @@ class Assistant:
             standalone, evidence, cited, slot, self.corpus_grams, bool(named), words,
             named_by_number=bool(analysis and analysis.filters.doc_ids),
             other_places=analysis.other_places if analysis else [], named_regions=regions,
+            neighbour=neighbour_subject(standalone, evidence, self.library.rare),
         )
         if coverage.level == "partial" and intent.kind == "list" and cited and self.answerer.series(standalone, cited[0]):
             # "十件实事都有啥": the items of the series the first article is one of are the list asked for

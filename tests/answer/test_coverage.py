@@ -118,6 +118,26 @@ def test_another_batch_than_the_documents_found_is_declined_with_the_reason(assi
     assert not same.refused and "11" in same.text
 
 
+def test_a_subject_likened_to_one_the_documents_cover_is_declined_when_they_never_name_it(assistant):
+    # the 活禽 rules say nothing of live fish; 猫 is no 犬: declined, saying what was found and what is missing
+    ans = assistant.ask("青岛农贸市场卖活鱼的也得像活禽一样每周休市吗？")
+    assert ans.refused and ans.coverage == "none" and "活禽" in ans.text and "活鱼" in ans.text, ans.text
+    assert assistant.ask("在招远养猫是不是也要像养狗一样登记？").refused
+    # a word of another kind (泰迪, 钱), an everyday name of an official term (个体户) or two regions
+    # likened to each other is no neighbour subject
+    for question in ("俺家泰迪也得像大狗一样拴绳吗", "个体户能像企业一样享受房租减免吗",
+                     "兰山跟周村的低保标准一样吗"):
+        assert not assistant.ask(question).refused, question
+
+
+def test_a_subsidy_asked_after_a_question_mark_is_not_answered_by_a_count_or_a_period(assistant):
+    # the articles give 1110张 beds and a 3年 term, no sum: "标准是多少" / "给多少" after 补贴 asks for one
+    for question in ("想在兰山开个民办养老院,区里对新增护理型养老床位有没有建设或者运营补贴?标准是多少?",
+                     "去干乡村公益性岗位，一个月补贴到底给多少？能干几年？"):
+        ans = assistant.ask(question)
+        assert ans.coverage == "partial", ans.text
+
+
 def test_a_sum_of_money_asked_for_is_not_answered_by_a_head_count(assistant):
     ans = assistant.ask("研究生到兰山区就业，一次性购房补贴能补多少钱？")
     assert ans.coverage == "partial" and "没有写明具体的金额或标准" in ans.text
