@@ -40,7 +40,7 @@ from qa.retrieve.lexical import LexicalQuery, bm25_vocabulary
 from qa.retrieve.query import QueryAnalysis, QueryAnalyzer, merge_filters, number_key
 from qa.retrieve.refs import build_reference_table
 from qa.retrieve.spelling import Speller
-from qa.retrieve.synonyms import OFFICIAL_TERMS, expand
+from qa.retrieve.synonyms import OFFICIAL_TERMS, SPELLING_WORDS, expand
 
 MODES = ("bm25", "dense", "hybrid")
 # questions about a document as a whole: retrieval leads with the named document's opening
@@ -146,7 +146,7 @@ class Retriever:
             corpus = "".join(c.text_simplified for c in self.chunks)
             # only everyday words are typo targets: the collection's own vocabulary sits too close
             # to jieba's cross-word tokens (前演 → 前沿, 被查 → 备查)
-            self.analyzer.speller = Speller(set(OFFICIAL_TERMS), corpus)
+            self.analyzer.speller = Speller(set(OFFICIAL_TERMS) | set(SPELLING_WORDS), corpus)
         # chunks saved before their vectors were computed (the first run, a new upload) have zero rows:
         # dense search skips them until the next generation has them (qa.manage)
         self.dense_ready: np.ndarray | None = None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from qa import data
 
 OFFICIAL_TERMS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data.load("terms.toml")["official"].items()}
+# everyday words a typo is corrected to, beside those of OFFICIAL_TERMS (qa.retrieve.spelling)
+SPELLING_WORDS: tuple[str, ...] = tuple(data.load("terms.toml").get("spelling", {}).get("words", []))
 # a short everyday word inside these longer words means something else (补交 pays what is owed: no 补贴)
 NOT_INSIDE: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data.load("terms.toml").get("not_inside", {}).items()}
 

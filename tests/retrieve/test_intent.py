@@ -93,6 +93,8 @@ def test_analysis_carries_the_intent(retriever):
 def test_typos_of_everyday_words_are_fixed_and_word_boundaries_are_not(retriever):
     a = retriever.analyzer
     assert a.analyze("养够要上户口吗").corrections == [("养够", "养狗")]
+    # the everyday words of dealing with an office are targets too (terms.toml [spelling])
+    assert a.analyze("孩子上小学网上报明是哪几天？").corrections == [("报明", "报名")]
     for q in ("我家狗要办证吗？", "开网吧的,未成年人进网吧被查到店里要罚多少", "今年的演出要在什么时候前演完？"):
         assert a.analyze(q).corrections == [], q
 
