@@ -34,7 +34,7 @@ from functools import lru_cache
 from qa import data
 from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage
-from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams
+from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams, has_slot
 from qa.answer.library import ANNOUNCES, DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
@@ -139,6 +139,7 @@ OTHER_REGION_FLOOR = 0.5  # a question naming no region also cites another regio
 OTHER_REGIONS_MAX = 1  # … of so many other regions at most
 SIDE_FLOOR = 0.25  # another document is a side of a comparison when its article scores this share of extra_min
 _SENT_COV = ARTICLE_FEATURES.index("sent_cov")  # the share of the question's words in an article's best sentence
+_LEADING_MARK = re.compile(r"^\s*[（(][一二三四五六七八九十]+[)）]")  # an article's own number
 VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some other rule
 # a rule with its own condition ("…的，可以不…") decides when the question meets the condition
 _CONDITION = re.compile(r"^(.{4,40}?)的[，,]")
@@ -393,6 +394,7 @@ class ArticleAnswerer:
             w.lines.append("各地的规定不同，分别如下：")  # not under a partial answer's "最接近的内容"
         verdict = self._verdict(question, cited[0], regions, evidence) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
         last_doc, last_article = None, None
+        listed = False  # the first article's own items are quoted
         quoted: set[str] = set()
         for e in cited:
             d, c = e.hit.document, e.hit.chunk
@@ -420,8 +422,12 @@ class ArticleAnswerer:
             announced = ANNOUNCES.search(body)
             # a list question's first article that lists nothing itself leads the items under it, colon or
             # not ("二、主要内容 …围绕“四个必查”内容,…开展全面自查。" before (一)查权力干预 …)
-            lists = self.library.announces(c) or (intent.kind == "list" and e is cited[0] and not e.slot)
+            # (the article's own number "（一）" is no list mark: "（一）…重点打造五大产业板块，…" announces its 1.–5.)
+            lists = self.library.announces(c) or (
+                intent.kind == "list" and e is cited[0] and (not e.slot or not has_slot("list", _LEADING_MARK.sub("", body)))
+            )
             more = self._announced_items(c, intent) if lists else []
+            listed = listed or (e is cited[0] and bool(more))
             quoted.update(x.chunk_id for x in more)
             if announced and not more:
                 body = ANNOUNCES.sub("……", body)  # announced items not found: say the text goes on
@@ -444,8 +450,8 @@ class ArticleAnswerer:
             # who leads the first article's item and whom to call ("（区发展改革局牵头，联系人：…）" closing it)
             c_lead, line = lead_note
             w.lines.append(f"同一文件{c_lead.locator}写明：{tidy(defuse_markers(line))}{w.cite(c_lead, cited[0].hit.document, line)}")
-        if intent.kind == "list" and cited and coverage.level == "full":
-            w.lines.extend(self._items(question, cited[0]))
+        if intent.kind == "list" and cited and coverage.level == "full" and not listed:
+            w.lines.extend(self._items(question, cited[0]))  # the series it is one of, unless its own items were quoted
         return Composed(w.text(), w.citations, cited)
 
     def _whole_lists(self, cited: list[ArticleEvidence]) -> list[ArticleEvidence]:

@@ -38,6 +38,16 @@ def test_list_question_gets_the_whole_enumeration(assistant):
     _consistent(ans)
 
 
+def test_a_list_counted_in_an_articles_own_words_gets_its_items_not_its_siblings(assistant):
+    # "（一）集聚引领产业。…重点打造五大产业板块，…" announces its 1.–5. without a colon: the list asked
+    # for is those, not the sections beside it; "…，看看能不能入驻" says why, it asks no yes/no
+    ans = assistant.ask("青岛5G高新视频实验园区重点打造哪五大产业板块？我们看看能不能入驻")
+    assert ans.intent == "list", ans.intent
+    assert "高新视频云平台建设" in ans.text and "高新视频应用集成创新" in ans.text, ans.text
+    assert "该文件列出的各项" not in ans.text, ans.text
+    _consistent(ans)
+
+
 def test_a_list_question_gets_every_announced_item_the_last_ones_by_their_leads(assistant):
     # 三、 announces "保留以下7支行政执法队伍：" and the seven follow as articles of their own, too long
     # to quote whole: those that do not fit are named by their leads ("（七）保留周村区劳动保障监察大队……")

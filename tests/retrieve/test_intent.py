@@ -34,6 +34,7 @@ from qa.retrieve.intent import classify
         ("青政发〔2020〕13号是关于什么的？", True, "by-doc", None),
         ("临兰统字〔2022〕9号这个方案主要查哪几方面？", True, "by-doc", None),  # its outline answers
         ("招远对残疾人的扶持主要有哪几方面？", False, "list", "list"),
+        ("园区重点打造的是哪五大产业板块，看看能不能入驻？", False, "list", "list"),  # 看看能不能: why, not what
         ("临兰政字〔2022〕33号批复的是什么？", True, "by-doc", None),
         ("临兰政字(2022)36号批的是啥？俺们沟上村是不是改成社区了", True, "by-doc", None),
         ("临兰政字〔2022〕36 这个文是说沟上村啥事的?", True, "by-doc", None),
