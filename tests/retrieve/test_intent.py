@@ -26,9 +26,12 @@ from qa.retrieve.intent import classify
         ("社区要配体育指导员吗？指导员有补贴没，一个月给多少", False, "amount", "grant"),
         ("开托育点政府能减房租吗？能减多少？", False, "amount", "grant"),
         ("城乡公益性岗位计划开发多少个？", False, "amount", "amount"),  # 开发多少个 is a count
+        # a fee named in passing asks no amount: the office is what is asked
+        ("殡仪馆万一乱收费，归哪个部门管？", False, "department", "department"),
+        ("办狗证的费用是多少？", False, "amount", "money"),
         # an explicit may-I / must-I question is yes/no even when it names a period or a sum
         ("养老保险能不能把好几年的钱一次交了？", False, "yesno", "deadline"),
-        ("变更金额比较大，能不能拆成几个小变更分开报？", False, "yesno", "money"),
+        ("变更金额比较大，能不能拆成几个小变更分开报？", False, "yesno", "yesno"),  # 金额 in passing asks no sum
         ("想转到同一学区的另一个学校，可以不?", False, "yesno", "yesno"),
         ("青政发〔2020〕13号文件主要讲了什么？", True, "by-doc", None),
         ("青政发〔2020〕13号是关于什么的？", True, "by-doc", None),
