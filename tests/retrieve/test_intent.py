@@ -121,6 +121,13 @@ def test_an_office_s_telephone_or_address_fills_a_contact_question():
     assert not has_slot("contact", "受理时间为2022年7月25日。")
 
 
+def test_an_office_named_as_the_lead_unit_fills_a_department_question():
+    from qa.answer.evidence import has_slot
+
+    assert has_slot("department", "区房管局是全区物业管理全覆盖工作的牵头实施单位，负责统筹推进此项工作。")
+    assert not has_slot("department", "物业管理全覆盖工作是市委、市政府确定的2017年全市重点工作。")
+
+
 @pytest.mark.parametrize(
     "question, several",
     [
