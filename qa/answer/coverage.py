@@ -130,31 +130,32 @@ def _likened() -> tuple[re.Pattern[str], list[str]]:
     return re.compile(table["pattern"]), list(table["kinds"])
 
 
-def _same_kind(a: str, b: str) -> bool:
-    return any(set(a) & set(k) and set(b) & set(k) for k in _likened()[1])
+def _of_kind(word: str) -> set[int]:
+    """The kinds of thing (intents.toml [likened] kinds) a word names, by the characters that mark them."""
+    return {n for n, k in enumerate(_likened()[1]) if set(word) & set(k)}
 
 
 def neighbour_subject(question: str, evidence: list[ArticleEvidence], rare: Callable[[str], bool]) -> tuple[str, list[str]] | None:
-    """(what the subject is likened to, the subject's nouns) when the question likens something the
+    """(what the subject is likened to, the subject's words) when the question likens something the
     collection never names to something the best articles speak of ("卖活鱼活虾的是不是也像活禽一样要
-    休市？" → ("活禽", ["活鱼", "活虾"])); None otherwise. Nouns (jieba) of the same kind as what they are
-    likened to (intents.toml [likened] kinds), without an official term: 个体户 is 个体工商户."""
-    import jieba.posseg
+    休市？" → ("活禽", ["活鱼", "活虾"])); None otherwise. Only words naming a thing of the same kind as
+    what they are likened to (intents.toml [likened] kinds), without an official term (个体户 is 个体工商户)."""
+    import jieba
 
     q = to_simplified(question)
     m = _likened()[0].search(q)
     if not m or not evidence:
         return None
+    likened = [w for w in jieba.lcut(m.group("x")) if _of_kind(w)]
+    kinds = set().union(*(_of_kind(w) for w in likened)) if likened else set()
     top = sorted(evidence, key=lambda e: -e.prob)[:3]
     top_text = "".join(to_simplified(e.hit.chunk.text) + e.hit.document.title for e in top)
-    likened = [w.word for w in jieba.posseg.cut(m.group("x")) if w.flag.startswith("n")]
     if not likened or not all(w in top_text or any(f in top_text for f in official_terms(w)) for w in likened):
         return None  # the articles found are not about what the subject is likened to
     rest = q[: m.start()] + "，" + q[m.end() :]
     unknown = [
-        w.word for w in jieba.posseg.cut(rest)
-        if w.flag == "n" and rare(w.word) and not official_terms(w.word) and w.word not in top_text
-        and _same_kind(w.word, m.group("x"))
+        w for w in jieba.lcut(rest)
+        if _of_kind(w) & kinds and rare(w) and not official_terms(w) and w not in top_text
     ]
     return ("、".join(dict.fromkeys(likened)), list(dict.fromkeys(unknown))) if unknown else None
 
