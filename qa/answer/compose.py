@@ -33,7 +33,7 @@ from functools import lru_cache
 
 from qa import data
 from qa.answer.citations import citation_for, defuse_markers
-from qa.answer.coverage import SLOT_NAMES, Coverage
+from qa.answer.coverage import SLOT_NAMES, Coverage, asks_here, upper_policy
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams, has_slot
 from qa.answer.library import ANNOUNCES, DocumentLibrary
 from qa.answer.model import AnswerModels
@@ -123,10 +123,10 @@ def _duties() -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
-def _lead_lines() -> tuple[list[re.Pattern[str]], re.Pattern[str], tuple[str, ...]]:
-    """The lines naming who leads an item (the contact line first), a higher level's lead, the words for "here"."""
+def _lead_lines() -> list[re.Pattern[str]]:
+    """The lines naming who leads an item (the contact line first)."""
     table = data.load("sections.toml")["lead"]
-    return [re.compile(table["contact"]), re.compile(table["task"])], re.compile(table["upper"]), tuple(table["local"])
+    return [re.compile(table["contact"]), re.compile(table["task"])]
 
 
 BYDOC_DETAIL_OFFSET = 0.2  # a document card quotes an article for a further ask when it is this much surer than an extra
@@ -554,7 +554,7 @@ class ArticleAnswerer:
         [lead]), with the article it is in; None when the section has none."""
         rows = self.library.section(chunk)
         at = next((n for n, c in enumerate(rows) if c.chunk_id == chunk.chunk_id), 0)
-        for rx in _lead_lines()[0]:
+        for rx in _lead_lines():
             for c in rows[at:] + rows[:at][::-1]:  # the item's own closing line: the first after it
                 if m := rx.search(c.text):
                     return c, m.group(0)
@@ -564,8 +564,7 @@ class ArticleAnswerer:
     def _asks_lead(question: str, regions: list[str], chunk: Chunk) -> bool:
         """Whether the answer names who leads the item: the question asks who, or it asks about the
         place while the article quotes a higher level's policy with that level's lead."""
-        _, upper, local = _lead_lines()
-        return asks_who(question) or (bool(upper.search(chunk.text)) and (bool(regions) or any(w in question for w in local)))
+        return asks_who(question) or (upper_policy(chunk.text) and asks_here(question, regions))
 
     def _scope_note(self, chunk: Chunk) -> Chunk | None:
         """The article of `chunk`'s section saying its rule does not reach this place (a district's

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from qa.answer.evidence import (
-    FIGURE_SLOTS, NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams, leaves_open,
+    FIGURE_SLOTS, MONEY_SLOTS, NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams, leaves_open,
 )
 from qa.answer.model import LogisticModel
 from qa.models import Hit
@@ -128,6 +128,30 @@ def _likened() -> tuple[re.Pattern[str], list[str]]:
 
     table = data.load("intents.toml")["likened"]
     return re.compile(table["pattern"]), list(table["kinds"])
+
+
+@lru_cache(maxsize=1)
+def _lead() -> tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]:
+    from qa import data
+
+    table = data.load("sections.toml")["lead"]
+    return re.compile(table["upper"]), tuple(table["local"]), tuple(table["higher"])
+
+
+def upper_policy(text: str) -> bool:
+    """The article quotes a higher level's policy with that level's lead ("（牵头单位：省财政厅）")."""
+    return bool(_lead()[0].search(text))
+
+
+def asks_here(question: str, regions: list[str]) -> bool:
+    """The question is about the place: it names a region or says 区里 / 我区 (sections.toml [lead] local)."""
+    return bool(regions) or any(w in question for w in _lead()[1])
+
+
+def asks_local_sum(question: str) -> bool:
+    """The question asks what the place itself gives ("区里能给多少"), naming no higher level."""
+    _, local, higher = _lead()
+    return any(w in question for w in local) and not any(w in question for w in higher)
 
 
 def _of_kind(word: str) -> set[int]:
@@ -273,6 +297,12 @@ class CoverageJudge:
                 return Coverage("partial", p, missing=slot)  # no figure at all: say which detail is missing
             # a figure elsewhere in the article may or may not be the one asked: hedge without claiming it is absent
             return Coverage("partial", p)
+        # a sum the place gives ("区里…每座能补多少") found only in a higher level's policy quoted
+        # with that level's lead ("省级财政安排5000万元…（牵头单位：省财政厅）"): the figure is not the one asked
+        if slot in MONEY_SLOTS and asks_local_sum(question):
+            filling = [e for e in top + cited if e.slot]
+            if filling and all(upper_policy(e.hit.chunk.text) for e in filling):
+                return Coverage("partial", p)
         # the sentence that answers says the amount is left open ("给予一定补助")
         if slot in PARTIAL_SLOTS and any(
             s is not None and leaves_open(slot, to_simplified(s.text))

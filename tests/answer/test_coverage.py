@@ -138,6 +138,13 @@ def test_a_subsidy_asked_after_a_question_mark_is_not_answered_by_a_count_or_a_p
         assert ans.coverage == "partial", ans.text
 
 
+def test_a_sum_the_district_gives_is_not_answered_by_the_provinces_budget(assistant):
+    # 周村's compilation quotes "省级财政安排5000万元…（牵头单位：省工业和信息化厅、省财政厅）": not what 区里 pays
+    assert assistant.ask("周村区里对新建加氢站每座能补多少？").coverage == "partial"
+    # asked about the province, the province's sum is the answer
+    assert assistant.ask("省里对各市加氢站建设的奖励资金有多少？我们在周村").coverage == "full"
+
+
 def test_a_sum_of_money_asked_for_is_not_answered_by_a_head_count(assistant):
     ans = assistant.ask("研究生到兰山区就业，一次性购房补贴能补多少钱？")
     assert ans.coverage == "partial" and "没有写明具体的金额或标准" in ans.text
