@@ -78,6 +78,7 @@ def test_an_amount_the_rule_leaves_open_is_no_amount():
 
     assert leaves_open("money", "对符合条件的担保机构提供低成本担保服务的，给予一定补助。")
     assert leaves_open("amount", "补助标准另行制定。")
+    assert leaves_open("grant", "认定一批标杆项目,分别给予一定经济奖励。")
     assert not leaves_open("money", "给予一定补助，单个企业最高50万元。")  # the figure is there
     assert not leaves_open("deadline", "给予一定补助。")  # nothing to leave open for a date
 
