@@ -34,6 +34,10 @@ LOOPBACK = "127.0.0.1"
 LOG_TAIL = 4000  # characters of the server log quoted in a ServeError
 
 
+PORT_ATTEMPTS = 3  # a free port can be taken by another process before the server binds it
+_ADDRESS_IN_USE = "address already in use"
+
+
 def free_port(host: str = LOOPBACK) -> int:
     """A TCP port on `host` that was free a moment ago (another process may take it before you do)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -121,6 +125,7 @@ class ServeProcess:
         self.env = dict(os.environ if env is None else env)
         self.args = list(args)
         self.host = host
+        self._picked_port = port is None
         self.port = port or free_port()
         self.log = log
         self.log_level = log_level
@@ -179,10 +184,18 @@ class ServeProcess:
         raise ServeError(f"qa serve not ready within {self.start_timeout:g}s; its log ends:\n{self.output()[-LOG_TAIL:]}")
 
     def start(self) -> Self:
-        """Launch and wait until ready."""
-        self.launch()
-        self.wait_ready()
-        return self
+        """Launch and wait until ready. A port picked here (none given) that another process took between
+        `free_port()` and the server's bind ("address already in use") is picked again, PORT_ATTEMPTS times."""
+        for attempt in range(PORT_ATTEMPTS):
+            self.launch()
+            try:
+                self.wait_ready()
+                return self
+            except ServeError:
+                if not (self._picked_port and attempt + 1 < PORT_ATTEMPTS and _ADDRESS_IN_USE in self.output()):
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
 
     def output(self) -> str:
         """The server's log so far."""

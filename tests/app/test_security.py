@@ -95,6 +95,30 @@ def test_exposed_bind_warns_loudly_and_still_binds(server, app_index_dir: Path, 
         p.stop()  # right away: nothing should stay exposed
 
 
+def test_a_port_taken_before_the_server_binds_it_is_picked_again(server, app_index_dir: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    # free_port() answers a port that was free a moment ago; another process may listen on it before the
+    # server binds (seen once in CI: "address already in use"). The server is started on a new port.
+    import socket
+
+    import qa.serving
+
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("0.0.0.0", 0))
+    taken.listen()
+    busy = taken.getsockname()[1]
+    ports = iter([busy])
+    real = qa.serving.free_port
+    monkeypatch.setattr(qa.serving, "free_port", lambda host=qa.serving.LOOPBACK: next(ports, None) or real(host))
+    try:
+        p = start_cli_server(app_index_dir, tmp_path / "retry.log", ["--host", "0.0.0.0"], {})
+        try:
+            assert p.port != busy and _listening(p.port) == {"0.0.0.0"}
+        finally:
+            p.stop()
+    finally:
+        taken.close()
+
+
 # --- a server with every secret configured ---------------------------------------------------------
 
 
