@@ -184,7 +184,7 @@ def coverage_rows(assistant: Assistant, samples: list[Sample]) -> tuple[np.ndarr
         intent = s.result.analysis.intent
         words = word_features(
             content_words(s.item.question, list(s.result.analysis.regions)), s.evidence, assistant.corpus_text,
-            assistant.library.idf, assistant.library.max_idf,
+            assistant.library.word_idf, assistant.library.max_idf,
         )
         xs.append(coverage_features(s.item.question, s.evidence, assistant.corpus_grams, intent.slot, words))
         ys.append(1.0 if exp == "full" else 0.0)

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import NamedTuple
 
 from qa import data
 from qa.answer.citations import citation_for, defuse_markers
@@ -81,12 +82,12 @@ def _states(sentence: str, asked: list[tuple[int, int]], asks: list[tuple[re.Pat
     return ""
 
 
-def _meets_condition(sentence: str, question: str) -> bool:
-    """The sentence states its own condition ("已经委托他人…处理的，") and the question meets it:
-    more than half of the condition's words are the question's."""
+def _meets_condition(sentence: str, q_grams: set[str]) -> bool:
+    """The sentence states its own condition ("已经委托他人…处理的，") and the question (its content
+    grams) meets it: more than half of the condition's words are the question's."""
     m = _CONDITION.match(sentence)
     cond = content_grams(m.group(1)) if m else set()
-    return bool(cond) and len(cond & content_grams(question)) >= CONDITION_MET * len(cond)
+    return bool(cond) and len(cond & q_grams) >= CONDITION_MET * len(cond)
 
 
 def _ages_within(question: str, rule: str) -> bool:
@@ -111,10 +112,18 @@ def _ages_within(question: str, rule: str) -> bool:
     return False
 
 
+class _Caveats(NamedTuple):
+    """qa/data/verdicts.toml [caveats]."""
+
+    excluded: re.Pattern[str]  # a sentence that excludes the case asked
+    scope: re.Pattern[str]  # a note that the rule does not reach this place
+    carved: re.Pattern[str]  # the rule's own sentence carves a group out
+
+
 @lru_cache(maxsize=1)
-def _caveats() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _caveats() -> _Caveats:
     table = data.load("verdicts.toml")["caveats"]
-    return re.compile(table["excluded"]), re.compile(table["scope"]), re.compile(table["carved"])
+    return _Caveats(re.compile(table["excluded"]), re.compile(table["scope"]), re.compile(table["carved"]))
 
 
 @lru_cache(maxsize=1)
@@ -525,15 +534,15 @@ class ArticleAnswerer:
         verdict = _states(sentence, asked, asks)
         if not verdict:
             return ""
-        if verdict == "可以" and (_caveats()[2].search(sentence) or self._caveat(e, evidence)):
+        if verdict == "可以" and (_caveats().carved.search(sentence) or self._caveat(e, evidence)):
             return ""
         # a sentence about as close to the question ruling the other way ("无自有住宅的…可按…录取" beside
         # "商业用房(含公寓)…不能作为入学房产"): which one the asker falls under is not for the words to decide;
         # a rule for a case the question is not in ("选择放弃免税…的，应开具…") is no rival
-        best = e.best_sentence
-        if best is not None and not _meets_condition(sentence, q):
+        best, q_grams = e.best_sentence, content_grams(q)
+        if best is not None and not _meets_condition(sentence, q_grams):
             near = (to_simplified(x.text) for x in e.sentences if x.score >= best.score - CONDITION_BONUS)
-            rivals = [t for t in near if t != sentence and (not _CONDITION.match(t) or _meets_condition(t, q))]
+            rivals = [t for t in near if t != sentence and (not _CONDITION.match(t) or _meets_condition(t, q_grams))]
             if any(v and v != verdict for v in (_states(t, asked, asks) for t in rivals)):
                 return ""
         return f"{verdict}。"
@@ -541,7 +550,7 @@ class ArticleAnswerer:
     def _caveat(self, e: ArticleEvidence, evidence: list[ArticleEvidence]) -> bool:
         """The document may exclude the case a permission is asked for (qa/data/verdicts.toml
         [caveats]): a sentence about it that excludes, or a note that the rule does not reach this place."""
-        excluded = _caveats()[0]
+        excluded = _caveats().excluded
         doc = e.hit.document.doc_id
         bar = max(CAVEAT_MIN_COVERAGE, CAVEAT_RATIO * max((s.coverage for s in e.sentences), default=0.0))
         return self._scope_note(e.hit.chunk) is not None or any(
@@ -569,7 +578,7 @@ class ArticleAnswerer:
     def _scope_note(self, chunk: Chunk) -> Chunk | None:
         """The article of `chunk`'s section saying its rule does not reach this place (a district's
         compilation of provincial policies: 政策原文 followed by "情况说明：此项不涉及我市、区")."""
-        scope = _caveats()[1]
+        scope = _caveats().scope
         return next((c for c in self.library.section(chunk) if c.chunk_id != chunk.chunk_id and scope.search(to_simplified(c.text))), None)
 
     @staticmethod
@@ -580,9 +589,10 @@ class ArticleAnswerer:
         best = e.best_sentence
         if best is None or best.score < VERDICT_MIN_SCORE:
             return None
+        q_grams = content_grams(q)
 
         def rank(s: ScoredSentence) -> float:
-            return s.score + (CONDITION_BONUS if _meets_condition(to_simplified(s.text), q) else 0.0)
+            return s.score + (CONDITION_BONUS if _meets_condition(to_simplified(s.text), q_grams) else 0.0)
 
         near = [s for s in e.sentences if s.score >= max(VERDICT_MIN_SCORE, best.score - CONDITION_BONUS)]
         return to_simplified(max(near, key=rank).text)

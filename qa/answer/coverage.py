@@ -193,7 +193,7 @@ def _filler_words() -> list[str]:
     return list(data.load("terms.toml")["filler"]["words"])
 
 
-def word_features(words: list[str], evidence: list[ArticleEvidence], corpus_text: str, idf: Callable[[str], float], max_idf: float) -> list[float]:
+def word_features(words: list[str], evidence: list[ArticleEvidence], corpus_text: str, word_idf: Callable[[str], float], max_idf: float) -> list[float]:
     """Which question words the collection and the three best articles lack, weighted by rarity."""
     if not words:
         return [0.0, 0.0, 0.0]
@@ -202,7 +202,7 @@ def word_features(words: list[str], evidence: list[ArticleEvidence], corpus_text
         to_simplified(e.hit.chunk.text) + e.hit.document.title + "".join(e.hit.chunk.heading_path) for e in top
     )
     # a word weighs what its rarest bigram (a single character: that character) weighs
-    weights = [max((idf(w[i : i + 2]) for i in range(len(w) - 1)), default=idf(w)) for w in words]
+    weights = [word_idf(w) for w in words]
     total = sum(weights) or 1.0
     # an everyday word counts as present when its official term is (办狗证 → 犬只登记)
     forms = {w: [w, *official_terms(w)] for w in words}

@@ -80,11 +80,14 @@ class DocumentLibrary:
         self._rare_idf = math.log(1 + n / RARE_ARTICLES)
         self.grams = frozenset(g for g in self._idf if len(g) == 2)  # every bigram of the collection
 
+    def word_idf(self, word: str) -> float:
+        """What a word weighs: the idf of its rarest bigram (a single character: that character)."""
+        return max((self.idf(word[i : i + 2]) for i in range(len(word) - 1)), default=self.idf(word))
+
     def rare(self, word: str) -> bool:
         """The collection (nearly) never says `word`: one of its bigrams (a single character: itself)
         is in at most RARE_ARTICLES articles (猫 only in 天猫, 活鱼 nowhere)."""
-        grams = [word] if len(word) == 1 else [word[i : i + 2] for i in range(len(word) - 1)]
-        return bool(grams) and max(self.idf(g) for g in grams) >= self._rare_idf
+        return bool(word) and self.word_idf(word) >= self._rare_idf
 
     def idf(self, gram: str) -> float:
         """Inverse article frequency of a bigram (single characters and unseen grams: the maximum)."""

@@ -299,7 +299,7 @@ class Assistant:
             cited = self.scorer.with_pieces(query, intent, cited, hits, regions, named)
         words = word_features(
             content_words(analysis.text if analysis else standalone, regions), evidence, self.corpus_text,
-            self.library.idf, self.library.max_idf,
+            self.library.word_idf, self.library.max_idf,
         )
         # a document card states the document's dates and what it is for: a by-document question
         # about a named document ("…讲了什么？何时印发？") is not hedged for a figure or a date

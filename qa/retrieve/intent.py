@@ -145,8 +145,9 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         kind, cue = "yesno", strong.group(0)
     if (slot == "deadline" or (kind == "deadline" and slot in _LOOSE_SLOTS)) and _date_cue().search(text):
         slot = "date"  # 每月几号前 is answered by a day of the month, not by 每月 or a period
-    if slot == "amount" and (_amount_cue("money").search(text) or _amount_cue("grant").search(text)):
+    granted = _amount_cue("grant").search(text)
+    if slot == "amount" and (_amount_cue("money").search(text) or granted):
         slot = "money"  # 补多少钱 is answered by a sum of money, not by a head count
-    if slot == "money" and _amount_cue("grant").search(text) and not _amount_cue("fee").search(text):
+    if slot == "money" and granted and not _amount_cue("fee").search(text):
         slot = "grant"  # … and a subsidy's sum by a figure, not by 免费
     return Intent(kind=kind or "general", slot=slot, cue=cue)
