@@ -186,16 +186,17 @@ class ServeProcess:
     def start(self) -> Self:
         """Launch and wait until ready. A port picked here (none given) that another process took between
         `free_port()` and the server's bind ("address already in use") is picked again, PORT_ATTEMPTS times."""
-        for attempt in range(PORT_ATTEMPTS):
+        attempts = 1
+        while True:
             self.launch()
             try:
                 self.wait_ready()
                 return self
             except ServeError:
-                if not (self._picked_port and attempt + 1 < PORT_ATTEMPTS and _ADDRESS_IN_USE in self.output()):
+                if not (self._picked_port and attempts < PORT_ATTEMPTS and _ADDRESS_IN_USE in self.output()):
                     raise
+                attempts += 1
                 self.port = free_port()
-        raise AssertionError("unreachable")
 
     def output(self) -> str:
         """The server's log so far."""

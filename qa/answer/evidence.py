@@ -26,7 +26,7 @@ from qa.text import compact, sentences, to_simplified
 
 # the slots that ask for a sum of money, and with "amount" the figures a document may leave open (slots.toml)
 MONEY_SLOTS: tuple[str, ...] = tuple(data.load("slots.toml")["money"])
-FIGURE_SLOTS: tuple[str, ...] = ("amount", *MONEY_SLOTS)
+FIGURE_SLOTS: tuple[str, ...] = ("amount", "share", *MONEY_SLOTS)
 
 ARTICLE_FEATURES = [
     "fused",  # fused retrieval score / the best one
@@ -59,6 +59,7 @@ SHORT_PENALTY = 0.3  # a fragment under 12 characters ("（一）总体要求。
 # (idf-weighted) the cited ones do not, if the article model gives it at least the floor
 COMPLEMENT_FLOOR = 0.02
 COMPLEMENT_GAIN = 0.1
+FIGURE_GAIN_SHARE = 0.5  # … of it for an article holding the figure a second ask asks for
 LIST_PIECES = 3  # a list question's first article: its other pieces quoted, at most this many
 PIECE_RATIO = 1.0  # another piece of a cited article is quoted when its best sentence scores this share of the cited piece's
 # A hit without a dense score (keyword-only retrieval: `--mode bm25`, or a new document whose vectors are
@@ -122,7 +123,7 @@ def fills(intent: Intent, text: str) -> bool:
     if has_slot(intent.slot, text):
         return True
     own = intent.kind if intent.kind in ("amount", "deadline", "contact", "department") else None
-    if intent.slot in (*MONEY_SLOTS, "date"):
+    if intent.slot in (*MONEY_SLOTS, "share", "date"):
         own = None  # an amount of money or a day is asked: a figure of another kind, a period, answers nothing
     return own is not None and own != intent.slot and has_slot(own, text)
 
@@ -257,10 +258,13 @@ class EvidenceScorer:
 
     def complement(
         self, question: str, cited: list[ArticleEvidence], evidence: list[ArticleEvidence], hits: list[Hit],
-        regions: list[str], named_docs: list[str],
+        regions: list[str], named_docs: list[str], figure: bool = False,
     ) -> list[ArticleEvidence]:
         """The cited articles and, for a question with several asks (two questions, two bodies), the
-        article that says most of the question's words the cited ones do not."""
+        article that says most of the question's words the cited ones do not. `figure`: the question
+        asks for a figure, and a cited article that names a thing without its figure has not answered
+        for it ("丧葬费最多能垫多少？抢救费又能垫多少？": the article listing when 丧葬费用 are advanced
+        leaves 丧葬费's sum to the article that states it)."""
         if not cited:
             return cited
         q = self.question_grams(question, hits, regions, named_docs)
@@ -269,12 +273,17 @@ class EvidenceScorer:
         def says(e: ArticleEvidence) -> set[str]:
             return content_grams(to_simplified(" ".join([e.hit.chunk.text, *e.hit.chunk.heading_path, e.hit.document.title])))
 
-        rest = q - set().union(*(says(e) for e in cited))
+        answered = [e for e in cited if e.slot] if figure else cited
+        rest = q - set().union(*(says(e) for e in answered or cited))
+        # … and for a figure, only an article holding one answers the other ask: a share of the words
+        # is then enough (a long question's story outweighs the two words of its second ask)
         gain, best = max(
-            ((_weighted(rest & says(e), self.idf) / q_w, e) for e in evidence if e not in cited and e.prob >= COMPLEMENT_FLOOR),
+            ((_weighted(rest & says(e), self.idf) / q_w, e) for e in evidence
+             if e not in cited and e.prob >= COMPLEMENT_FLOOR and (e.slot or not figure)),
             key=lambda x: x[0], default=(0.0, None),
         )
-        return cited + [best] if best is not None and rest and gain >= COMPLEMENT_GAIN else cited
+        bar = COMPLEMENT_GAIN * (FIGURE_GAIN_SHARE if figure else 1.0)
+        return cited + [best] if best is not None and rest and gain >= bar else cited
 
     def run(
         self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str], limit: int | None = None

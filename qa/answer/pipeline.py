@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from qa.answer.baseline import QuoteTopAnswerer
 from qa.answer.compose import ArticleAnswerer
 from qa.answer.coverage import Coverage, CoverageJudge, content_words, neighbour_subject, word_features
-from qa.answer.evidence import ArticleEvidence, EvidenceScorer
+from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer
 from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
@@ -294,7 +294,7 @@ class Assistant:
         evidence = self.scorer.run(query, intent, hits, regions, named)
         cited = self.answerer.select(intent, evidence, regions, named, standalone)
         if intent.kind not in ("by-doc", "validity", "broad") and several_asks(standalone):
-            cited = self.scorer.complement(query, cited, evidence, hits, regions, named)
+            cited = self.scorer.complement(query, cited, evidence, hits, regions, named, intent.slot in FIGURE_SLOTS)
         if intent.kind not in ("by-doc", "validity", "broad"):  # a card or an outline, not quotes
             cited = self.scorer.with_pieces(query, intent, cited, hits, regions, named)
         words = word_features(

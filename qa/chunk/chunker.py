@@ -17,10 +17,11 @@ from qa.chunk.paragraphs import Paragraph
 from qa.chunk.tokens import count_tokens
 from qa.text import DATE_LINE, PUBLIC_MARK, compact, to_simplified
 
-CHUNKER_VERSION = "1.7"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
+CHUNKER_VERSION = "1.8"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
 # (1.5: the index also embeds every article's sentences, qa.index.sentences; 1.6: "第八条 项目…" opens an
 # article, a gazette's appended item is a document of its own; 1.7: an 附件 with its title line is a part of its own
-# even when the notice names no document in 《》)
+# even when the notice names no document in 《》; 1.8: a table
+# row's label cells are not cut from its content cell at a piece boundary)
 
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])")
 
@@ -211,24 +212,48 @@ def _atoms(paras: list[Paragraph]) -> list[tuple[Piece, bool, str | None]]:
     return atoms
 
 
+_LONG_CELL = 60  # characters: a table cell this long is a row's content (its steps, its text), not a label
+_CARRIED_CELLS = 2  # at most this many label cells move with the content cell they introduce
+
+
+def _row_labels(cur: list[tuple[Piece, bool]]) -> int:
+    """How many cells at the end of a piece are the labels of the row that goes on in the next piece.
+
+    A PDF table flattened to one cell per line ("城区信息采集 |", "7月29日8:00至8月4日8:00 |", then the
+    long cell of steps) must not be cut between a row's short cells and its content, or the date and
+    the steps land in different chunks. The first short cell after the last long one may close that
+    row (a remarks column), so it stays; up to two after it move on."""
+    tail = 0
+    for piece, is_row in reversed(cur):
+        if not is_row or len(piece.raw.strip()) >= _LONG_CELL:
+            break
+        tail += 1
+    if tail == len(cur) or tail < 2:  # no content cell in this piece, or nothing after its closing cell
+        return 0
+    return min(tail - 1, _CARRIED_CELLS)
+
+
 def split_long(text_paras: list[Paragraph], budget: int) -> list[Piece]:
     """Split an over-long article at sentence (or table-row) boundaries."""
     pieces: list[Piece] = []
-    cur: list[Piece] = []
+    cur: list[tuple[Piece, bool]] = []
     cur_tokens = 0
     for atom, is_row, header in _atoms(text_paras):
         t = count_tokens(atom.raw)
         if cur and cur_tokens + t > budget:
-            pieces.append(_join(cur))
+            carried = cur[len(cur) - _row_labels(cur):] if is_row and len(atom.raw.strip()) >= _LONG_CELL else []
+            pieces.append(_join([p for p, _ in cur[: len(cur) - len(carried)]]))
             cur, cur_tokens = [], 0
             if is_row and header is not None and atom.raw != header:
                 # repeat the header row so the rows stay readable; offsets stay the rows' own
-                cur.append(Piece(header + "\n", atom.start, atom.start))
+                cur.append((Piece(header + "\n", atom.start, atom.start), True))
                 cur_tokens = count_tokens(header)
-        cur.append(Piece(atom.raw if not is_row else atom.raw + "\n", atom.start, atom.end))
+            cur.extend(carried)
+            cur_tokens += sum(count_tokens(p.raw) for p, _ in carried)
+        cur.append((Piece(atom.raw if not is_row else atom.raw + "\n", atom.start, atom.end), is_row))
         cur_tokens += t
     if cur:
-        pieces.append(_join(cur))
+        pieces.append(_join([p for p, _ in cur]))
     return pieces
 
 

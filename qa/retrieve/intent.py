@@ -19,7 +19,7 @@ from qa.text import normalize
 
 SLOT_KINDS = ("amount", "deadline", "contact", "department", "condition", "list", "yesno", "validity")
 # the slots a whole-document or comparison question can still ask for ("…分别是多少")
-DETAIL_SLOTS = ("amount", "money", "grant", "deadline", "date", "contact", "department", "condition")
+DETAIL_SLOTS = ("amount", "money", "grant", "share", "deadline", "date", "contact", "department", "condition")
 
 
 @dataclass
@@ -150,4 +150,6 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         slot = "money"  # 补多少钱 is answered by a sum of money, not by a head count
     if slot == "money" and granted and not _amount_cue("fee").search(text):
         slot = "grant"  # … and a subsidy's sum by a figure, not by 免费
+    if slot == "amount" and _amount_cue("share").search(text):
+        slot = "share"  # 按多大比例 is answered by a percentage, not by a sum or a cap (a sum asked beside it stays asked)
     return Intent(kind=kind or "general", slot=slot, cue=cue)

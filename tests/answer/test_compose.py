@@ -471,3 +471,12 @@ def test_a_higher_levels_policy_asked_about_the_place_says_who_carries_it_out_th
     # without the place the province's policy is the answer, and nothing more is added
     ans = assistant.ask("列入国家普惠托育专项的项目每个托位补助多少？")
     assert "每个托位1万元" in ans.text and "区发展改革局" not in ans.text
+
+
+def test_a_second_figure_asked_for_is_answered_by_the_article_that_states_it(assistant):
+    # 第十一条 names 丧葬费用 among what the fund advances, without a sum: the 丧葬费 ask is answered by
+    # 第十三条 (6倍 of the monthly wage), cited beside 第十二条 for the 抢救费
+    ans = assistant.ask("交通事故救助基金垫付抢救费最多垫多少？丧葬费又最多能垫多少？")
+    cited = [c.locator for c in ans.citations]
+    assert "第十三条" in cited and "第十二条" in cited, cited
+    assert "6倍" in ans.text and "10万元" in ans.text

@@ -99,6 +99,28 @@ def test_a_share_is_no_sum_of_money():
     assert has_slot("grant", "按投资额的20%给予补贴。") and has_slot("money", "收费标准为每平方米0.5元。")
 
 
+def test_a_share_is_held_by_a_percentage_not_by_a_sum_and_left_open_by_a_certain_share():
+    from qa.answer.evidence import has_slot, leaves_open
+
+    assert has_slot("share", "按照新升级设备改造投资总额的 20% 给予资金扶持") and has_slot("share", "中央与地方按3：7比例分担")
+    assert not has_slot("share", "单位价值在500万元以上的，最高不超过100万元") and not has_slot("share", "8:00至17:30")
+    assert leaves_open("share", "按照单位价值的一定比例自愿选择在企业所得税税前扣除")
+
+
+def test_a_share_the_rule_leaves_open_makes_a_partial_answer(assistant):
+    # 兰山's 二十条: devices of 500万元 and more are deducted "按照单位价值的一定比例" — the share is not stated
+    ans = assistant.ask("中小微企业新买了单价600万元的设备，企业所得税税前扣除按多大比例？")
+    assert ans.coverage == "partial" and "没有写明具体的比例" in ans.text
+    assert any("一定比例" in c.passage for c in ans.citations)
+
+
+def test_the_office_a_duties_list_puts_in_charge_holds_the_department_asked_for():
+    from qa.answer.evidence import has_slot
+
+    assert has_slot("department", "（二）市公安局：负责市养犬管理联席会议办公室日常工作")
+    assert not has_slot("department", "(十一) 市交通运输局: 协助养犬管理部门做好禁止携犬乘坐公共交通工具有关宣传教育工作。")
+
+
 def test_the_sentence_on_the_topic_that_leaves_the_sum_open_makes_a_partial_answer(assistant):
     # the article's closest sentence by score holds a figure (1% for equity investment); the one about
     # guarantees says only "给予一定补助": the sum asked for is not stated

@@ -68,6 +68,17 @@ def test_table_rows_keep_header_and_stay_apart(corpus):
     assert "取消的区级行政许可事项目录" in rows[0].heading_path
 
 
+def test_a_table_row_is_not_cut_between_its_date_and_its_steps(corpus):
+    # 兰山's enrolment timetable is flattened to one cell per line; a piece boundary before the long
+    # cell of steps takes the row's step name and date along with it
+    doc = next(d for d in corpus.documents if d.number == "临兰政办发〔2022〕7号")
+    chunks = [c for c in corpus.chunks if c.doc_id == doc.doc_id]
+    for date, steps in (("7月29日8:00至8月4日8:00", "面向城区"), ("7月27日8:00至29日8:00", "面向镇"),
+                        ("8月14日8:00至15日20:00", "网上公布空余学位")):
+        holding = [c for c in chunks if date in c.text]
+        assert len(holding) == 1 and steps in holding[0].text, (date, [c.text[:80] for c in holding])
+
+
 def test_broken_lines_are_repaired(corpus):
     c = _chunk(corpus, "招政发〔2022〕8号", "三、（一）2.")
     assert "对园区内新上的固定资产投资" in c.text  # was broken after 对

@@ -29,12 +29,17 @@ from qa.retrieve.intent import classify
         # a fee named in passing asks no amount: the office is what is asked
         ("殡仪馆万一乱收费，归哪个部门管？", False, "department", "department"),
         ("办狗证的费用是多少？", False, "amount", "money"),
+        # a share asked for: a percentage answers it, not a sum or a cap
+        ("新买的设备在所得税前扣除，能按多大比例扣？", False, "amount", "share"),
+        ("行政许可网上办理的比例要达到多少？", False, "amount", "share"),
+        ("专利质押贷款的贴息能补百分之几？", False, "amount", "share"),
         # an explicit may-I / must-I question is yes/no even when it names a period or a sum
         ("养老保险能不能把好几年的钱一次交了？", False, "yesno", "deadline"),
         ("变更金额比较大，能不能拆成几个小变更分开报？", False, "yesno", "yesno"),  # 金额 in passing asks no sum
         ("想转到同一学区的另一个学校，可以不?", False, "yesno", "yesno"),
         ("青政发〔2020〕13号文件主要讲了什么？", True, "by-doc", None),
         ("青政发〔2020〕13号是关于什么的？", True, "by-doc", None),
+        ("听说有个青政办字(2020)71，这文件讲了个啥？", True, "by-doc", None),
         ("临兰统字〔2022〕9号这个方案主要查哪几方面？", True, "by-doc", None),  # its outline answers
         ("招远对残疾人的扶持主要有哪几方面？", False, "list", "list"),
         ("园区重点打造的是哪五大产业板块，看看能不能入驻？", False, "list", "list"),  # 看看能不能: why, not what
