@@ -24,7 +24,7 @@ from qa.models import Chunk, Hit
 from qa.retrieve.intent import Intent
 from qa.text import compact, sentences, to_simplified
 
-# the slots that ask for a sum of money, and with "amount" the figures a document may leave open (slots.toml)
+# the slots that ask for a sum of money, and with "amount" and "share" the figures a document may leave open (slots.toml)
 MONEY_SLOTS: tuple[str, ...] = tuple(data.load("slots.toml")["money"])
 FIGURE_SLOTS: tuple[str, ...] = ("amount", "share", *MONEY_SLOTS)
 
@@ -124,7 +124,7 @@ def fills(intent: Intent, text: str) -> bool:
         return True
     own = intent.kind if intent.kind in ("amount", "deadline", "contact", "department") else None
     if intent.slot in (*MONEY_SLOTS, "share", "date"):
-        own = None  # an amount of money or a day is asked: a figure of another kind, a period, answers nothing
+        own = None  # a sum of money, a share or a day is asked: a figure of another kind, a period, answers nothing
     return own is not None and own != intent.slot and has_slot(own, text)
 
 

@@ -20,8 +20,8 @@ from qa.text import DATE_LINE, PUBLIC_MARK, compact, to_simplified
 CHUNKER_VERSION = "1.8"  # bump when ingestion or chunking output changes: indexes of older versions are rebuilt
 # (1.5: the index also embeds every article's sentences, qa.index.sentences; 1.6: "第八条 项目…" opens an
 # article, a gazette's appended item is a document of its own; 1.7: an 附件 with its title line is a part of its own
-# even when the notice names no document in 《》; 1.8: a table
-# row's label cells are not cut from its content cell at a piece boundary)
+# even when the notice names no document in 《》; 1.8: a table row's label cells are not cut from its content cell
+# at a piece boundary)
 
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])")
 
