@@ -4,7 +4,7 @@ Every attack runs while a `Watch` keeps asking an ordinary question from another
 (another loopback address) and polling /api/health. Each attack asserts:
 
 * the ordinary question is answered (200, a cited answer) within ORDINARY_S every time;
-* /api/health answers within HEALTH_S every time;
+* /api/health answers within HEALTH_S every time (both × the machine's slowness, measured once);
 * the server's resident memory grows less than the attack's stated bound;
 * the refused requests get the right status and a message;
 * the attack itself finishes within its time bound.
@@ -41,6 +41,10 @@ pytestmark = pytest.mark.slow
 
 ORDINARY_S = 2.0  # an ordinary question from another client, answered end to end
 HEALTH_S = 0.2  # /api/health
+# … both on the machine the bounds were set on, where a question as long as a typed one is answered alone in
+# about LONG_REF_S; on a slower machine (or one shared with other work) both bounds grow by how much slower it
+# answers that question, so they still say "no stall", not "a fast machine" (slowness)
+LONG_REF_S = 0.25
 ORDINARY_Q = "我家狗要办证吗？"
 LONG_Q = ("新上黄金深加工项目，设备投资能补多少？" * 106)[:2000]  # as long as a typed question may be
 PASSWORD = "pw-hostile-51c2"
@@ -53,6 +57,23 @@ def rss_mb(server: Server) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")
+
+
+_SLOWNESS: dict[str, float] = {}
+
+
+def slowness(server: Server) -> float:
+    """How much slower than the reference machine this one answers a long question alone (≥ 1), once per server."""
+    if server.url not in _SLOWNESS:
+        with client(server, "127.0.0.250", headers={"X-API-Key": KEY}) as c:
+            times = []
+            for _ in range(3):
+                t = time.perf_counter()
+                c.post("/api/ask", json={"question": LONG_Q, "with_hits": False})
+                times.append(time.perf_counter() - t)
+        _SLOWNESS[server.url] = max(1.0, min(times[1:]) / LONG_REF_S)
+        print(f"\n[machine] a long question alone: {min(times[1:]):.2f} s; bounds × {_SLOWNESS[server.url]:.2f}")
+    return _SLOWNESS[server.url]
 
 
 def client(server: Server, source: str, timeout: float = 60, **kw: Any) -> httpx.Client:
@@ -164,8 +185,9 @@ class Watch:
                          f"{1000 * max(self.health_s):.0f} ms (n={len(self.health_s)}), RSS +{growth:.0f} MB {extra}")  # fmt: skip
         print(f"\n[{name}] {FIGURES[name]}; slowest: {self.slowest[1]}")
         assert not self.failures, self.failures[:5]
-        assert len(self.ask_s) >= 2 and max(self.ask_s) < ORDINARY_S, sorted(self.ask_s)[-5:]
-        assert max(self.health_s) < HEALTH_S, (sorted(self.health_s)[-5:], self.slowest)
+        k = slowness(self.server)
+        assert len(self.ask_s) >= 2 and max(self.ask_s) < ORDINARY_S * k, (sorted(self.ask_s)[-5:], k)
+        assert max(self.health_s) < HEALTH_S * k, (sorted(self.health_s)[-5:], self.slowest, k)
         assert growth < max_growth_mb, (growth, max_growth_mb)
 
 
@@ -610,7 +632,7 @@ def test_eval_tab_is_bounded_and_never_blocks_the_chat(auth_srv: Server) -> None
             t = time.perf_counter()
             status_code, events = _gradio_ask(person, [ORDINARY_Q])
             page_chat_s = time.perf_counter() - t
-        assert status_code == 200 and "event: complete" in events and page_chat_s < ORDINARY_S, (page_chat_s, events[-300:])
+        assert status_code == 200 and "event: complete" in events and page_chat_s < ORDINARY_S * slowness(auth_srv), (page_chat_s, events[-300:])
         # the two evaluators leave mid-run: their runs stop (the pool completes no more of their answers)
         progress = running.text().count("评测中")
         assert 0 < progress < 300, progress
