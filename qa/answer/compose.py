@@ -641,6 +641,8 @@ class ArticleAnswerer:
         detail = [e for e in cited if e.hit.document.doc_id == doc_id and e.hit.chunk.kind not in ("notice", "preamble")]
         for e in [e for e in detail if e.prob >= self.models.extra_min + BYDOC_DETAIL_OFFSET][:1]:
             quote, source = self._quote(e, intent)
+            if ANNOUNCES.search(strip_locator(quote, e.hit.chunk.locator)):
+                continue  # a heading that announces what follows ("三、职 责:") says nothing on its own
             w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
 
     def _opening_quote(self, c: Chunk, d: Document) -> tuple[str, str]:
