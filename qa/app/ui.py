@@ -341,6 +341,13 @@ HEAD = r"""
         card.scrollIntoView({block: 'center'});
         card.classList.remove('qa-src-flash'); void card.offsetWidth; card.classList.add('qa-src-flash');
         card.focus({preventScroll: true});
+        // the chat's scroll-to-newest can land after the jump on a slow phone: jump again if it did
+        [300, 900].forEach(function (ms) {
+          setTimeout(function () {
+            var r = card.getBoundingClientRect();
+            if (r.bottom < 0 || r.top > window.innerHeight) card.scrollIntoView({block: 'center'});
+          }, ms);
+        });
       }
       return true;
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,6 +127,12 @@ def _ask(pg, question: str) -> None:  # noqa: ANN001
     pg.wait_for_function("n => document.querySelectorAll('#qa-chat .qa-msg').length > n", arg=before, timeout=TIMEOUT_MS)
     seen = pg.evaluate("() => window.__seen")
     assert seen["user"] and not seen["answerFirst"] and seen["pending"], seen
+
+
+def _wait_in_viewport(pg, locator, timeout_ms: int = 3000) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not _in_viewport(pg, locator) and time.monotonic() < deadline:
+        pg.wait_for_timeout(100)
 
 
 def _in_viewport(pg, locator) -> bool:  # noqa: ANN001
@@ -251,6 +258,9 @@ def test_citizen_asks_jumps_opens_document_and_feedback_reaches_the_queue(page) 
     msg.locator(".qa-cite-1").first.click()
     card = msg.locator(".qa-src-1")
     pg.wait_for_function("() => !!document.querySelector('#qa-chat .qa-msg:last-of-type .qa-src-flash, #qa-chat .qa-src-flash')")
+    # in view, and still in view once the chat's own scrolling has settled (it can land after the jump)
+    _wait_in_viewport(pg, card)
+    pg.wait_for_timeout(1000)
     assert _in_viewport(pg, card), card.bounding_box()
     assert card.locator(".qa-status").first.inner_text() in ("已过有效期", "现行有效", "未载明有效期", "已废止", "尚未施行")
     shot(pg, "c03-jumped-to-source")
