@@ -42,7 +42,7 @@ from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locato
 from qa.models import Chunk, Citation, Document
 from qa.retrieve.intent import Intent, asks_who, slogan_items
 from qa.ingest.validity import term_chunks
-from qa.text import compact, sentences, tidy, to_simplified
+from qa.text import cn_number, compact, sentences, tidy, to_simplified
 
 
 @lru_cache(maxsize=1)
@@ -112,6 +112,34 @@ def _ages_within(question: str, rule: str) -> bool:
     return False
 
 
+_NUM = r"\d+(?:\.\d+)?|[一二三四五六七八九十百千两]+"
+
+
+@lru_cache(maxsize=1)
+def _limits() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """qa/data/verdicts.toml [limits]: (a figure asked, a maximum a rule sets), each with its unit."""
+    t = data.load("verdicts.toml")["limits"]
+    figure = re.compile(rf"(?<![第\d.])(?P<n>{_NUM})\s*(?P<u>{t['unit']})")
+    limit = re.compile(rf"{t['limit']}\s*(?P<n>{_NUM})\s*(?P<u>{t['unit']})")
+    return figure, limit
+
+
+def _amount(n: str) -> float:
+    return float(n) if n[0].isdigit() else float(cn_number(n))
+
+
+def beyond_limit(question: str, sentences_: list[str]) -> bool:
+    """The question asks for a figure beyond the maximum one of the sentences sets, in the same unit
+    (30年 against 最长不得超过20年); a year of the calendar (2022年) is no figure asked."""
+    figure, limit = _limits()
+    asked = [(_amount(m["n"]), m["u"]) for m in figure.finditer(question)
+             if not (m["u"] == "年" and re.fullmatch(r"(?:19|20)\d{2}", m["n"]))]  # fmt: skip
+    if not asked:
+        return False
+    caps = [(_amount(m["n"]), m["u"]) for s in sentences_ for m in limit.finditer(s)]
+    return any(n > cap for n, u in asked for cap, cu in caps if u == cu and cap > 0)
+
+
 class _Caveats(NamedTuple):
     """qa/data/verdicts.toml [caveats]."""
 
@@ -146,6 +174,8 @@ CAVEAT_MIN_COVERAGE = 0.15
 CAVEAT_RATIO = 0.8
 OTHER_REGION_FLOOR = 0.5  # a question naming no region also cites another region's article scoring this share of extra_min
 OTHER_REGIONS_MAX = 1  # … of so many other regions at most
+_BARE_ITEM = re.compile(r"[（(]?[一二三四五六七八九十\d]{1,3}[）)]?[.．、]?")  # a heading that is only an item's number
+_GOAL_LABEL = re.compile(r"^(?:(?:工作|总体|主要|发展|规划|任务)目标|目标任务)\s*[：:]\s*")
 SIDE_FLOOR = 0.25  # another document is a side of a comparison when its article scores this share of extra_min
 _SENT_COV = ARTICLE_FEATURES.index("sent_cov")  # the share of the question's words in an article's best sentence
 _LEADING_MARK = re.compile(r"^\s*[（(][一二三四五六七八九十]+[)）]")  # an article's own number
@@ -527,10 +557,14 @@ class ArticleAnswerer:
             return ""
         if any(_duties().search(h) for h in e.hit.chunk.heading_path[1:]):
             return ""  # an office's duty, not a rule on the person asking
+        asked = _asked_modals(q, asks)
+        if any("不可以" in (v for _, v in asks[n][1]) for _, n in asked) and beyond_limit(
+            q, [to_simplified(x.text) for x in e.sentences]
+        ):
+            return "不可以。"  # more than the rule's maximum is a no, whichever sentence is closest
         sentence = self._rule_sentence(q, e)
         if sentence is None or not _ages_within(q, sentence):
             return ""
-        asked = _asked_modals(q, asks)
         verdict = _states(sentence, asked, asks)
         if not verdict:
             return ""
@@ -634,6 +668,8 @@ class ArticleAnswerer:
             heading = goal.heading_path[-1].strip()
             if shown.startswith(heading):  # "二、工作目标：…" under a label that names it
                 shown = shown[len(heading) :].lstrip(" ：:，,。.；;")  # "（二）主要目标。到2017年…"
+            if _BARE_ITEM.fullmatch(heading):  # "2. 任务目标：完成…": the item's locator, its label dropped
+                heading, shown = goal.locator, _GOAL_LABEL.sub("", shown, count=1)
             w.lines.append(f"主要目标（{heading}）：{shown}{w.cite(goal, d, source)}")
         if outline:
             w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")

@@ -25,6 +25,13 @@ _PURPOSE = re.compile(
     r"^(第[一二三四五六七八九十百]+条\s*)?(为|根据|按照|依据|现就|为了|为进一步|为切实|为深入|为全面|为加快|为推动|为贯彻)"
 )
 _GOAL = re.compile(r"(?:工作|总体|主要|发展|规划)目标|目标任务")
+# an item of a top-level section labelled as the targets ("二、基本原则、任务目标和时间要求 / 2. 任务目标：完成
+# 投保人数…"); deeper items (a compilation's "1. 明确任务目标") are one measure's, not the document's
+GOAL_ITEM_DEPTH = 3  # title, section, item
+_GOAL_ITEM = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]{1,3}、\s*)?(?:[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}\s*[.．、])\s*"
+    r"(?:(?:工作|总体|主要|发展|规划|任务)目标|目标任务)\s*[：:]"
+)
 
 
 @lru_cache(maxsize=1)
@@ -188,10 +195,10 @@ class DocumentLibrary:
 
     def goal(self, doc_id: str) -> Chunk | None:
         """The section stating the document's targets (工作目标 / 总体目标 …), if it has one."""
-        for c in self.chunks(doc_id):
-            if c.kind not in ("notice", "preamble") and c.heading_path and _GOAL.search(c.heading_path[-1]):
-                return c
-        return None
+        body = [c for c in self.chunks(doc_id) if c.kind not in ("notice", "preamble")]
+        return next((c for c in body if c.heading_path and _GOAL.search(c.heading_path[-1])), None) or next(
+            (c for c in body if len(c.heading_path) <= GOAL_ITEM_DEPTH and _GOAL_ITEM.match(c.text)), None
+        )
 
     def _place(self, chunk: Chunk) -> int | None:
         """The chunk's index among its document's articles; None when it is not in the library."""

@@ -52,11 +52,13 @@ _BRACKETED_RE = re.compile(
 # … and with no brackets and no 号, the year and the number apart (临兰司发2022 15): only an indexed number counts
 _SPACED_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{1,14}?)\s*(?P<year>(?:19|20)\d{2})\s+(?P<n>\d{1,4})(?![\d号])")
 _ORDER_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{2,20}?令)\s*第?\s*(?P<n>\d{1,4})\s*号")
+# … and a bare "146号" after a full number ("周政办字〔2017〕145号和146号"): the same prefix and year, when indexed
+_ELLIPTICAL_RE = re.compile(r"(?<![\d〕\]］】)）年月第])(?P<n>\d{1,4})\s*号(?!前|之前|以前|后|以后|起|止|至|到|截止|[上中下]午|晚)")  # not a day
 _QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
 # a question that says "文件/意见/办法…" is about a document even when it names it loosely
 _DOC_NOUN = re.compile(r"文件|通知|意见|办法|方案|条例|规定|细则|规划|决定|批复|公告|通告|政策清单|《")
 _EACH_ONLY = re.compile(r"分别|各(?:自|是)(?:多少|什么)")  # comparison cues that also just list several asks
-_COMPARE_WORDS = re.compile(r"相比|比较|对比|区别|不同|不一样|差别|差异|两份|两个|两地|两边|几个区")
+_COMPARE_WORDS = re.compile(r"相比|比较|对比|区别|不同|不一样|差别|差异|两份|两个|两地|两边|几个区|这俩|俩|二者|两者")
 NAMED_TITLE_MIN = 0.7  # title-match strength at which a loosely named document counts as named
 
 _ADMIN_SUFFIX = re.compile(r"^市?([\u4e00-\u9fff]{1,3}?(?:区|县|市))")
@@ -251,9 +253,10 @@ class QueryAnalyzer:
         out.intent = classify(text, names_document=names_document)
         if (
             out.intent.kind == "comparison" and _EACH_ONLY.fullmatch(out.intent.cue) and not _COMPARE_WORDS.search(text)
-            and len(out.filters.doc_ids) <= 1 and len(out.regions) < 2
+            and len(out.filters.doc_ids) <= 1 and len(out.regions) < 2 and len(out.boosts) < 2
         ):
-            # "…面积、人口容量分别是多少" about one document lists what it asks, it compares nothing
+            # "…面积、人口容量分别是多少" about one document lists what it asks, it compares nothing (two
+            # documents named by title, "A联席会议与B联席会议…分别设在哪", are two sides)
             out.intent = classify(text, names_document=names_document, exclude=("comparison",))
         if len(out.regions) >= 2 and out.intent.kind not in ("by-doc", "validity", "comparison"):
             # two regions named: whatever is asked, it is asked of both
@@ -276,7 +279,24 @@ class QueryAnalyzer:
                             found.append(label)
                 elif rx is _NUMBER_RE:
                     out.unknown_numbers.append(m.group(0))
+        if found:
+            self._find_elliptical(compacted, found, out)
         out.numbers = found
+
+    def _find_elliptical(self, compacted: str, found: list[str], out: QueryAnalysis) -> None:
+        """Numbers written after a full one without its prefix and year, when that document is indexed."""
+        first = number_key(found[0])
+        if first is None or not first[1]:
+            return
+        spans = sorted(m.span() for rx in (_NUMBER_RE, _BRACKETED_RE) for m in rx.finditer(compacted))
+        for m in _ELLIPTICAL_RE.finditer(compacted):
+            if any(a <= m.start() < b for a, b in spans) or m.start() < spans[0][1]:
+                continue  # part of a full number, or before the one it would abbreviate
+            key = (first[0], first[1], str(int(m["n"])))
+            for doc_id in self._by_number.get(key, []):
+                if doc_id not in out.filters.doc_ids:
+                    out.filters.doc_ids.append(doc_id)
+                    found.append(f"{key[0]}〔{key[1]}〕{key[2]}号")
 
     def _indexed(self, m: re.Match[str], has_year: bool = True) -> list[tuple[tuple[str, str, str], list[str]]]:
         """The indexed documents whose 发文字号 the match spells: (number key, doc ids)."""

@@ -161,6 +161,29 @@ def test_a_rule_for_other_ages_decides_nothing(question, rule, within):
     assert _ages_within(question, rule) is within
 
 
+@pytest.mark.parametrize(
+    "question, rule, beyond",
+    [
+        ("能不能一次签30年的租赁？", "集体经营性建设用地使用权出租年限最长不得超过20年。", True),
+        ("能不能签三十年？", "出租年限最长不得超过20年。", True),
+        ("能不能签15年？", "出租年限最长不得超过20年。", False),
+        ("2022年能签吗？", "出租年限最长不得超过20年。", False),  # a calendar year is no figure asked
+        ("能补60万元吗？", "最高不超过50万元", True),
+        ("能补60天吗？", "最高不超过50万元", False),  # another unit decides nothing
+    ],
+)
+def test_a_figure_beyond_the_rules_maximum(question, rule, beyond):
+    from qa.answer.compose import beyond_limit
+
+    assert beyond_limit(question, [rule]) is beyond
+
+
+def test_more_than_the_maximum_is_a_no(assistant):
+    ans = assistant.ask("我们厂想租村集体的经营性建设用地建仓库，能不能一次签30年的租赁？")
+    assert ans.text.startswith("不可以。") and "不得超过20年" in ans.text, ans.text
+    _consistent(ans)
+
+
 def test_no_verdict_from_a_rule_for_other_ages(assistant):
     ans = assistant.ask("孩子9岁能一个人在家吗？")  # the rule is for children under 8
     assert not ans.text.startswith(("可以", "不可以")), ans.text
@@ -265,6 +288,12 @@ def test_document_card_says_what_the_document_is_for_not_its_heading(assistant):
     ans = assistant.ask("招政发〔2022〕9号讲了什么")
     assert "主要目标（二、发展目标）：" in ans.text and "1800" in ans.text
     _consistent(ans)
+    # … and one whose targets are an item labelled so (二、基本原则、任务目标和时间要求 / 2. 任务目标：…); a
+    # compilation's "1. 明确任务目标" deep inside one measure is not the document's
+    ans = assistant.ask("招政办字[2022]10号讲了啥")
+    assert "主要目标（二、2.）：完成投保人数 80000 人" in ans.text, ans.text
+    _consistent(ans)
+    assert "主要目标" not in assistant.ask("《周村区落实省“稳中求进”高质量发展政策清单（第一批）实施方案汇编》是哪个单位发的？").text
     # a document without sections: what its "具体情况如下：" announces is what it is about
     ans = assistant.ask("汪政发〔2022〕61 这个文件是说的啥事？")
     assert ans.intent == "by-doc" and "具体情况如下:许家寨村" in ans.text and "需增设村卫生室一处。[1]" in ans.text

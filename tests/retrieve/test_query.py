@@ -73,6 +73,17 @@ def test_order_number_and_unknown_number(analyzer, doc_by_number):
     assert d.filters.doc_ids == [] and d.filters.regions == ["临沂市兰山区"]
 
 
+def test_a_number_written_after_another_without_its_prefix_and_year(analyzer, doc_by_number):
+    both = [doc_by_number["周政办字〔2017〕145号"].doc_id, doc_by_number["周政办字〔2017〕146号"].doc_id]
+    a = analyzer.analyze("营商环境方案（周政办字〔2017〕145号）和“一窗受理”方案（146号）对证照发放规定一样吗？")
+    assert a.filters.doc_ids == both and a.intent.kind == "comparison"
+    assert analyzer.analyze("周政办字[2017]145号、146号有啥不同").filters.doc_ids == both
+    # a day of the month, a number no document of that prefix and year has, or one before the full number: not a document
+    for q in ("周政办字〔2017〕145号要求146号前报送", "周政办字〔2017〕145号6月146号施行吗", "周政办字〔2017〕145号和999号",
+              "146号和周政办字〔2017〕145号"):
+        assert analyzer.analyze(q).filters.doc_ids == both[:1], q
+
+
 def test_number_key_normalises_brackets_and_width():
     assert number_key("招政发〔2022〕8号") == number_key("招政发[２０２２]８号") == ("招政发", "2022", "8")
     assert number_key("青岛市人民政府令第279号") == ("青岛市人民政府令", "", "279")
