@@ -274,7 +274,8 @@ class DocumentLibrary:
                     continue  # only numbered sections (一、 （一） 1. 第X章 …) with a name, not repeated titles
                 keys.add(key)
                 if level == 0 or len(seen) < limit:
-                    seen.append((c.locator if level == len(path) - 1 else "", heading.strip()))
+                    # "(一) 即办件:" names its section; the colon announced the text under it, not the next heading
+                    seen.append((c.locator if level == len(path) - 1 else "", heading.strip().rstrip(":：").rstrip()))
         return seen[:limit]
 
     def section(self, chunk: Chunk) -> list[Chunk]:

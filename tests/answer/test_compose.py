@@ -509,3 +509,10 @@ def test_a_second_figure_asked_for_is_answered_by_the_article_that_states_it(ass
     cited = [c.locator for c in ans.citations]
     assert "第十三条" in cited and "第十二条" in cited, cited
     assert "6倍" in ans.text and "10万元" in ans.text
+
+
+def test_no_outline_heading_ends_with_a_colon(assistant):
+    # "(一) 即办件:" in a document card's 主要章节 would read "即办件:；(二) 承诺件:；" (a dangling colon)
+    lib = assistant.library
+    ends = [(d.number, h) for d in lib.by_id.values() for _, h in lib.outline(d.doc_id) if h.endswith((":", "："))]
+    assert not ends, ends[:5]
