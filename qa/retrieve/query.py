@@ -58,7 +58,7 @@ _QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
 # a question that says "文件/意见/办法…" is about a document even when it names it loosely
 _DOC_NOUN = re.compile(r"文件|通知|意见|办法|方案|条例|规定|细则|规划|决定|批复|公告|通告|政策清单|《")
 _EACH_ONLY = re.compile(r"分别|各(?:自|是)(?:多少|什么)")  # comparison cues that also just list several asks
-_COMPARE_WORDS = re.compile(r"相比|比较|对比|区别|不同|不一样|差别|差异|两份|两个|两地|两边|几个区|这俩|俩|二者|两者")
+_COMPARE_WORDS = re.compile(r"相比|比较|对比|区别|不同|不一样|差别|差异|两份|两个|两地|两边|几个区|这俩|二者|两者")
 NAMED_TITLE_MIN = 0.7  # title-match strength at which a loosely named document counts as named
 
 _ADMIN_SUFFIX = re.compile(r"^市?([\u4e00-\u9fff]{1,3}?(?:区|县|市))")
