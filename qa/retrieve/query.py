@@ -162,6 +162,16 @@ def _bigrams(s: str) -> list[str]:
     return [s[i : i + 2] for i in range(len(s) - 1)]
 
 
+def _name(out: QueryAnalysis, found: list[str], key: tuple[str, str, str], ids: list[str]) -> None:
+    """Record the indexed documents a 发文字号 names: a filter on them, and the number as written canonically."""
+    for doc_id in ids:
+        if doc_id not in out.filters.doc_ids:
+            out.filters.doc_ids.append(doc_id)
+    label = f"{key[0]}〔{key[1]}〕{key[2]}号" if key[1] else f"{key[0]}第{key[2]}号"
+    if label not in found:
+        found.append(label)
+
+
 class QueryAnalyzer:
     """Builds alias, number and title tables from the documents once; `analyze` is cheap."""
 
@@ -266,37 +276,33 @@ class QueryAnalyzer:
     def _find_numbers(self, text: str, out: QueryAnalysis) -> None:
         compacted = re.sub(r"\s+", "", text)
         found: list[str] = []
+        spans: list[tuple[int, int]] = []  # where full numbers are written (in `compacted`)
         for rx, has_year, where in ((_NUMBER_RE, True, compacted), (_BRACKETED_RE, True, compacted), (_SPACED_RE, True, text), (_ORDER_RE, False, compacted)):
             for m in rx.finditer(where):
+                if rx is _NUMBER_RE or rx is _BRACKETED_RE:
+                    spans.append(m.span())
                 hits = self._indexed(m, has_year)
                 if hits:
                     for k, ids in hits:
-                        for doc_id in ids:
-                            if doc_id not in out.filters.doc_ids:
-                                out.filters.doc_ids.append(doc_id)
-                        label = f"{k[0]}〔{k[1]}〕{k[2]}号" if k[1] else f"{k[0]}第{k[2]}号"
-                        if label not in found:
-                            found.append(label)
+                        _name(out, found, k, ids)
                 elif rx is _NUMBER_RE:
                     out.unknown_numbers.append(m.group(0))
-        if found:
-            self._find_elliptical(compacted, found, out)
+        if found and spans:
+            self._find_elliptical(compacted, sorted(spans), found, out)
         out.numbers = found
 
-    def _find_elliptical(self, compacted: str, found: list[str], out: QueryAnalysis) -> None:
-        """Numbers written after a full one without its prefix and year, when that document is indexed."""
+    def _find_elliptical(self, compacted: str, spans: list[tuple[int, int]], found: list[str], out: QueryAnalysis) -> None:
+        """Numbers written after a full one (`spans`, in order) without its prefix and year, when that
+        document is indexed."""
         first = number_key(found[0])
         if first is None or not first[1]:
             return
-        spans = sorted(m.span() for rx in (_NUMBER_RE, _BRACKETED_RE) for m in rx.finditer(compacted))
         for m in _ELLIPTICAL_RE.finditer(compacted):
             if any(a <= m.start() < b for a, b in spans) or m.start() < spans[0][1]:
                 continue  # part of a full number, or before the one it would abbreviate
             key = (first[0], first[1], str(int(m["n"])))
-            for doc_id in self._by_number.get(key, []):
-                if doc_id not in out.filters.doc_ids:
-                    out.filters.doc_ids.append(doc_id)
-                    found.append(f"{key[0]}〔{key[1]}〕{key[2]}号")
+            if ids := self._by_number.get(key):
+                _name(out, found, key, ids)
 
     def _indexed(self, m: re.Match[str], has_year: bool = True) -> list[tuple[tuple[str, str, str], list[str]]]:
         """The indexed documents whose 发文字号 the match spells: (number key, doc ids)."""

@@ -82,6 +82,8 @@ def test_a_number_written_after_another_without_its_prefix_and_year(analyzer, do
     for q in ("周政办字〔2017〕145号要求146号前报送", "周政办字〔2017〕145号6月146号施行吗", "周政办字〔2017〕145号和999号",
               "146号和周政办字〔2017〕145号"):
         assert analyzer.analyze(q).filters.doc_ids == both[:1], q
+    # a number written without brackets or 号 abbreviates nothing after it (and breaks nothing)
+    assert analyzer.analyze("招政发2022 8 和9号有啥不同").numbers == ["招政发〔2022〕8号"]
 
 
 def test_number_key_normalises_brackets_and_width():
