@@ -36,7 +36,7 @@ from qa import data
 from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage, asks_here, upper_policy
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams, has_slot
-from qa.answer.library import ANNOUNCES, DocumentLibrary
+from qa.answer.library import ANNOUNCES, GOAL_LABEL, DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
@@ -175,7 +175,7 @@ CAVEAT_RATIO = 0.8
 OTHER_REGION_FLOOR = 0.5  # a question naming no region also cites another region's article scoring this share of extra_min
 OTHER_REGIONS_MAX = 1  # … of so many other regions at most
 _BARE_ITEM = re.compile(r"[（(]?[一二三四五六七八九十\d]{1,3}[）)]?[.．、]?")  # a heading that is only an item's number
-_GOAL_LABEL = re.compile(r"^(?:(?:工作|总体|主要|发展|规划|任务)目标|目标任务)\s*[：:]\s*")
+_GOAL_LABEL = re.compile(rf"^{GOAL_LABEL}\s*")
 SIDE_FLOOR = 0.25  # another document is a side of a comparison when its article scores this share of extra_min
 _SENT_COV = ARTICLE_FEATURES.index("sent_cov")  # the share of the question's words in an article's best sentence
 _LEADING_MARK = re.compile(r"^\s*[（(][一二三四五六七八九十]+[)）]")  # an article's own number

@@ -28,9 +28,9 @@ _GOAL = re.compile(r"(?:工作|总体|主要|发展|规划)目标|目标任务")
 # an item of a top-level section labelled as the targets ("二、基本原则、任务目标和时间要求 / 2. 任务目标：完成
 # 投保人数…"); deeper items (a compilation's "1. 明确任务目标") are one measure's, not the document's
 GOAL_ITEM_DEPTH = 3  # title, section, item
+GOAL_LABEL = r"(?:(?:工作|总体|主要|发展|规划|任务)目标|目标任务)\s*[：:]"  # "任务目标：" (compose drops it when quoting)
 _GOAL_ITEM = re.compile(
-    r"^\s*(?:[一二三四五六七八九十]{1,3}、\s*)?(?:[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}\s*[.．、])\s*"
-    r"(?:(?:工作|总体|主要|发展|规划|任务)目标|目标任务)\s*[：:]"
+    r"^\s*(?:[一二三四五六七八九十]{1,3}、\s*)?(?:[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}\s*[.．、])\s*" + GOAL_LABEL
 )
 
 
