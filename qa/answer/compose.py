@@ -411,7 +411,7 @@ class ArticleAnswerer:
         cited: list[ArticleEvidence] | None = None,
     ) -> Composed:
         cited = self.select(intent, evidence, regions, named_docs, question) if cited is None else cited
-        if intent.kind == "list":
+        if intent.kind in ("list", "condition"):
             cited = self._whole_lists(cited)
         w = _Writer(self.library.pieces)
         doc_id = named_docs[0] if named_docs else (cited[0].hit.document.doc_id if cited else None)
@@ -494,8 +494,9 @@ class ArticleAnswerer:
         return Composed(w.text(), w.citations, cited)
 
     def _whole_lists(self, cited: list[ArticleEvidence]) -> list[ArticleEvidence]:
-        """A list question answered by an item ("（二）财政补助资金；"): the article announcing its
-        list ("第六条 救助基金的来源主要包括：") instead, which is quoted with all its items."""
+        """A list or condition question answered by an item ("（二）财政补助资金；", "1. 列入…总投资亿元
+        以上招商引资项目；"): the article announcing its list ("第六条 救助基金的来源主要包括：",
+        "第二条 扶持条件：") instead, which is quoted with all its items."""
         if not cited:
             return cited
         e = cited[0]

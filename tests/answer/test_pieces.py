@@ -107,6 +107,23 @@ def test_a_list_question_answered_by_one_item_gets_the_whole_list(assistant):
     assert [c.locator for c in composed.citations][:1] == ["第六条"]
 
 
+def test_a_condition_question_answered_by_one_item_gets_every_condition(assistant):
+    # "需要满足什么条件": 第二条1. alone is one of four conditions; the article announcing them is quoted
+    lib = assistant.library
+    doc = next(d for d in lib.by_id.values() if d.number == "招政发〔2022〕11号")
+    rows = {c.locator: c for c in lib.chunks(doc.doc_id)}
+    question = "总投资1.5个亿的招商项目，想申请重点项目建设专项扶持资金，需要满足什么条件？"
+    intent = classify(question)
+    assert intent.kind == "condition"
+    hits = [Hit(rows["第二条1."], doc, 1.0, rank=1)]
+    evidence = assistant.scorer.run(question, intent, hits, [], [])
+    composed = assistant.answerer.run(question, intent, evidence, Coverage("full"), [], [], cited=evidence)
+    assert "第二条规定：" in composed.text and "扶持条件" in composed.text
+    for item in ("总投资亿元以上", "完工投产", "建设年限不超过2年"):
+        assert item in composed.text, item
+    assert "第三条" not in composed.text  # the next article's amounts are not conditions
+
+
 def test_items_under_an_article_stay_under_it(assistant):
     # 二、政策适用范围 is followed by 三、's items (三、 has no text of its own): they are not its items
     lib = assistant.library
