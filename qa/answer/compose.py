@@ -193,6 +193,17 @@ def _said(e: ArticleEvidence) -> float:
     return e.prob * e.features[_SENT_COV]
 
 
+def _rows(text: str) -> str:
+    """Lines quoted after "…名单（共10名）公布如下：" as one run: an entry without an end mark of its own
+    ("尹晶（女）\t淄博广晟生物科技有限公司") ends with "；", its cells apart ("，"), the last with "。"."""
+    out = ""
+    for row in text.splitlines():
+        row = tidy(defuse_markers(row.strip().replace("\t", "，")))
+        if row:
+            out += row if re.search(r"[。；;！？!?：:，,]$", row) else row + "；"
+    return out[:-1] + "。" if out.endswith("；") else out
+
+
 def _goes_on(line: str) -> str:
     """A statement quoted on its own: "…名单如下：" ends in …… (what it announces is not quoted)."""
     return ANNOUNCES.sub("……", defuse_markers(tidy(line)))
@@ -654,7 +665,7 @@ class ArticleAnswerer:
             chunk, line = purpose
             # a document without sections says what it is about after its "具体情况如下：": quoted with it
             said = self.library.announced(chunk, line, self.whole_max_chars) if not outline and ANNOUNCES.search(line) else ""
-            shown = f"{tidy(defuse_markers(line))}{tidy(defuse_markers(said))}" if said else _goes_on(line)
+            shown = f"{tidy(defuse_markers(line))}{_rows(said)}" if said else _goes_on(line)
             source = f"{line}\n{said}" if said else line
             w.lines.append(f"主要内容：{shown}{w.cite(chunk, d, source)}")
             if (preface := self.library.preface(doc_id, chunk)) is not None:

@@ -115,6 +115,7 @@ class DocumentLibrary:
         title, 发文字号, date, addressee and the notice's 现印发给你们 are not statements."""
         d = self.by_id.get(doc_id)
         candidates: list[tuple[Chunk, str]] = []
+        announcing: list[tuple[Chunk, str]] = []  # "现将第一届…名单（共10名）公布如下："
         others: list[tuple[Chunk, str]] = []
         opening = self.opening(doc_id)
         for c in opening + [c for c in self.chunks(doc_id)[:3] if c not in opening]:
@@ -123,12 +124,17 @@ class DocumentLibrary:
                     continue
                 if _PURPOSE.match(key) and re.search(r"[，,。]", key):
                     return c, line  # even when it ends by announcing a list (名单如下：) or 现将…印发给你们
-                if self._head_line(key, d) or key.endswith(("：", ":")):
+                if self._head_line(key, d):
+                    continue
+                if key.endswith(("：", ":")):
+                    if re.search(r"[，,。]", key):
+                        announcing.append((c, line))
                     continue
                 # a statement before a heading ("2.2 指挥机构") or a list entry (尹晶（女） 淄博…公司)
                 statement = bool(re.search(r"[，,。；;]", key)) or len(key) >= 30
                 (candidates if statement else others).append((c, line))
-        return (candidates or others or [None])[0]
+        # a statement announcing what follows says more of what the document is for than an entry of its list
+        return (candidates or announcing or others or [None])[0]
 
     def announced(self, chunk: Chunk, line: str, max_chars: int) -> str:
         """The statements that follow `line` ("…具体情况如下：") in `chunk`, up to the signature or

@@ -299,6 +299,11 @@ def test_document_card_says_what_the_document_is_for_not_its_heading(assistant):
     assert ans.intent == "by-doc" and "具体情况如下:许家寨村" in ans.text and "需增设村卫生室一处。[1]" in ans.text
     assert "2022年7月29日" not in ans.text.split("主要内容：")[1]  # the statements, not the date under them
     _consistent(ans)
+    # … and a notice that publishes a list: its "名单（共10名）公布如下：", then the entries one by one
+    ans = assistant.ask("周政办字[2017]156 公布的是个啥名单？一共几个人")
+    assert "主要内容：经区人才工作领导小组研究" in ans.text and "（共10名）" in ans.text, ans.text
+    assert "尹晶（女），淄博广晟生物科技有限公司；毕娟（女）" in ans.text and "南谢村。[1]" in ans.text
+    _consistent(ans)
 
 
 def test_comparison_within_one_district_has_a_side_per_document(assistant):
