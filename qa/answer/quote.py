@@ -69,9 +69,34 @@ def _signature_line(line: str, key: str) -> bool:
     return any(w in k for w in words) or (len(k) <= 20 and "朗读" in k)
 
 
+_CELL = re.compile(r"^(.*?)\s*\|$")  # a table cell as PDF extraction flattens it: "区发改局 |"
+
+
+def _numbered_rows(lines: list[str]) -> str | None:
+    """A table flattened into one "cell |" line per cell, its rows numbered 1, 2, 3 … ("序号 | 事项 |
+    承办单位 | 1 | …方案 | 区发改局 | 2 | …"): the lines before it, then "1. …方案，区发改局；2. …";
+    None when the cells do not fall into numbered rows of one width."""
+    cells = [m.group(1) for m in map(_CELL.match, lines) if m]
+    if len(cells) < 0.6 * len(lines) or "1" not in cells:
+        return None
+    first = cells.index("1")
+    width = cells.index("2", first) - first if "2" in cells[first:] else 0
+    if width < 2 or first < width:  # no header of the rows' width above them
+        return None
+    rows = [cells[i : i + width] for i in range(first, len(cells), width)]
+    if any(r[0] != str(n) for n, r in enumerate(rows, 1)):
+        return None
+    lead = [x for x in lines if not _CELL.match(x)]
+    head = "、".join(c for c in cells[first - width : first] if c)
+    body = "；".join(f"{r[0]}. " + "，".join(c for c in r[1:] if c) for r in rows)
+    return "".join(x + ("" if _END.search(x) else "：") for x in lead) + f"（{head}）{body}。"
+
+
 def _join(lines: list[str], table: bool) -> str:
     if table:
         return "\n".join(lines)
+    if (rows := _numbered_rows(lines)) is not None:
+        return rows
     out = ""
     for line in lines:
         if out and not _END.search(out):

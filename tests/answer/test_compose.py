@@ -521,3 +521,21 @@ def test_no_outline_heading_ends_with_a_colon(assistant):
     lib = assistant.library
     ends = [(d.number, h) for d in lib.by_id.values() for _, h in lib.outline(d.doc_id) if h.endswith((":", "："))]
     assert not ends, ends[:5]
+
+
+def test_a_flattened_table_with_numbered_rows_is_quoted_row_by_row(assistant):
+    # PDF extraction left the 目录 as one "cell |" line per cell: quoted as rows, not cells glued by "：/，"
+    from qa.answer.quote import whole
+
+    lib = assistant.answerer.library
+    doc = next(d for d in lib.by_id.values() if d.number == "临兰政办字〔2022〕36号")
+    table = next(c for c in lib.chunks(doc.doc_id) if "序号 |" in c.text and "区发改局 |" in c.text)
+    text = whole(table, doc)
+    assert "（序号、重大行政决策事项、承办单位）1. 兰山区省级“十四五”服务业综合改革试点实施方案，区发改局；2. " in text, text
+    assert "|" not in text and "6. 兰山区“十四五”生态环境保护规划，兰山生态环境分局；7. " in text
+    # cells that do not fall into numbered rows of one width are left as they were
+    other = next(c for d in lib.by_id.values() for c in lib.chunks(d.doc_id) if c.text.count(" |\n") >= 6 and c is not table)
+    assert "|" in whole(other, lib.by_id[other.doc_id])
+    ans = assistant.ask("兰山区人民政府2022年重大行政决策事项目录共列入哪些事项?")
+    assert ans.intent == "list" and "企业上市五年行动计划" in ans.text and "临沂市畜牧局旧住宅区棚改项目二期" in ans.text
+    _consistent(ans)
