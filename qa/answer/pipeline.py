@@ -7,6 +7,7 @@ falling back to offline) → Answer with citations, coverage and timings.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
@@ -21,8 +22,9 @@ from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.config import Settings, load_settings
-from qa.retrieve.intent import Intent, several_asks
+from qa.retrieve.intent import Intent, several_asks, slogan_items
 from qa.retrieve.synonyms import expand
+from qa.text import to_simplified
 from qa.models import Answer, Document, Filters, Hit
 
 if TYPE_CHECKING:
@@ -292,6 +294,8 @@ class Assistant:
         named = analysis.named_documents if analysis else []
         hits = self.library.without_rosters(result.hits, standalone)
         evidence = self.scorer.run(query, intent, hits, regions, named)
+        if intent.kind == "list" and (slogan := slogan_items(standalone)) is not None:
+            evidence = evidence + self.enumeration(query, intent, slogan, hits, evidence, regions, named)
         cited = self.answerer.select(intent, evidence, regions, named, standalone)
         if intent.kind not in ("by-doc", "validity", "broad") and several_asks(standalone):
             cited = self.scorer.complement(query, cited, evidence, hits, regions, named, intent.slot in FIGURE_SLOTS)
@@ -314,6 +318,24 @@ class Assistant:
             # "十件实事都有啥": the items of the series the first article is one of are the list asked for
             coverage = replace(coverage, level="full", missing=None)
         return Decision(query, result, intent, evidence, cited, coverage, named)
+
+    def enumeration(
+        self, query: str, intent: Intent, slogan: "re.Pattern[str]", hits: list[Hit], evidence: list[ArticleEvidence],
+        regions: list[str], named: list[str],
+    ) -> list[ArticleEvidence]:
+        """For a list named by its count and first word ("好几个“一”，都是哪几个"), the article of a retrieved
+        document that enumerates them (一次告知、一套材料、一窗受理…) when no retrieved article does:
+        its words are the answer, not the question's, so retrieval ranks it low. [] otherwise."""
+        if any(slogan.search(to_simplified(e.hit.chunk.text)) for e in evidence):
+            return []
+        docs: dict[str, Document] = {}
+        for h in hits[: self.settings.answer_hits]:
+            docs.setdefault(h.document.doc_id, h.document)  # in the order retrieval found them
+        for doc in docs.values():
+            found = next((c for c in self.library.chunks(doc.doc_id) if slogan.search(to_simplified(c.text))), None)
+            if found is not None:
+                return self.scorer.run(query, intent, [Hit(found, doc, 0.0)], regions, named)
+        return []
 
     def measures(self, standalone: str, d: Decision) -> list[ArticleEvidence]:
         """For a broad question answered in full (有什么扶持), the answering document's own articles

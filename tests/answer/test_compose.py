@@ -539,3 +539,16 @@ def test_a_flattened_table_with_numbered_rows_is_quoted_row_by_row(assistant):
     ans = assistant.ask("兰山区人民政府2022年重大行政决策事项目录共列入哪些事项?")
     assert ans.intent == "list" and "企业上市五年行动计划" in ans.text and "临沂市畜牧局旧住宅区棚改项目二期" in ans.text
     _consistent(ans)
+
+
+def test_a_list_named_by_its_count_finds_the_article_enumerating_it_beyond_the_first_hits(assistant):
+    # "好几个“一”，都是哪几个": the words of the answer (一次告知、一套材料…) are not the question's, so the
+    # article enumerating them ranks below the first hits; it is found in the documents retrieved
+    question = "我想开个小饭馆，听说现在搞“一业一证”能省事，说是要做到好几个“一”，都是哪几个啊？"
+    _, result = assistant.retrieve(question)
+    assert not any("一次告知、一套材料" in h.chunk.text for h in result.hits[:8])
+    ans = assistant.ask(question)
+    assert ans.intent == "list" and not ans.refused
+    assert "一次告知、一套材料、一窗受理、一同核查、一网联动、一证准营" in ans.text
+    assert ans.citations[0].doc_number == "青政办字〔2020〕77号" and ans.citations[0].locator == "三、"
+    _consistent(ans)
