@@ -63,7 +63,8 @@ _SLOWNESS: dict[str, float] = {}
 
 
 def slowness(server: Server) -> float:
-    """How much slower than the reference machine this one answers a long question alone (≥ 1), once per server."""
+    """How much slower than the reference machine this one answers a long question alone (≥ 1), once per
+    server: each server's fixture measures it as it starts, before any attack can have slowed it."""
     if server.url not in _SLOWNESS:
         with client(server, "127.0.0.250", headers={"X-API-Key": KEY}) as c:
             times = []
@@ -214,6 +215,7 @@ def open_srv(server: Server, app_index_dir: Path, uploads: Path, tmp_path_factor
     s = start_server(app_index_dir, tmp_path_factory.mktemp("logs") / "hostile-open.log", build=False,
                      QA_UPLOAD_DIR=str(uploads), QA_UPLOAD_QUOTA_MB="8", QA_UPLOAD_TTL_SECONDS="10",
                      QA_CORS_ORIGINS="https://portal.example.gov.cn")  # fmt: skip
+    slowness(s)  # measured on the idle server
     yield s
     stop_server(s)
 
@@ -226,6 +228,7 @@ def key_srv(server: Server, app_index_dir: Path, tmp_path_factory: pytest.TempPa
                      QA_API_KEY=KEY, QA_RATE_LIMIT_PER_MINUTE="8",
                      QA_LLM_BASE_URL=f"http://127.0.0.1:{closed}/v1", QA_LLM_MODEL="secret-model")  # fmt: skip
     s.closed_port = closed  # type: ignore[attr-defined]
+    slowness(s)  # measured on the idle server
     yield s
     stop_server(s)
 
@@ -235,6 +238,7 @@ def auth_srv(server: Server, app_index_dir: Path, tmp_path_factory: pytest.TempP
     """Page password and API key: the 评测 tab is there. Few login failures allowed."""
     s = start_server(app_index_dir, tmp_path_factory.mktemp("logs") / "hostile-auth.log", build=False,
                      QA_AUTH=f"evaluator:{PASSWORD}", QA_API_KEY=KEY, QA_LOGIN_FAILURES_PER_MINUTE="5")  # fmt: skip
+    slowness(s)  # measured on the idle server
     yield s
     stop_server(s)
 
