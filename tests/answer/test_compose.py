@@ -552,3 +552,15 @@ def test_a_list_named_by_its_count_finds_the_article_enumerating_it_beyond_the_f
     assert "一次告知、一套材料、一窗受理、一同核查、一网联动、一证准营" in ans.text
     assert ans.citations[0].doc_number == "青政办字〔2020〕77号" and ans.citations[0].locator == "三、"
     _consistent(ans)
+
+
+def test_a_broad_question_judged_partial_still_lists_its_documents_measures(assistant):
+    # the coverage model hedges it, but one nearest article (调优农业种植结构) held a fraction of the
+    # answer: the hedged answer lists the measures found in the document, 农机购置与应用补贴 among them
+    ans = assistant.ask("俺们是种粮合作社，兰山今年对农业这块有啥扶持？")
+    assert ans.intent == "broad" and ans.coverage == "partial", (ans.intent, ans.coverage)
+    assert ans.text.startswith("以下规定与问题最接近")
+    items = [ln for ln in ans.text.split("\n") if re.match(r"\d+\. ", ln)]
+    assert len(items) >= 4 and "相关措施：" in ans.text, ans.text
+    assert "农机购置与应用补贴" in ans.text
+    _consistent(ans)
