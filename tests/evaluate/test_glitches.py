@@ -41,7 +41,8 @@ def test_no_answer_to_any_gold_question_has_a_glitch(assistant):
              ROOT / "eval" / "blind" / "ninth" / "tune.jsonl", ROOT / "eval" / "blind" / "ninth" / "test.jsonl",
              ROOT / "eval" / "blind" / "tenth" / "tune.jsonl", ROOT / "eval" / "blind" / "tenth" / "test.jsonl",
              ROOT / "eval" / "blind" / "eleventh" / "tune.jsonl", ROOT / "eval" / "blind" / "eleventh" / "test.jsonl",
-             ROOT / "eval" / "blind" / "twelfth" / "tune.jsonl", ROOT / "eval" / "blind" / "twelfth" / "test.jsonl"]
+             ROOT / "eval" / "blind" / "twelfth" / "tune.jsonl", ROOT / "eval" / "blind" / "twelfth" / "test.jsonl",
+             ROOT / "eval" / "blind" / "thirteenth" / "tune.jsonl", ROOT / "eval" / "blind" / "thirteenth" / "test.jsonl"]
     bad = []
     for path in paths:
         for item in load_gold(path):

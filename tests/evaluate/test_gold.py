@@ -49,7 +49,7 @@ def test_blind_sets_check_clean_and_their_splits_do_not_overlap():
     blind = GOLD.parent / "blind"
     for folder in (blind, blind / "fresh", blind / "third", blind / "fourth", blind / "fifth", blind / "sixth", blind / "seventh",
                    blind / "eighth", blind / "ninth", blind / "tenth", blind / "eleventh",
-                   blind / "twelfth"):
+                   blind / "twelfth", blind / "thirteenth"):
         tune, test = folder / "tune.jsonl", folder / "test.jsonl"
         assert check_gold(tune, SEEDS) == [] and check_gold(test, SEEDS) == []
         ids = [{json.loads(x)["id"] for x in f.read_text(encoding="utf-8").splitlines() if x.strip()} for f in (tune, test)]
