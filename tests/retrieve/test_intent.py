@@ -72,6 +72,9 @@ from qa.retrieve.intent import classify
         ("兰山区现行的养犬政策是什么", False, "broad", None),
         ("狗咬人了找谁？", False, "department", "department"),
         ("办狗证要多久", False, "deadline", "deadline"),
+        # a month asked for (从几月到几月, 哪个月) is a time: an article without one does not answer it
+        ("防汛一般是从几月到几月？", False, "deadline", "deadline"),
+        ("补贴哪个月发放", False, "deadline", "deadline"),
         # 几号 / 哪天 ask for a day: 每月 or a period does not answer them
         ("劳动之星比赛报名到几号截止？", False, "deadline", "date"),
         ("文件有没有规定每月几号前必须报？", False, "deadline", "date"),
