@@ -436,9 +436,7 @@ class ArticleAnswerer:
                 if what
                 else "以下规定与问题最接近，但未必直接回答了所问的内容，请核对原文："  # true whether or not one does
             )
-        # a broad question is answered by the measures of its document even when judged partial (the
-        # header above hedges it): the one nearest article alone holds a fraction of what is asked
-        if intent.kind == "broad" and cited and (coverage.level == "full" or not coverage.missing):
+        if intent.kind == "broad" and cited and coverage.topical:  # a partial one under the header above
             self._outline(w, cited[0], evidence)
             return Composed(w.text(), w.citations, cited)
         many_regions = len({e.hit.document.region for e in cited}) > 1

@@ -62,6 +62,12 @@ class Coverage:
     missing: str | None = None  # the slot no cited article fills (partial)
     unknown_places: list[str] = field(default_factory=list)
 
+    @property
+    def topical(self) -> bool:
+        """Answered in full, or hedged without naming a detail the documents lack: a broad question
+        is then answered by its document's measures (the one nearest article holds a fraction of it)."""
+        return self.level != "none" and not self.missing
+
 
 def _nearest_text(top: list[Hit]) -> str:
     """What the nearest hits say, with their documents' titles: a year or a batch the question asks

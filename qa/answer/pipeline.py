@@ -341,7 +341,7 @@ class Assistant:
         """For a broad question answered (有什么扶持; in full or hedged), the answering document's own articles
         found by a second search inside it — its measures reach well past the first hits of the whole
         collection; [] for any other question. Only the offline answer lists them, so only it searches."""
-        if d.intent.kind != "broad" or d.coverage.level == "none" or d.coverage.missing or not d.cited:
+        if d.intent.kind != "broad" or not d.coverage.topical or not d.cited:
             return []
         result = d.result
         inside = replace(result.filters, doc_ids=[d.cited[0].hit.document.doc_id])
