@@ -48,30 +48,13 @@ from qa.config import load_settings  # noqa: E402
 from qa.evaluate.gold import GoldItem, contains, load_gold  # noqa: E402
 from qa.evaluate.metrics import citation_precision, key_point_coverage  # noqa: E402
 
-TUNE = [
-    ROOT / "eval" / "gold.jsonl",
-    ROOT / "eval" / "dev_questions.jsonl",
-    ROOT / "eval" / "blind" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "fresh" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "third" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "fourth" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "fifth" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "sixth" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "seventh" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "eighth" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "ninth" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "tenth" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "eleventh" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "twelfth" / "tune.jsonl",
-    ROOT / "eval" / "blind" / "thirteenth" / "tune.jsonl",
+# the blind sets in the order they were written: each a tune half (tuned on) and a frozen test half
+BLIND = [ROOT / "eval" / "blind"] + [
+    ROOT / "eval" / "blind" / name
+    for name in ("fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth")
 ]
-TESTS = [ROOT / "eval" / "blind" / "test.jsonl", ROOT / "eval" / "blind" / "fresh" / "test.jsonl",
-         ROOT / "eval" / "blind" / "third" / "test.jsonl", ROOT / "eval" / "blind" / "fourth" / "test.jsonl",
-         ROOT / "eval" / "blind" / "fifth" / "test.jsonl", ROOT / "eval" / "blind" / "sixth" / "test.jsonl",
-         ROOT / "eval" / "blind" / "seventh" / "test.jsonl", ROOT / "eval" / "blind" / "eighth" / "test.jsonl",
-         ROOT / "eval" / "blind" / "ninth" / "test.jsonl", ROOT / "eval" / "blind" / "tenth" / "test.jsonl",
-         ROOT / "eval" / "blind" / "eleventh" / "test.jsonl", ROOT / "eval" / "blind" / "twelfth" / "test.jsonl",
-         ROOT / "eval" / "blind" / "thirteenth" / "test.jsonl"]
+TUNE = [ROOT / "eval" / "gold.jsonl", ROOT / "eval" / "dev_questions.jsonl"] + [b / "tune.jsonl" for b in BLIND]
+TESTS = [b / "test.jsonl" for b in BLIND]
 
 
 @dataclass

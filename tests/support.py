@@ -1,6 +1,7 @@
 """Shared test helpers: the repository root, in-process HTTP servers on loopback.
 
-* `ROOT`: the repository (this file's parent's parent);
+* `ROOT`: the repository (this file's parent's parent); `BLIND_SETS`: the folders of the blind gold sets
+  (eval/blind and each of its sets), each holding a tune.jsonl and a frozen test.jsonl;
 * `LoopbackServer`: any `BaseHTTPRequestHandler` served on 127.0.0.1:<free port> in a daemon thread;
 * `FakeOpenAI`: an OpenAI-compatible chat endpoint whose behaviour is the first path segment
   (base_url http://127.0.0.1:<port>/<mode>/v1), with canned replies per mode; `sse_chunk` and
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parents[1]
+BLIND_SETS = sorted(p.parent for p in (ROOT / "eval" / "blind").rglob("test.jsonl"))
 
 SSE = "text/event-stream"
 JSON = "application/json"

@@ -6,7 +6,7 @@ import pytest
 
 from qa.evaluate.glitches import find_glitches
 from qa.evaluate.gold import load_gold
-from support import ROOT
+from support import BLIND_SETS, ROOT
 
 
 @pytest.mark.parametrize(
@@ -29,20 +29,8 @@ def test_clean_answers_pass():
 
 @pytest.mark.slow
 def test_no_answer_to_any_gold_question_has_a_glitch(assistant):
-    paths = [ROOT / "eval" / "gold.jsonl", ROOT / "eval" / "dev_questions.jsonl", ROOT / "eval" / "blind" / "tune.jsonl",
-             ROOT / "eval" / "blind" / "test.jsonl", ROOT / "eval" / "blind" / "fresh" / "tune.jsonl",
-             ROOT / "eval" / "blind" / "fresh" / "test.jsonl", ROOT / "eval" / "blind" / "third" / "tune.jsonl",
-             ROOT / "eval" / "blind" / "third" / "test.jsonl", ROOT / "eval" / "blind" / "fourth" / "tune.jsonl",
-             ROOT / "eval" / "blind" / "fourth" / "test.jsonl", ROOT / "eval" / "blind" / "fifth" / "tune.jsonl",
-             ROOT / "eval" / "blind" / "fifth" / "test.jsonl",
-             ROOT / "eval" / "blind" / "sixth" / "tune.jsonl", ROOT / "eval" / "blind" / "sixth" / "test.jsonl",
-             ROOT / "eval" / "blind" / "seventh" / "tune.jsonl", ROOT / "eval" / "blind" / "seventh" / "test.jsonl",
-             ROOT / "eval" / "blind" / "eighth" / "tune.jsonl", ROOT / "eval" / "blind" / "eighth" / "test.jsonl",
-             ROOT / "eval" / "blind" / "ninth" / "tune.jsonl", ROOT / "eval" / "blind" / "ninth" / "test.jsonl",
-             ROOT / "eval" / "blind" / "tenth" / "tune.jsonl", ROOT / "eval" / "blind" / "tenth" / "test.jsonl",
-             ROOT / "eval" / "blind" / "eleventh" / "tune.jsonl", ROOT / "eval" / "blind" / "eleventh" / "test.jsonl",
-             ROOT / "eval" / "blind" / "twelfth" / "tune.jsonl", ROOT / "eval" / "blind" / "twelfth" / "test.jsonl",
-             ROOT / "eval" / "blind" / "thirteenth" / "tune.jsonl", ROOT / "eval" / "blind" / "thirteenth" / "test.jsonl"]
+    paths = [ROOT / "eval" / "gold.jsonl", ROOT / "eval" / "dev_questions.jsonl"]
+    paths += [folder / half for folder in BLIND_SETS for half in ("tune.jsonl", "test.jsonl")]
     bad = []
     for path in paths:
         for item in load_gold(path):

@@ -1,6 +1,8 @@
 """The gold question set is valid against the real seeds, and the validator catches broken copies."""
 
+import importlib.util
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from qa.evaluate.gold import (
     load_gold,
     normalize_for_match,
 )
-from support import ROOT
+from support import BLIND_SETS, ROOT
 
 GOLD = ROOT / "eval" / "gold.jsonl"
 SEEDS = ROOT / "seeds"
@@ -46,15 +48,24 @@ def test_real_gold_has_no_problems():
 
 def test_blind_sets_check_clean_and_their_splits_do_not_overlap():
     # the blind sets are the yardstick: every evidence span verified against the seeds, tune and test disjoint
-    blind = GOLD.parent / "blind"
-    for folder in (blind, blind / "fresh", blind / "third", blind / "fourth", blind / "fifth", blind / "sixth", blind / "seventh",
-                   blind / "eighth", blind / "ninth", blind / "tenth", blind / "eleventh",
-                   blind / "twelfth", blind / "thirteenth"):
+    assert len(BLIND_SETS) >= 13
+    for folder in BLIND_SETS:
         tune, test = folder / "tune.jsonl", folder / "test.jsonl"
         assert check_gold(tune, SEEDS) == [] and check_gold(test, SEEDS) == []
         ids = [{json.loads(x)["id"] for x in f.read_text(encoding="utf-8").splitlines() if x.strip()} for f in (tune, test)]
         raw = {json.loads(x)["id"] for f in (folder / "raw").glob("*.jsonl") for x in f.read_text(encoding="utf-8").splitlines() if x.strip()}
         assert not ids[0] & ids[1] and ids[0] | ids[1] == raw and len(ids[1]) >= len(raw) // 2
+
+
+def test_the_calibration_tunes_on_every_tune_half_and_refuses_every_test_half(monkeypatch):
+    # a new blind set is registered in eval/calibrate_answer.py once: its test half must be refused there
+    spec = importlib.util.spec_from_file_location("calibrate_answer", ROOT / "eval" / "calibrate_answer.py")
+    calibrate = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, calibrate)  # its dataclasses look their module up
+    spec.loader.exec_module(calibrate)
+    assert set(calibrate.TESTS) == {folder / "test.jsonl" for folder in BLIND_SETS}
+    assert {folder / "tune.jsonl" for folder in BLIND_SETS} <= set(calibrate.TUNE)
+    assert not set(calibrate.TUNE) & set(calibrate.TESTS)
 
 
 def test_real_gold_size_and_coverage(items):
