@@ -201,6 +201,11 @@ def test_no_permission_where_the_document_excludes_the_case(assistant):
     # whatever the question, a provincial rule is not quoted as 周村's without the note that it does not apply
     ans = assistant.ask("周村对济青烟国际招商产业园重点项目的土地出让底价有什么规定？")
     assert "第48项（一）" in ans.text and "不涉及我市、区" in ans.text, ans.text
+    # the note is worded in other ways too ("…无法承接相应工作", "目前全区尚未建成数据中心")
+    ans = assistant.ask("周村的科创企业能在区里办再贴现专项额度吗？")
+    assert not ans.text.startswith("可以") and "无法承接相应工作" in ans.text, ans.text
+    ans = assistant.ask("周村区的数据中心能申请省里的用电补贴吗？")
+    assert not ans.text.startswith("可以") and "尚未建成数据中心" in ans.text, ans.text
     # an unrelated prohibition in the same document (最低库存不得低于…) does not withhold the permission
     assert assistant.ask("盐改后食盐生产企业可以自己到外地卖盐吗？").text.startswith("可以。")
 
