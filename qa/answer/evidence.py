@@ -200,6 +200,7 @@ class EvidenceScorer:
         max_hits: int = 8,
         continuation: Callable[[Chunk], list[Chunk]] | None = None,
         pieces: Callable[[Chunk], list[Chunk]] | None = None,
+        whole_chars: int = 0,
     ) -> None:
         if model.features != ARTICLE_FEATURES:
             raise ValueError(f"article model features {model.features} != {ARTICLE_FEATURES}")
@@ -210,6 +211,8 @@ class EvidenceScorer:
         # as the answer quotes them (qa.answer.library.DocumentLibrary.continuation)
         self.continuation = continuation
         self.pieces = pieces  # an article's pieces (qa.answer.library.DocumentLibrary.pieces)
+        # an article split at the token limit yet this short in all is quoted whole, every piece
+        self.whole_chars = whole_chars
 
     def question_grams(self, question: str, hits: list[Hit], regions: list[str], named_docs: list[str]) -> set[str]:
         """The question's words that decide which article answers it."""
@@ -227,14 +230,14 @@ class EvidenceScorer:
     ) -> list[ArticleEvidence]:
         """The cited articles, each split one (at the token limit) followed by its other pieces that
         say what is asked at least as closely as the piece retrieval found: the article is the unit
-        of citation, and its answer may sit in the piece next to the one that matched."""
+        of citation, and its answer may sit in the piece next to the one that matched. An article
+        whose pieces together are no longer than `whole_chars` is cited with all of them."""
         if self.pieces is None:
             return cited
         q = self.question_grams(question, hits, regions, named_docs)
         seen = {e.hit.chunk.chunk_id for e in cited}
         out: list[ArticleEvidence] = []
         for e in cited:
-            out.append(e)
             c, d = e.hit.chunk, e.hit.document
             bar = PIECE_RATIO * max((s.score for s in e.sentences), default=0.0)
             rest = q - content_grams(" ".join([d.title, *c.heading_path]))  # the pieces share the headings
@@ -244,16 +247,23 @@ class EvidenceScorer:
                     hit = Hit(p, d, 0.0)
                     sents = self._sentences(q, rest, hit, intent)
                     scored.append((max((s.score for s in sents), default=0.0), hit, sents))
+
+            def piece(hit: Hit, sents: list[ScoredSentence]) -> ArticleEvidence:
+                seen.add(hit.chunk.chunk_id)
+                return ArticleEvidence(e.index, hit, e.prob, list(e.features), fills(intent, hit.chunk.text), sents)
+
+            if sum(len(p.text) for p in self.pieces(c)) <= self.whole_chars:
+                # an article short in all is quoted whole, in its own order, as an unsplit one would be
+                out.extend(sorted([e] + [piece(h, s) for _, h, s in scored], key=lambda x: x.hit.chunk.start))
+                continue
+            out.append(e)
             if intent.kind == "list" and e is cited[0]:
                 # a list runs on into the article's next pieces: all of them, not the closest one
-                for _, hit, sents in scored[:LIST_PIECES]:
-                    out.append(ArticleEvidence(e.index, hit, e.prob, list(e.features), fills(intent, hit.chunk.text), sents))
-                    seen.add(hit.chunk.chunk_id)
+                out.extend(piece(h, s) for _, h, s in scored[:LIST_PIECES])
                 continue
             top, hit, sents = max(scored, key=lambda x: x[0], default=(0.0, None, []))
             if hit is not None and top >= max(bar, 1e-9):
-                out.append(ArticleEvidence(e.index, hit, e.prob, list(e.features), fills(intent, hit.chunk.text), sents))
-                seen.add(hit.chunk.chunk_id)
+                out.append(piece(hit, sents))
         return out
 
     def complement(

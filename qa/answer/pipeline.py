@@ -86,7 +86,7 @@ class Assistant:
         self.models = AnswerModels.load(self.settings.answer_model or None)
         self.scorer = EvidenceScorer(
             self.models.article, self.library.idf, max_hits=self.settings.answer_hits, continuation=self.library.continuation,
-            pieces=self.library.pieces,
+            pieces=self.library.pieces, whole_chars=self.settings.quote_whole_max_chars,
         )
         partial_below = self.settings.partial_below if self.settings.partial_below is not None else self.models.partial_below
         st = self.settings

@@ -154,3 +154,26 @@ def test_a_list_question_about_a_series_is_answered_by_its_items_in_full(assista
     assert ans.coverage == "full" and "该文件列出的各项：" in ans.text
     for item in ("“两癌”免费筛查", "康复救助残疾儿童360名", "建设希望小屋100处"):
         assert item in ans.text, item
+
+
+def test_an_article_short_in_all_is_quoted_whole_in_its_own_order(assistant):
+    # 5.6.1 (Ⅱ级应急响应的启动条件) was split at the token limit after its sixth item; the closest piece
+    # to "…启动Ⅱ级应急响应" is the tail ((7)(8)), the answer — the typhoon — is in the first piece
+    from qa.answer.evidence import PIECE_RATIO
+
+    lib = assistant.library
+    doc = next(d for d in lib.by_id.values() if d.number == "临兰政办字〔2022〕26号")
+    tail = next(c for c in lib.chunks(doc.doc_id) if c.locator == "5.6.1" and c.text.lstrip().startswith("(7)"))
+    pieces = lib.pieces(tail)
+    assert len(pieces) == 2 and pieces[-1] == tail
+    assert sum(len(p.text) for p in pieces) <= assistant.settings.quote_whole_max_chars
+    question = "防汛预案里，台风达到什么程度要启动Ⅱ级应急响应？"
+    intent = classify(question)
+    hits = [Hit(tail, doc, 1.0, rank=1)]
+    evidence = assistant.scorer.run(question, intent, hits, [], [])
+    cited = assistant.scorer.with_pieces(question, intent, evidence, hits, [], [])
+    assert [e.hit.chunk.chunk_id for e in cited] == [p.chunk_id for p in pieces]
+    composed = assistant.answerer.run(question, intent, evidence, Coverage("full"), [], [], cited=cited)
+    assert composed.text.index("12~13级") < composed.text.index("(8)其他需要启动")
+    # … while a long article keeps to the pieces that say what is asked (PIECE_RATIO of the one found)
+    assert PIECE_RATIO > 0 and sum(len(p.text) for p in _pension_article(assistant)[2]) > assistant.settings.quote_whole_max_chars
