@@ -306,7 +306,7 @@ class CoverageJudge:
             return Coverage("partial", p)
         # a sum the place gives ("区里…每座能补多少") found only in a higher level's policy quoted
         # with that level's lead ("省级财政安排5000万元…（牵头单位：省财政厅）"): the figure is not the one asked
-        if slot in MONEY_SLOTS and asks_local_sum(question):
+        if slot in FIGURE_SLOTS and asks_local_sum(question):
             filling = [e for e in top + cited if e.slot]
             if filling and all(upper_policy(e.hit.chunk.text) for e in filling):
                 return Coverage("partial", p)

@@ -164,6 +164,8 @@ def test_a_subsidy_asked_after_a_question_mark_is_not_answered_by_a_count_or_a_p
 def test_a_sum_the_district_gives_is_not_answered_by_the_provinces_budget(assistant):
     # 周村's compilation quotes "省级财政安排5000万元…（牵头单位：省工业和信息化厅、省财政厅）": not what 区里 pays
     assert assistant.ask("周村区里对新建加氢站每座能补多少？").coverage == "partial"
+    # "多少奖励" read as any amount (not only a sum of money) is held to the same rule
+    assert assistant.ask("准备在周村弄个加氢站，区里能给我们多少奖励？").coverage == "partial"
     # asked about the province, the province's sum is the answer
     assert assistant.ask("省里对各市加氢站建设的奖励资金有多少？我们在周村").coverage == "full"
 
