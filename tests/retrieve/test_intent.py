@@ -25,6 +25,10 @@ from qa.retrieve.intent import classify
         # a subsidy asked after a comma or a question mark is still a sum granted, not a head count
         ("社区要配体育指导员吗？指导员有补贴没，一个月给多少", False, "amount", "grant"),
         ("开托育点政府能减房租吗？能减多少？", False, "amount", "grant"),
+        # the sum named after 多少, with the giver before it (能给我们多少奖励, 能给减免多少房租)
+        ("建个加氢站，区里能给我们多少奖励？", False, "amount", "grant"),
+        ("办托育机构，社区能给减免多少房租？", False, "amount", "grant"),
+        ("免多少天房租？", False, "deadline", "amount"),  # days, not a sum
         ("城乡公益性岗位计划开发多少个？", False, "amount", "amount"),  # 开发多少个 is a count
         # a fee named in passing asks no amount: the office is what is asked
         ("殡仪馆万一乱收费，归哪个部门管？", False, "department", "department"),
