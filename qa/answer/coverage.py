@@ -130,11 +130,11 @@ def content_words(question: str, skip: list[str]) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _likened() -> tuple[re.Pattern[str], list[str]]:
+def _likened() -> tuple[list[re.Pattern[str]], list[str]]:
     from qa import data
 
     table = data.load("intents.toml")["likened"]
-    return re.compile(table["pattern"]), list(table["kinds"])
+    return [re.compile(p) for p in table["patterns"]], list(table["kinds"])
 
 
 @lru_cache(maxsize=1)
@@ -174,7 +174,7 @@ def neighbour_subject(question: str, evidence: list[ArticleEvidence], rare: Call
     import jieba
 
     q = to_simplified(question)
-    m = _likened()[0].search(q)
+    m = next((m for p in _likened()[0] if (m := p.search(q))), None)
     if not m or not evidence:
         return None
     likened = [w for w in jieba.lcut(m.group("x")) if _of_kind(w)]
@@ -183,7 +183,7 @@ def neighbour_subject(question: str, evidence: list[ArticleEvidence], rare: Call
     top_text = "".join(to_simplified(e.hit.chunk.text) + e.hit.document.title for e in top)
     if not likened or not all(w in top_text or any(f in top_text for f in official_terms(w)) for w in likened):
         return None  # the articles found are not about what the subject is likened to
-    rest = q[: m.start()] + "，" + q[m.end() :]
+    rest = q[: m.start("x")] + "，" + q[m.end("x") :]
     unknown = [
         w for w in jieba.lcut(rest)
         if _of_kind(w) & kinds and rare(w) and not official_terms(w) and w not in top_text

@@ -153,6 +153,14 @@ def test_a_subject_likened_to_one_the_documents_cover_is_declined_when_they_neve
         assert not assistant.ask(question).refused, question
 
 
+def test_a_subject_asked_with_ye_after_the_rule_for_another_is_likened_to_it(assistant):
+    # "X 不让卖了，Y 也…" likens Y to X as "像 X 一样" does: no 不可以 from the 活禽 rule for live fish
+    ans = assistant.ask("青岛活鸡不让卖了，活鱼活虾是不是也不让卖？")
+    assert ans.refused and ans.coverage == "none" and "活鱼" in ans.text and not ans.text.startswith("不可以"), ans.text
+    # the rule's own subject asked with 也 is still answered
+    assert not assistant.ask("青岛市南区不让卖活禽了，市北区也不让卖吗？").refused
+
+
 def test_a_subsidy_asked_after_a_question_mark_is_not_answered_by_a_count_or_a_period(assistant):
     # the articles give 1110张 beds and a 3年 term, no sum: "标准是多少" / "给多少" after 补贴 asks for one
     for question in ("想在兰山开个民办养老院,区里对新增护理型养老床位有没有建设或者运营补贴?标准是多少?",
