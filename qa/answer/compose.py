@@ -27,6 +27,7 @@ the first article's item ("（区税务局牵头，联系人：…，联系电�
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -186,6 +187,20 @@ CONDITION_MET = 0.5  # share of the condition's words (bigrams) in the question:
 CONDITION_BONUS = 0.1  # how far below the best sentence such a rule may score
 _ITEM_LEAD = re.compile(r"^\s*(\d+)[.．、]\s*")
 _ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+条)\s*")
+
+
+_ATTACHMENT_TITLE = re.compile(r"^\s*附件\s*\d*\s*[:：]?\s*\n?\s*([^\n|]{6,60})")
+ATTACHMENT_NAMED_CHARS = 8  # the question repeats this much of an attachment's title in one run
+
+
+def names_attachment(question: str, text: str) -> bool:
+    """The chunk opens an attachment (附件 and its title) whose title the question names."""
+    m = _ATTACHMENT_TITLE.match(to_simplified(text))
+    if m is None:
+        return False
+    title, q = m.group(1).strip(), to_simplified(question)
+    run = SequenceMatcher(None, title, q, autojunk=False).find_longest_match(0, len(title), 0, len(q))
+    return run.size >= ATTACHMENT_NAMED_CHARS
 
 
 def _said(e: ArticleEvidence) -> float:
@@ -365,6 +380,13 @@ class ArticleAnswerer:
             if holder is not None and not chosen[0].slot:
                 chosen = [holder] + [e for e in chosen if e is not holder]
                 chosen = chosen[: self.max_articles]
+        if intent.kind == "list" and not chosen[0].slot:
+            # "目录里列了哪些事项": the attachment the question names by its title holds the list, however
+            # weakly it scores beside the notice that publishes it
+            named = next((e for e in ranked if e.slot and e.hit.document.doc_id == best.hit.document.doc_id
+                          and names_attachment(question, e.hit.chunk.text)), None)
+            if named is not None:
+                chosen = ([named] + [e for e in chosen if e is not named])[: self.max_articles]
         if intent.kind == "list" and (slogan := slogan_items(question)) is not None:
             # "六个“一”具体是哪几个": the article that enumerates them (一次告知、一套材料…) leads
             named = next((e for e in ranked if slogan.search(to_simplified(e.hit.chunk.text))), None)
