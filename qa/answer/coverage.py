@@ -270,8 +270,12 @@ class CoverageJudge:
         other_places: list[str] | None = None,
         named_regions: list[str] | None = None,
         neighbour: tuple[str, list[str]] | None = None,
+        unknown_numbers: list[str] | None = None,
     ) -> Coverage:
         hits = [e.hit for e in evidence]
+        if unknown_numbers and not named_by_number:
+            # a 发文字号 the collection does not hold (nor quote): a document of a like title is not it
+            return Coverage("none", 0.0, f"已收录的文件中没有{'、'.join(unknown_numbers)}")
         if not evidence:
             return Coverage("none", 0.0, "没有检索到相关条文")
         # a place the collection does not cover, and none it does: another region's rules would mislead

@@ -24,6 +24,7 @@ from qa.answer.model import AnswerModels
 from qa.config import Settings, load_settings
 from qa.retrieve.intent import Intent, several_asks, slogan_items
 from qa.retrieve.synonyms import expand
+from qa.retrieve.query import number_key
 from qa.text import to_simplified
 from qa.models import Answer, Document, Filters, Hit
 
@@ -138,6 +139,25 @@ class Assistant:
     def corpus_text(self) -> str:
         """All indexed text, to check whether a place a question names occurs at all."""
         return "".join(c.text_simplified for c in self.retriever.store.chunks)
+
+    def quotes_number(self, number: str) -> bool:
+        """Some indexed text cites this 发文字号 (a provincial policy a district's compilation carries out)."""
+        key = number_key(number)
+        if key is None:
+            return False
+        pre, year, n = (re.escape(x) for x in key)
+        year_part = rf"\s*[〔\[［【(（]\s*{year}\s*[〕\]］】)）]" if key[1] else ""
+        return re.search(rf"{pre}{year_part}\s*第?\s*{n}\s*号", self.corpus_text) is not None
+
+    def nearest_numbers(self, number: str) -> str:
+        """The number as said in a decline, with the indexed documents of the same year and serial
+        number ("招政发〔2022〕2号" → …（同年同号收录的是招政办字〔2022〕2号《…》）): a prefix misremembered."""
+        key = number_key(number)
+        same = [
+            f"{d.number}《{d.title}》" for d in self.documents
+            if key and (k := number_key(d.number or "")) and k[1:] == key[1:] and k != key and k[0][0] == key[0][0]
+        ]
+        return f"{number}（同年同号收录的是{'、'.join(same[:2])}）" if same else number
 
     @property
     def corpus_grams(self) -> frozenset[str]:
@@ -313,6 +333,7 @@ class Assistant:
             named_by_number=bool(analysis and analysis.filters.doc_ids),
             other_places=analysis.other_places if analysis else [], named_regions=regions,
             neighbour=neighbour_subject(standalone, evidence, self.library.rare),
+            unknown_numbers=[self.nearest_numbers(n) for n in (analysis.unknown_numbers if analysis else []) if not self.quotes_number(n)],
         )
         if coverage.level == "partial" and intent.kind == "list" and cited and self.answerer.series(standalone, cited[0]):
             # "十件实事都有啥": the items of the series the first article is one of are the list asked for
@@ -407,5 +428,7 @@ def _echo(question: str, limit: int = 80) -> str:
     "[1] 《…》" must not look like a cited claim of the answer) and not 2,000 characters long."""
     from qa.answer.citations import strip_markers
 
+    # a year in square brackets is a 发文字号's ("青政发[2020]99号"), not a citation marker
+    question = re.sub(r"[\[【［]\s*((?:19|20)\d{2})\s*[\]】］]", r"〔\1〕", question)
     shown = " ".join(strip_markers(question).split())
     return shown if len(shown) <= limit else shown[:limit] + "…"

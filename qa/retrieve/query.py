@@ -52,6 +52,9 @@ _BRACKETED_RE = re.compile(
 # … and with no brackets and no 号, the year and the number apart (临兰司发2022 15): only an indexed number counts
 _SPACED_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{1,14}?)\s*(?P<year>(?:19|20)\d{2})\s+(?P<n>\d{1,4})(?![\d号])")
 _ORDER_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{2,20}?令)\s*第?\s*(?P<n>\d{1,4})\s*号")
+# a document number's prefix ends like one (招政发, 临兰政办字, 青岛市人民政府令); words before it are not part of it
+_NUMBER_PREFIX_END = re.compile(r"[发字函令办告规]$")
+_NOT_PREFIX = re.compile(r"[的了吗呢是问下看个那这想要说和与跟及把按照据依]")
 # … and a bare "146号" after a full number ("周政办字〔2017〕145号和146号"): the same prefix and year, when indexed
 _ELLIPTICAL_RE = re.compile(r"(?<![\d〕\]］】)）年月第])(?P<n>\d{1,4})\s*号(?!前|之前|以前|后|以后|起|止|至|到|截止|[上中下]午|晚)")  # not a day
 _QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
@@ -285,8 +288,8 @@ class QueryAnalyzer:
                 if hits:
                     for k, ids in hits:
                         _name(out, found, k, ids)
-                elif rx is _NUMBER_RE:
-                    out.unknown_numbers.append(m.group(0))
+                elif (rx is _NUMBER_RE or rx is _ORDER_RE) and (label := self._unknown_label(m, rx is _NUMBER_RE)):
+                    out.unknown_numbers.append(label)
         if found and spans:
             self._find_elliptical(compacted, sorted(spans), found, out)
         out.numbers = found
@@ -303,6 +306,20 @@ class QueryAnalyzer:
             key = (first[0], first[1], str(int(m["n"])))
             if ids := self._by_number.get(key):
                 _name(out, found, key, ids)
+
+    def _unknown_label(self, m: re.Match[str], has_year: bool) -> str | None:
+        """A 发文字号 no indexed document has, written canonically without the words before it
+        ("想问下招政发[2022]30号" → 招政发〔2022〕30号); None when the match is no document number
+        ("孩子2015年3号出生": neither a bracketed year nor a prefix ending like one)."""
+        pre = m["pre"]
+        if has_year and not (re.search(r"[〔\[［【(（]", m.group(0)) or _NUMBER_PREFIX_END.search(pre)):
+            return None
+        known = [k[0] for k in self._by_number if pre.endswith(k[0])]
+        pre = max(known, key=len) if known else (_NOT_PREFIX.split(pre)[-1] or pre)
+        year, n = (m["year"] if has_year else ""), str(int(m["n"]))
+        if any(k[1:] == (year, n) and (k[0].endswith(pre) or not has_year) for k in self._by_number):
+            return None  # a shortened prefix of an indexed number (市政府令第280号, 政办字〔2022〕3号)
+        return f"{pre}〔{m['year']}〕{int(m['n'])}号" if has_year else f"{pre}第{int(m['n'])}号"
 
     def _indexed(self, m: re.Match[str], has_year: bool = True) -> list[tuple[tuple[str, str, str], list[str]]]:
         """The indexed documents whose 发文字号 the match spells: (number key, doc ids)."""

@@ -210,3 +210,16 @@ def test_a_day_asked_for_is_not_answered_by_a_period():
 def test_a_day_the_documents_do_not_give_makes_a_partial_answer(assistant):
     ans = assistant.ask("我们是区属国有企业的财务，区国资监管机构向市国资委报国有资产情况，文件有没有规定每月几号前必须报？")
     assert ans.coverage == "partial" and "没有写明具体的日期" in ans.text
+
+
+def test_a_document_number_the_collection_does_not_hold_is_declined_by_name(assistant):
+    # 令第281号 is not indexed: 令第280号's card would answer another document
+    ans = assistant.ask("青岛市人民政府令第281号是关于什么的规章？")
+    assert ans.refused and ans.coverage == "none" and "没有青岛市人民政府令第281号" in ans.text, ans.text
+    # a misremembered prefix is pointed to the indexed document of the same year and number, and the
+    # question is echoed with its brackets
+    ans = assistant.ask("招政发[2022]2号讲了什么")
+    assert ans.refused and "招政办字〔2022〕2号" in ans.text and "“招政发〔2022〕2号讲了什么”" in ans.text, ans.text
+    # a number an indexed document quotes is not declined for being unindexed
+    assert assistant.quotes_number("淄政发〔2017〕17号")
+    assert not assistant.ask("淄政发〔2017〕17号在周村怎么落实？").refused

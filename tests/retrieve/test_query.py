@@ -73,6 +73,16 @@ def test_order_number_and_unknown_number(analyzer, doc_by_number):
     assert d.filters.doc_ids == [] and d.filters.regions == ["临沂市兰山区"]
 
 
+def test_unknown_numbers_are_written_canonically_and_only_when_they_are_numbers(analyzer):
+    # the words before the prefix are not part of it; square brackets become 〔〕
+    assert analyzer.analyze("俺想问下招政发[2022]30号讲了啥").unknown_numbers == ["招政发〔2022〕30号"]
+    assert analyzer.analyze("青岛市人民政府令第281号是关于什么的").unknown_numbers == ["青岛市人民政府令第281号"]
+    # a shortened prefix of an indexed number is that number, not an unknown one
+    assert analyzer.analyze("市政府令第280号何时起施行？").unknown_numbers == []
+    # a date is no document number
+    assert analyzer.analyze("孩子2015年3号出生能上小学吗").unknown_numbers == []
+
+
 def test_a_number_written_after_another_without_its_prefix_and_year(analyzer, doc_by_number):
     both = [doc_by_number["周政办字〔2017〕145号"].doc_id, doc_by_number["周政办字〔2017〕146号"].doc_id]
     a = analyzer.analyze("营商环境方案（周政办字〔2017〕145号）和“一窗受理”方案（146号）对证照发放规定一样吗？")
