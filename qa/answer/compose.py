@@ -203,6 +203,16 @@ def names_attachment(question: str, text: str) -> bool:
     return run.size >= ATTACHMENT_NAMED_CHARS
 
 
+_PARENTHETICAL = re.compile(r"[（(][^（）()]*[)）]")
+BARE_TAIL_CHARS = 10  # a piece saying less than this outside its parentheses names no measure
+
+
+def _bare_tail(text: str) -> bool:
+    """A piece that is only a parenthetical note ("（责任单位：市人力资源社会保障局…）"), the tail of a
+    split article."""
+    return len(re.sub(r"\s+", "", _PARENTHETICAL.sub("", text))) < BARE_TAIL_CHARS
+
+
 def _said(e: ArticleEvidence) -> float:
     """How likely an article answers, times the share of the question's words one of its sentences says."""
     return e.prob * e.features[_SENT_COV]
@@ -771,6 +781,12 @@ class ArticleAnswerer:
             groups.setdefault(self.library.pieces(e.hit.chunk)[0].chunk_id, []).append(e)
         for n, group in enumerate(groups.values(), 1):
             shown, marker = [], ""
+            first = self.library.pieces(group[0].hit.chunk)[0]
+            if all(e.hit.chunk.chunk_id != first.chunk_id for e in group) and all(_bare_tail(e.hit.chunk.text) for e in group):
+                # only the article's tail was retrieved ("（责任单位：…）"): the measure is named by its lead
+                head, source = lead(whole(first, d), own_text(first))
+                shown.append(strip_locator(head, first.locator))
+                marker = w.cite(first, d, source)
             for e in group:
                 c = e.hit.chunk
                 quote, source = self._quote(e, Intent("broad"), budget=self.broad_chars)

@@ -569,3 +569,13 @@ def test_a_broad_question_judged_partial_still_lists_its_documents_measures(assi
     assert len(items) >= 4 and "相关措施：" in ans.text, ans.text
     assert "农机购置与应用补贴" in ans.text
     _consistent(ans)
+
+
+def test_a_measure_retrieved_only_by_its_responsibility_tail_is_named_by_its_lead(assistant):
+    # 二、（二） was split at the token limit and only its "（责任单位：…）" tail retrieved: the outline line
+    # names the measure by its lead instead of listing departments alone
+    ans = assistant.ask("俺在工地干活，老板拖了好几个月工钱，去年的也没给，青岛这边对农民工讨薪都有啥政策？")
+    items = [ln for ln in ans.text.split("\n") if re.match(r"\d+\. ", ln)]
+    assert items and not [ln for ln in items if re.match(r"\d+\. [^：]+：\s*[（(]责任单位", ln)], items
+    assert any("建立信息化平台监管机制" in ln for ln in items), items
+    _consistent(ans)
