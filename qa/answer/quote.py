@@ -92,11 +92,22 @@ def _numbered_rows(lines: list[str]) -> str | None:
     return "".join(x + ("" if _END.search(x) else "：") for x in lead) + f"（{head}）{body}。"
 
 
+_CELL_BARS = re.compile(r"\s*\|(?:\s*\|)*\s*")
+_EDGE_BARS = re.compile(r"^(?:\s*\|)+\s*|\s*(?:\|\s*)+$|^\s+|\s+$")
+
+
+def uncell(text: str) -> str:
+    """A flattened table's cell marks read as punctuation: "工作要求 | 责任单位 | |" → "工作要求，责任单位";
+    a cell's own closing "|" and a line of bars alone go ("|：||：" is no answer text)."""
+    return _CELL_BARS.sub("，", _EDGE_BARS.sub("", text))
+
+
 def _join(lines: list[str], table: bool) -> str:
     if table:
         return "\n".join(lines)
     if (rows := _numbered_rows(lines)) is not None:
         return rows
+    lines = [c for c in map(uncell, lines) if c]
     out = ""
     for line in lines:
         if out and not _END.search(out):
@@ -183,8 +194,8 @@ def excerpt(chunk: Chunk, keep: list[str], budget: int, document: Document | Non
     shown: list[str] = []
     used = 0
     for raw in keep:
-        s = defuse_markers(tidy(_EMPHASIS.sub("", _BULLET.sub("", raw))))
-        i = text.find(s)
+        s = uncell(defuse_markers(tidy(_EMPHASIS.sub("", _BULLET.sub("", raw)))))
+        i = text.find(s) if s else -1
         if i < 0 or any(a <= i < b for a, b in spans):
             continue
         if spans and used + len(s) > budget:

@@ -17,6 +17,7 @@ from support import BLIND_SETS, ROOT
         ("《某办法》规定：各镇人民政府,各街道办事处,市政府有关部门:[1]", "addressee"),
         ("；按规定执行。", "leading-punctuation"),
         ("招远市人民政府\n2022年2月7日", "signature"),
+        ("《要点》写明：要点任务 |：||：(十二)做好政府公报工作。[1]", "table-bars"),
     ],
 )
 def test_each_glitch_is_found(text, glitch):
