@@ -110,7 +110,7 @@ def _join(lines: list[str], table: bool) -> str:
     lines = [c for c in map(uncell, lines) if c]
     out = ""
     for line in lines:
-        if out and not _END.search(out):
+        if out and not _END.search(out) and not line.startswith("的"):  # "…开设" / "的选（洗）砂场" is one line wrapped
             out += "："if len(out) < 40 and not re.search(r"[，,。]", out) else "，"
         out += line
     return out

@@ -596,3 +596,13 @@ def test_a_flattened_table_without_numbered_rows_is_quoted_without_its_cell_bars
     ans = assistant.ask("想看看政府公开的文件纸质版,兰山有哪些地方能查?")
     assert "区档案馆" in ans.text and "|" not in ans.text, ans.text
     assert any("|" in c.quote for c in ans.citations)
+
+
+def test_a_line_wrapped_before_de_is_joined_without_a_colon(assistant):
+    # "3. 取缔和关停无营业执照开设" / "的选（洗）砂场…" is one sentence the source wrapped: no "开设：的"
+    from qa.answer.quote import whole
+
+    lib = assistant.answerer.library
+    doc = next(d for d in lib.by_id.values() if d.number == "招政办发〔2022〕3号")
+    chunk = next(c for c in lib.chunks(doc.doc_id) if "无营业执照开设\n" in c.text)
+    assert "无营业执照开设的选（洗）砂场" in whole(chunk, doc)
