@@ -588,6 +588,10 @@ class ArticleAnswerer:
         shown, used = excerpt(c, list(dict.fromkeys(keep)), budget or self.excerpt_chars, e.hit.document)
         return shown, (verbatim_quote(c.text, used) or own_text(c))
 
+    def verdict(self, question: str, e: ArticleEvidence, regions: list[str], evidence: list[ArticleEvidence]) -> str:
+        """The verdict the article `e` gives on the question (see `_verdict`), "" for none."""
+        return self._verdict(question, e, regions, evidence)
+
     def _verdict(
         self, question: str, e: ArticleEvidence, regions: list[str], evidence: list[ArticleEvidence]
     ) -> str:

@@ -335,6 +335,13 @@ class Assistant:
             neighbour=neighbour_subject(standalone, evidence, self.library.rare),
             unknown_numbers=[self.nearest_numbers(n) for n in (analysis.unknown_numbers if analysis else []) if not self.quotes_number(n)],
         )
+        if (
+            coverage.level == "partial" and not coverage.missing and intent.kind == "yesno" and cited
+            and self.answerer.verdict(standalone, cited[0], regions, evidence)
+        ):
+            # hedged by the coverage model alone, yet the best article states the rule on the modal asked
+            # (严禁…挂钩 for "罚的款能留在单位自己花吗"): the verdict answers it
+            coverage = replace(coverage, level="full")
         if coverage.level == "partial" and intent.kind == "list" and cited and self.answerer.series(standalone, cited[0]):
             # "十件实事都有啥": the items of the series the first article is one of are the list asked for
             coverage = replace(coverage, level="full", missing=None)

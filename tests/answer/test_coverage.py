@@ -223,3 +223,13 @@ def test_a_document_number_the_collection_does_not_hold_is_declined_by_name(assi
     # a number an indexed document quotes is not declined for being unindexed
     assert assistant.quotes_number("淄政发〔2017〕17号")
     assert not assistant.ask("淄政发〔2017〕17号在周村怎么落实？").refused
+
+
+def test_a_yes_no_question_hedged_only_by_the_model_is_answered_when_its_article_states_the_rule(assistant):
+    # the coverage model alone would hedge it (partial, no detail missing); 第八条 says what users must do
+    # with pesticide packaging, so the answer opens with the verdict and is no longer marked partial
+    ans = assistant.ask("青岛农户打完农药，空药瓶药袋能随手扔吗？")
+    assert ans.coverage == "full" and ans.text.startswith("不可以。"), ans.text
+    # a detail the articles lack still hedges it (no verdict on a sum)
+    ans = assistant.ask("听说过年城里不让放炮了，家里剩的烟花拿去置换点能换多少钱的东西？")
+    assert ans.coverage != "full" and not ans.text.startswith(("可以。", "不可以。")), ans.text
