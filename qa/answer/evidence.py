@@ -187,7 +187,9 @@ def _is_heading(sentence: str, headings: set[str]) -> bool:
 
 
 def _weighted(grams: set[str], idf: Callable[[str], float]) -> float:
-    return sum(idf(g) for g in grams)
+    # fsum: exact whatever the set's order, so equal scores tie exactly and the same question gets the
+    # same answer in every process (a set's order follows PYTHONHASHSEED)
+    return math.fsum(idf(g) for g in grams)
 
 
 class EvidenceScorer:

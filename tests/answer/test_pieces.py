@@ -177,3 +177,13 @@ def test_an_article_short_in_all_is_quoted_whole_in_its_own_order(assistant):
     assert composed.text.index("12~13级") < composed.text.index("(8)其他需要启动")
     # … while a long article keeps to the pieces that say what is asked (PIECE_RATIO of the one found)
     assert PIECE_RATIO > 0 and sum(len(p.text) for p in _pension_article(assistant)[2]) > assistant.settings.quote_whole_max_chars
+
+
+def test_sentence_weights_do_not_depend_on_the_order_a_set_is_read_in():
+    # 0.1 + 0.2 + 0.3 is 0.6000000000000001 or 0.6 by the order of addition, and a set's order follows
+    # PYTHONHASHSEED: two pieces scoring the same must tie exactly in every process (same answer each time)
+    from qa.answer.evidence import _weighted
+
+    idf = {"甲乙": 0.1, "乙丙": 0.2, "丙丁": 0.3}.__getitem__
+    assert _weighted({"甲乙", "乙丙", "丙丁"}, idf) == 0.6
+    assert (0.1 + 0.2) + 0.3 != 0.6  # what a plain sum in that order would give
