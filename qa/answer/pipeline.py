@@ -25,7 +25,7 @@ from qa.config import Settings, load_settings
 from qa.retrieve.intent import Intent, several_asks, slogan_items
 from qa.retrieve.synonyms import expand
 from qa.retrieve.query import number_key
-from qa.text import to_simplified
+from qa.text import compact, to_simplified
 from qa.models import Answer, Document, Filters, Hit
 
 if TYPE_CHECKING:
@@ -139,6 +139,18 @@ class Assistant:
     def corpus_text(self) -> str:
         """All indexed text, to check whether a place a question names occurs at all."""
         return "".join(c.text_simplified for c in self.retriever.store.chunks)
+
+    def defers(self, evidence: list[ArticleEvidence]) -> ArticleEvidence | None:
+        """The most likely article when it holds no figure and refers the matter to a document the
+        collection does not hold (by title); None otherwise."""
+        best = max(evidence, key=lambda e: e.prob)
+        if best.slot:
+            return None
+        titles = {compact(to_simplified(d.title)) for d in self.documents}
+        for m in _DEFERS.finditer(to_simplified(best.hit.chunk.text)):
+            if compact(m.group(1)) not in titles:
+                return best
+        return None
 
     def quotes_number(self, number: str) -> bool:
         """Some indexed text cites this 发文字号 (a provincial policy a district's compilation carries out)."""
@@ -335,6 +347,12 @@ class Assistant:
             neighbour=neighbour_subject(standalone, evidence, self.library.rare),
             unknown_numbers=[self.nearest_numbers(n) for n in (analysis.unknown_numbers if analysis else []) if not self.quotes_number(n)],
         )
+        if coverage.level == "full" and intent.slot in FIGURE_SLOTS and evidence and (deferred := self.defers(evidence)):
+            # the article most likely to answer sets no sum of its own but refers to another document
+            # ("按照《…扶持政策》（招政发〔2020〕12号）执行") the collection does not hold: a sum in some
+            # other article (检测机构落户奖励) is not the one asked for
+            coverage = replace(coverage, level="partial", missing=intent.slot)
+            cited = [deferred] + [e for e in cited if e is not deferred and not e.slot]  # not the other sums
         if (
             coverage.level == "partial" and not coverage.missing and intent.kind == "yesno" and cited
             and self.answerer.verdict(standalone, cited[0], regions, evidence)
@@ -428,6 +446,10 @@ class Assistant:
         if covered:
             msg += f"目前收录的是{covered}的政策文件。"
         return msg
+
+
+# "按照《X》（招政发〔2020〕12号）执行": the matter is settled in document X
+_DEFERS = re.compile(r"(?:按照?|参照|依照|依据)《([^《》]{4,60})》(?:[（(][^（）()]{2,30}[)）])?(?:的?(?:有关|相关)?规定)?(?:执行|落实|办理|兑现)")
 
 
 def _echo(question: str, limit: int = 80) -> str:

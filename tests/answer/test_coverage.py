@@ -233,3 +233,12 @@ def test_a_yes_no_question_hedged_only_by_the_model_is_answered_when_its_article
     # a detail the articles lack still hedges it (no verdict on a sum)
     ans = assistant.ask("听说过年城里不让放炮了，家里剩的烟花拿去置换点能换多少钱的东西？")
     assert ans.coverage != "full" and not ans.text.startswith(("可以。", "不可以。")), ans.text
+
+
+def test_a_sum_the_best_article_refers_to_an_unheld_document_is_partial(assistant):
+    # 三、（二）7. rewards a listing "按照《招远市支持企业对接资本市场推进上市挂牌的扶持政策》（招政发〔2020〕12号）
+    # 执行": that document is not in the collection, so the sums of other articles (检测机构 100 万元) do not
+    # answer it — partial, citing the article that refers
+    ans = assistant.ask("我们是做黄金首饰加工的，计划明年去上市，按黄金深加工那个扶持意见能拿多少上市奖励？")
+    assert ans.coverage == "partial" and "没有写明具体的金额或标准" in ans.text, ans.text
+    assert ans.citations[0].locator == "三、（二）7." and len(ans.citations) == 1
