@@ -17,6 +17,7 @@ from qa.models import Chunk, Document
 from qa.text import ANY_DATE_LINE, compact, tidy, to_simplified
 
 _BULLET = re.compile(r"^\s*(?:[-*•·]\s+|\*\*)")
+_LIST_ITEM = re.compile(r"^\s*[-*•·]\s+")
 _EMPHASIS = re.compile(r"\*\*|__")
 _END = re.compile(r"[。；！？!?;：:”」）)]$")
 GAP = "……"
@@ -37,14 +38,16 @@ def _is_header(line: str, key: str) -> bool:
     return bool(key) and (k in key or bool(_HEADER_DATE.match(k)))
 
 
-def article_lines(chunk: Chunk, document: Document | None = None) -> list[str]:
+def article_lines(chunk: Chunk, document: Document | None = None, items: set[str] | None = None) -> list[str]:
     """The article's own lines: the document's header and parent headings dropped, bullets and
-    emphasis removed."""
+    emphasis removed. `items`, when given, receives the lines that were list items ("- 王志乐 …")."""
     parents = {compact(to_simplified(h)) for h in chunk.heading_path[:-1]}
     key = _header_key(document)
     lines: list[str] = []
     for raw in chunk.text.splitlines():
         line = _EMPHASIS.sub("", _BULLET.sub("", raw)).strip()
+        if items is not None and _LIST_ITEM.match(raw) and line:
+            items.add(tidy(line))
         if not line:
             continue
         if not lines and (compact(to_simplified(line)) in parents or _is_header(line, key)):
@@ -102,17 +105,23 @@ def uncell(text: str) -> str:
     return _CELL_BARS.sub("，", _EDGE_BARS.sub("", text))
 
 
-def _join(lines: list[str], table: bool) -> str:
+def _join(lines: list[str], table: bool, items: set[str] | None = None) -> str:
     if table:
         return "\n".join(lines)
     if (rows := _numbered_rows(lines)) is not None:
         return rows
-    lines = [c for c in map(uncell, lines) if c]
-    out = ""
-    for line in lines:
-        if out and not _END.search(out) and not line.startswith("的"):  # "…开设" / "的选（洗）砂场" is one line wrapped
+    items = items or set()
+    out, prev = "", ""
+    for raw in lines:
+        line = uncell(raw)
+        if not line:
+            continue
+        if out and prev in items and raw in items and not _END.search(out):
+            out += "；"  # one list item after another ("- 王志乐 研究员" / "- 王国华 教授")
+        elif out and not _END.search(out) and not line.startswith("的"):  # "…开设" / "的选（洗）砂场" is one line wrapped
             out += "："if len(out) < 40 and not re.search(r"[，,。]", out) else "，"
         out += line
+        prev = raw
     return out
 
 
@@ -125,7 +134,9 @@ def strip_locator(text: str, locator: str) -> str:
 
 def whole(chunk: Chunk, document: Document | None = None) -> str:
     """The whole article, ready to quote."""
-    return defuse_markers(_join(article_lines(chunk, document), chunk.kind == "table"))
+    items: set[str] = set()
+    lines = article_lines(chunk, document, items)
+    return defuse_markers(_join(lines, chunk.kind == "table", items))
 
 
 _LEAD = re.compile(r"^.{2,60}?[：:。；;]")

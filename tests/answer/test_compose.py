@@ -606,3 +606,14 @@ def test_a_line_wrapped_before_de_is_joined_without_a_colon(assistant):
     doc = next(d for d in lib.by_id.values() if d.number == "招政办发〔2022〕3号")
     chunk = next(c for c in lib.chunks(doc.doc_id) if "无营业执照开设\n" in c.text)
     assert "无营业执照开设的选（洗）砂场" in whole(chunk, doc)
+
+
+def test_list_items_of_a_roster_are_joined_as_items(assistant):
+    # "- 王志乐 …研究员" / "- 王国华 …教授": one item after another, not "研究员：王国华" as if a heading led a sentence
+    from qa.answer.quote import whole
+
+    lib = assistant.answerer.library
+    doc = next(d for d in lib.by_id.values() if d.number == "青政字〔2020〕23号")
+    chunk = next(c for c in lib.chunks(doc.doc_id) if "- 王国华" in c.text)
+    text = whole(chunk, doc)
+    assert "研究员；王国华上海海事大学教授；王敬波" in text and "研究员：王国华" not in text, text[:300]
