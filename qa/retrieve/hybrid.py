@@ -45,6 +45,7 @@ from qa.retrieve.synonyms import OFFICIAL_TERMS, SPELLING_WORDS, expand
 MODES = ("bm25", "dense", "hybrid")
 # questions about a document as a whole: retrieval leads with the named document's opening
 WHOLE_DOCUMENT_KINDS = ("by-doc", "validity")
+MAX_SECTION_ROWS = 8  # a by-document question: after the opening, the first article of so many sections
 _TERM_WORDS = re.compile(r"施行|有效期|废止|生效|起执行|起实施|自印发之日|自发布之日|自公布之日")
 FUSIONS = ("score", "rrf")
 
@@ -458,6 +459,17 @@ class Retriever:
         opening = [r for r in rows[:4] if self.chunks[r].kind in ("notice", "preamble")]
         return opening or rows[:1]
 
+    def section_rows(self, doc_id: str) -> list[int]:
+        """The first article of each top-level section (一、… 二、…), in the document's order: where its
+        main measures are named. Only for a document that has such sections."""
+        firsts: dict[str, int] = {}
+        for r in self._doc_rows.get(doc_id, []):
+            c = self.chunks[r]
+            if c.kind in ("notice", "preamble") or len(c.heading_path) < 2:
+                continue
+            firsts.setdefault(c.heading_path[1], r)
+        return list(firsts.values())[:MAX_SECTION_ROWS] if len(firsts) >= 2 else []
+
     def closing_rows(self, doc_id: str) -> list[int]:
         """The articles that state when a document takes effect, expires or repeals another."""
         return [r for r in self._doc_rows.get(doc_id, []) if _TERM_WORDS.search(self.chunks[r].text_simplified)]
@@ -467,7 +479,7 @@ class Retriever:
     ) -> list[tuple[int, float]]:
         """A question about a named document as a whole: its opening first (and, for validity, the
         articles on its term), then everything else in rank order."""
-        lead = self.opening_rows(doc_id) + (self.closing_rows(doc_id) if kind == "validity" else [])
+        lead = self.opening_rows(doc_id) + (self.closing_rows(doc_id) if kind == "validity" else self.section_rows(doc_id))
         lead = [r for r in dict.fromkeys(lead) if mask is None or mask[r]]
         if not lead:
             return ranked

@@ -160,3 +160,12 @@ def test_retrieval_weights_come_from_settings(retriever, index_settings, monkeyp
     assert v.expand_terms is False and v.settings.expand_terms is False and retriever.expand_terms is True
     with pytest.raises(ValueError, match="unknown fusion"):
         Retriever(retriever.store, retriever.embedder, index_settings, fusion="max")
+
+
+def test_a_question_about_a_named_document_retrieves_its_opening_and_each_sections_first_article(retriever):
+    # "周政办发[2017]15号讲的是什么": the card's material (notice, preamble, then 一、… 六、 in order) comes
+    # first, within the first 2,500 characters, not the articles that happen to share the question's words
+    result = retriever.run("周政办发[2017]15号文件讲的是什么？由哪个单位在什么时候印发？", k=12)
+    heads = [h.chunk.heading_path[1] for h in result.hits[2:8]]
+    assert [h[:2] for h in heads] == ["一、", "二、", "三、", "四、", "五、", "六、"], heads
+    assert sum(len(h.chunk.text) for h in result.hits[:8]) <= 2500
