@@ -41,6 +41,7 @@ COVERAGE_FEATURES = [
 SLOT_NAMES = {
     **{slot: "金额或标准" for slot in FIGURE_SLOTS},
     "share": "比例",
+    "score": "分数",
     "deadline": "时间或期限",
     "date": "日期",
     "department": "负责部门",

@@ -26,7 +26,7 @@ from qa.text import compact, sentences, to_simplified
 
 # the slots that ask for a sum of money, and with "amount" and "share" the figures a document may leave open (slots.toml)
 MONEY_SLOTS: tuple[str, ...] = tuple(data.load("slots.toml")["money"])
-FIGURE_SLOTS: tuple[str, ...] = ("amount", "share", *MONEY_SLOTS)
+FIGURE_SLOTS: tuple[str, ...] = ("amount", "share", "score", *MONEY_SLOTS)
 
 ARTICLE_FEATURES = [
     "fused",  # fused retrieval score / the best one
@@ -123,8 +123,8 @@ def fills(intent: Intent, text: str) -> bool:
     if has_slot(intent.slot, text):
         return True
     own = intent.kind if intent.kind in ("amount", "deadline", "contact", "department") else None
-    if intent.slot in (*MONEY_SLOTS, "share", "date"):
-        own = None  # a sum of money, a share or a day is asked: a figure of another kind, a period, answers nothing
+    if intent.slot in (*MONEY_SLOTS, "share", "score", "date"):
+        own = None  # a sum of money, a share, a score or a day is asked: a figure of another kind, a period, answers nothing
     return own is not None and own != intent.slot and has_slot(own, text)
 
 

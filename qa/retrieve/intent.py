@@ -19,7 +19,7 @@ from qa.text import normalize
 
 SLOT_KINDS = ("amount", "deadline", "contact", "department", "condition", "list", "yesno", "validity")
 # the slots a whole-document or comparison question can still ask for ("…分别是多少")
-DETAIL_SLOTS = ("amount", "money", "grant", "share", "deadline", "date", "contact", "department", "condition")
+DETAIL_SLOTS = ("amount", "money", "grant", "share", "score", "deadline", "date", "contact", "department", "condition")
 
 
 @dataclass
@@ -73,7 +73,7 @@ def _strong_yesno() -> re.Pattern[str]:
 
 @lru_cache(maxsize=None)
 def _amount_cue(name: str) -> re.Pattern[str]:
-    """One of the cues that say which amount is asked (intents.toml [kinds.amount]: money, grant, fee)."""
+    """One of the cues that say which amount is asked (intents.toml [kinds.amount]: money, grant, fee, share, score)."""
     return re.compile(data.load("intents.toml")["kinds"]["amount"][name])
 
 
@@ -152,4 +152,6 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         slot = "grant"  # … and a subsidy's sum by a figure, not by 免费
     if slot == "amount" and _amount_cue("share").search(text):
         slot = "share"  # 按多大比例 is answered by a percentage, not by a sum or a cap (a sum asked beside it stays asked)
+    if slot == "amount" and _amount_cue("score").search(text):
+        slot = "score"  # 录取分数线是多少 is answered by a score (…分), not by a head count
     return Intent(kind=kind or "general", slot=slot, cue=cue)

@@ -242,3 +242,9 @@ def test_a_sum_the_best_article_refers_to_an_unheld_document_is_partial(assistan
     ans = assistant.ask("我们是做黄金首饰加工的，计划明年去上市，按黄金深加工那个扶持意见能拿多少上市奖励？")
     assert ans.coverage == "partial" and "没有写明具体的金额或标准" in ans.text, ans.text
     assert ans.citations[0].locator == "三、（二）7." and len(ans.citations) == 1
+
+
+def test_a_score_asked_for_is_not_answered_by_a_head_count(assistant):
+    # the education plan gives school sizes (2000 人, 45 人), no admission score: partial, saying so
+    ans = assistant.ask("周村今年中考普通高中录取分数线是多少？")
+    assert ans.coverage != "full" and "分数" in ans.text.split("\n")[0], ans.text

@@ -36,6 +36,9 @@ from qa.retrieve.intent import classify
         # a share asked for: a percentage answers it, not a sum or a cap
         ("新买的设备在所得税前扣除，能按多大比例扣？", False, "amount", "share"),
         ("行政许可网上办理的比例要达到多少？", False, "amount", "share"),
+        # a score asked for (分数线, 多少分): a head count or a sum does not answer it
+        ("今年中考普通高中录取分数线是多少？", False, "amount", "score"),
+        ("孩子考了560分，公办高中要多少分才能上？", False, "amount", "score"),
         ("专利质押贷款的贴息能补百分之几？", False, "amount", "share"),
         # an explicit may-I / must-I question is yes/no even when it names a period or a sum
         ("养老保险能不能把好几年的钱一次交了？", False, "yesno", "deadline"),
