@@ -474,7 +474,7 @@ class ArticleAnswerer:
         many_regions = len({e.hit.document.region for e in cited}) > 1
         if many_regions and intent.kind != "comparison" and not regions and coverage.level == "full":
             w.lines.append("各地的规定不同，分别如下：")  # not under a partial answer's "最接近的内容"
-        verdict = self._verdict(question, cited[0], regions, evidence) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
+        verdict = self.verdict(question, cited[0], regions, evidence) if intent.kind == "yesno" and coverage.level == "full" and cited else ""
         last_doc, last_article = None, None
         listed = False  # the first article's own items are quoted
         quoted: set[str] = set()
@@ -588,11 +588,7 @@ class ArticleAnswerer:
         shown, used = excerpt(c, list(dict.fromkeys(keep)), budget or self.excerpt_chars, e.hit.document)
         return shown, (verbatim_quote(c.text, used) or own_text(c))
 
-    def verdict(self, question: str, e: ArticleEvidence, regions: list[str], evidence: list[ArticleEvidence]) -> str:
-        """The verdict the article `e` gives on the question (see `_verdict`), "" for none."""
-        return self._verdict(question, e, regions, evidence)
-
-    def _verdict(
+    def verdict(
         self, question: str, e: ArticleEvidence, regions: list[str], evidence: list[ArticleEvidence]
     ) -> str:
         """需要。/ 不可以。 … when a sentence close to the question states a rule on the modal the

@@ -146,11 +146,15 @@ class Assistant:
         best = max(evidence, key=lambda e: e.prob)
         if best.slot:
             return None
-        titles = {compact(to_simplified(d.title)) for d in self.documents}
         for m in _DEFERS.finditer(to_simplified(best.hit.chunk.text)):
-            if compact(m.group(1)) not in titles:
+            if compact(m.group(1)) not in self.titles:
                 return best
         return None
+
+    @cached_property
+    def titles(self) -> frozenset[str]:
+        """Every indexed document's title, compacted and simplified."""
+        return frozenset(compact(to_simplified(d.title)) for d in self.documents)
 
     def quotes_number(self, number: str) -> bool:
         """Some indexed text cites this 发文字号 (a provincial policy a district's compilation carries out)."""

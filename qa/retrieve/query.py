@@ -165,12 +165,17 @@ def _bigrams(s: str) -> list[str]:
     return [s[i : i + 2] for i in range(len(s) - 1)]
 
 
+def number_label(key: tuple[str, str, str]) -> str:
+    """A number key written canonically: ("招政发", "2022", "8") → 招政发〔2022〕8号; an order → …令第279号."""
+    return f"{key[0]}〔{key[1]}〕{key[2]}号" if key[1] else f"{key[0]}第{key[2]}号"
+
+
 def _name(out: QueryAnalysis, found: list[str], key: tuple[str, str, str], ids: list[str]) -> None:
     """Record the indexed documents a 发文字号 names: a filter on them, and the number as written canonically."""
     for doc_id in ids:
         if doc_id not in out.filters.doc_ids:
             out.filters.doc_ids.append(doc_id)
-    label = f"{key[0]}〔{key[1]}〕{key[2]}号" if key[1] else f"{key[0]}第{key[2]}号"
+    label = number_label(key)
     if label not in found:
         found.append(label)
 
@@ -319,7 +324,7 @@ class QueryAnalyzer:
         year, n = (m["year"] if has_year else ""), str(int(m["n"]))
         if any(k[1:] == (year, n) and (k[0].endswith(pre) or not has_year) for k in self._by_number):
             return None  # a shortened prefix of an indexed number (市政府令第280号, 政办字〔2022〕3号)
-        return f"{pre}〔{m['year']}〕{int(m['n'])}号" if has_year else f"{pre}第{int(m['n'])}号"
+        return number_label((pre, year, n))
 
     def _indexed(self, m: re.Match[str], has_year: bool = True) -> list[tuple[tuple[str, str, str], list[str]]]:
         """The indexed documents whose 发文字号 the match spells: (number key, doc ids)."""
