@@ -135,6 +135,17 @@ def test_a_child_alone_at_home_is_answered_from_the_childrens_plan(assistant):
         assert ans.citations[0].doc_number == "临兰政发〔2022〕2号"
     assert assistant.ask("孩子7岁能一个人在家吗？").text.startswith("不可以。")
     _consistent(ans)
+    # told as a parent tells it in chat: 闺女 for the child, 锁家里 for leaving her alone at home
+    ans = assistant.ask("周末俺俩都得出去送货，闺女才7岁，把她自己锁家里半天行不行啊？兰山有说法没")
+    assert ans.coverage == "full" and ans.text.startswith("不可以。"), ans.text
+    assert "单独留在家中" in ans.citations[0].passage
+
+
+def test_selling_a_sites_sand_privately_is_answered_from_the_sand_opinion(assistant):
+    # 偷偷 / 自个用 are the opinion's 私自 / 自用 (qa/data/terms.toml); 行不？ asks yes or no
+    ans = assistant.ask("俺在工地上干活，工程挖出来一堆砂石，老板说自个用不完要偷偷拉出去卖了，这样行不？")
+    assert ans.coverage == "full" and ans.text.startswith("不可以。"), ans.text
+    assert "不得私自处置" in ans.citations[0].passage.replace(" ", "")
 
 
 def test_a_special_rule_whose_condition_the_question_meets_decides_the_verdict(assistant):

@@ -92,6 +92,7 @@ from qa.retrieve.intent import classify
         # in chat a yes/no question may end in 不 after its modal, or be 中不中 / 成不成
         ("俺在禁放区开了个小卖部，还能卖点鞭炮不？", False, "yesno", "yesno"),
         ("地里的秸秆一把火烧了，中不中", False, "yesno", "yesno"),
+        ("老板说砂石用不完要拉出去卖了，这样行不？", False, "yesno", "yesno"),
         ("这个办法现在还算数不？", True, "validity", "validity"),
         ("养犬登记办公室的电话是多少？", False, "contact", "contact"),
         ("残联地址在哪，怎么联系？", False, "contact", "contact"),
