@@ -141,6 +141,56 @@ def beyond_limit(question: str, sentences_: list[str]) -> bool:
     return any(n > cap for n, u in asked for cap, cu in caps if u == cu and cap > 0)
 
 
+@lru_cache(maxsize=1)
+def _tiers() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """qa/data/verdicts.toml [limits]: (a rung's floor, a figure the question gives), each with its unit."""
+    t = data.load("verdicts.toml")["limits"]
+    return re.compile(t["tier"]), re.compile(t["asked_figure"])
+
+
+def _unit(u: str) -> str:
+    return u.removesuffix("元") or u  # 万元 and 万 are one unit (元 stays 元)
+
+
+def _given(question: str, unit: str) -> list[float]:
+    """The figures the question gives in `unit` (每亩270万 → [270.0] for 万)."""
+    return [float(m["n"]) for m in _tiers()[1].finditer(question) if _unit(m["u"]) == unit]
+
+
+RUNG_MEASURE = 4  # rungs of one ladder say the same words before their floor (投资强度达到 280 / 260)
+
+
+def rung(question: str, text: str) -> tuple[float, float, str] | None:
+    """(the floor of the one rung `text` states, the question's figure in its unit, the words before the
+    floor): "投资强度达到 260 万元/亩(含)以上的" against "每亩270万" is (260, 270, "投资强度达到"[-4:]).
+    None when the text states no rung or several, or the question gives no figure in its unit (万元/亩
+    also needs 亩 in the question)."""
+    flat = compact(text)
+    rungs = {(float(m["n"]), _unit(m["u"]), m["per"] or "", flat[max(0, m.start("n") - RUNG_MEASURE):m.start("n")])
+             for m in _tiers()[0].finditer(flat)}
+    if len(rungs) != 1:
+        return None
+    floor, unit, per, measure = rungs.pop()
+    given = _given(question, unit)
+    if not given or (per and per[1:] not in question):
+        return None
+    return floor, max(given), measure
+
+
+def reached_rung(question: str, evidence: list[ArticleEvidence]) -> ArticleEvidence | None:
+    """Of a ladder retrieved (two or more articles, each one rung of the same measure in the question's
+    unit), the highest rung the question's figure reaches: "每亩270万，够不够" is answered by 260万元/亩
+    (8%), not by the 280 and 320 rungs above it. None without a ladder, or when the figure is below
+    every rung."""
+    rungs = [(r, e) for e in evidence if (r := rung(question, e.hit.chunk.text))]
+    for measure in dict.fromkeys(r[2] for r, _ in rungs):
+        ladder = [(floor, figure, e) for (floor, figure, m), e in rungs if m == measure]
+        reached = [(floor, e) for floor, figure, e in ladder if floor <= figure]
+        if len(ladder) >= 2 and reached:
+            return max(reached, key=lambda fe: fe[0])[1]
+    return None
+
+
 class _Caveats(NamedTuple):
     """qa/data/verdicts.toml [caveats]."""
 
@@ -390,6 +440,10 @@ class ArticleAnswerer:
             if holder is not None and not chosen[0].slot:
                 chosen = [holder] + [e for e in chosen if e is not holder]
                 chosen = chosen[: self.max_articles]
+        if question and intent.kind != "comparison" and (reached := reached_rung(question, ranked)) is not None:
+            # the rung the question's figure reaches answers it; the rungs above and below it do not
+            chosen = [reached] + [e for e in chosen if e is not reached and rung(question, e.hit.chunk.text) is None]
+            chosen = chosen[: self.max_articles]
         if intent.kind == "list" and not chosen[0].slot:
             # "目录里列了哪些事项": the attachment the question names by its title holds the list, however
             # weakly it scores beside the notice that publishes it

@@ -628,3 +628,20 @@ def test_list_items_of_a_roster_are_joined_as_items(assistant):
     chunk = next(c for c in lib.chunks(doc.doc_id) if "- 王国华" in c.text)
     text = whole(chunk, doc)
     assert "研究员；王国华上海海事大学教授；王敬波" in text and "研究员：王国华" not in text, text[:300]
+
+
+def test_a_rung_is_read_in_the_questions_unit():
+    from qa.answer.compose import rung
+
+    assert rung("投资强度每亩270万左右", "3. 投资强度达到 260 万元/亩(含)以上的, 给予…8%的专项扶持资金补助。")[:2] == (260.0, 270.0)
+    assert rung("投资了270万", "投资强度达到 260 万元/亩(含)以上的") is None  # 万元/亩 needs 亩
+    assert rung("每亩270万", "达到320万元/亩(含)以上的给予12%；达到280万元/亩(含)以上的给予10%") is None  # a ladder in one article
+
+
+def test_the_rung_a_projects_figure_reaches_answers_it(assistant):
+    # 第三条 sets 320 / 280 / 260 万元/亩 rungs in three articles: 270 reaches 260 (8%), 290 reaches 280 (10%)
+    for figure, reached, above in (("270", "260万元/亩", "280万元/亩"), ("290", "280万元/亩", "320万元/亩")):
+        ans = assistant.ask(f"我们是省重点项目，投资强度每亩{figure}万左右，重点项目专项扶持资金能补百分之几？")
+        passages = [c.passage.replace(" ", "") for c in ans.citations]
+        assert reached in passages[0], ans.text
+        assert not any(above in p for p in passages), ans.text
