@@ -169,3 +169,12 @@ def test_a_question_about_a_named_document_retrieves_its_opening_and_each_sectio
     heads = [h.chunk.heading_path[1] for h in result.hits[2:8]]
     assert [h[:2] for h in heads] == ["一、", "二、", "三、", "四、", "五、", "六、"], heads
     assert sum(len(h.chunk.text) for h in result.hits[:8]) <= 2500
+
+
+def test_a_question_about_a_named_document_also_retrieves_its_short_closing_articles(retriever):
+    # "由哪个部门负责解释": 第十一条 of 招政发〔2022〕11号 is the document's last, one-line article; a
+    # document card's reader asks for it as often as for the measures, and it sits past the eighth hit
+    result = retriever.run("《全市重点项目建设专项扶持资金补助办法》的发文字号是什么？由哪个部门负责解释？", k=8)
+    texts = [h.chunk.text for h in result.hits]
+    assert any("本办法由市发改局负责解释" in t for t in texts[:4]), [t[:30] for t in texts]
+    assert texts[0].startswith("招远市人民政府")  # the opening still first
