@@ -581,7 +581,10 @@ class ArticleAnswerer:
             if scope is not None and scope.chunk_id not in quoted:  # "此项不涉及我市、区" after the rule it limits
                 quoted.add(scope.chunk_id)
                 w.lines.append(f"同一文件{scope.locator}写明：{whole(scope, d)}{w.cite(scope, d, own_text(scope))}")
-        lead_note = self._lead_note(cited[0].hit.chunk) if cited and self._asks_lead(question, regions, cited[0].hit.chunk) else None
+        lead_note = (
+            self._lead_note(cited[0].hit.chunk, cited[0].best_sentence.text if cited[0].best_sentence else "")
+            if cited and self._asks_lead(question, regions, cited[0].hit.chunk) else None
+        )
         if lead_note is not None and not any(lead_note[1] in line for line in w.lines):
             # who leads the first article's item and whom to call ("（区发展改革局牵头，联系人：…）" closing it)
             c_lead, line = lead_note
@@ -690,14 +693,17 @@ class ArticleAnswerer:
             for x in evidence if x.hit.document.doc_id == doc for s in x.sentences
         )
 
-    def _lead_note(self, chunk: Chunk) -> tuple[Chunk, str] | None:
+    def _lead_note(self, chunk: Chunk, item: str = "") -> tuple[Chunk, str] | None:
         """The line closing `chunk`'s section with who leads it and whom to call (qa/data/sections.toml
-        [lead]), with the article it is in; None when the section has none."""
+        [lead]), with the article it is in; None when the section has none. `item`: the sentence asked
+        about — the lead lines before it close earlier items ("(4)…(牵头单位:区司法局…)(7)禁止使用童工…"
+        is led by the line after (7), which may open the next piece)."""
         rows = self.library.section(chunk)
         at = next((n for n, c in enumerate(rows) if c.chunk_id == chunk.chunk_id), 0)
+        start = max(chunk.text.find(item), 0) if item else 0
         for rx in _lead_lines():
             for c in rows[at:] + rows[:at][::-1]:  # the item's own closing line: the first after it
-                if m := rx.search(c.text):
+                if m := rx.search(c.text, start if c.chunk_id == chunk.chunk_id else 0):
                     return c, m.group(0)
         return None
 

@@ -645,3 +645,10 @@ def test_the_rung_a_projects_figure_reaches_answers_it(assistant):
         passages = [c.passage.replace(" ", "") for c in ans.citations]
         assert reached in passages[0], ans.text
         assert not any(above in p for p in passages), ans.text
+
+
+def test_the_lead_of_the_item_asked_is_the_line_after_it_not_an_earlier_items(assistant):
+    # 三、（五）1. lists (4)…(7) with a lead line after each; (7)'s "(牵头单位:区人社局…)" opens the next piece,
+    # while the piece quoting (7) also holds (4)'s "(牵头单位:区司法局…)"
+    ans = assistant.ask("《兰山区“十四五”儿童发展规划》中“禁止使用童工，维护未成年工的合法权益”这一目标由哪个部门牵头？")
+    assert "牵头单位:区人社局" in ans.text, ans.text
