@@ -41,7 +41,7 @@ from qa.answer.library import ANNOUNCES, GOAL_LABEL, DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
-from qa.retrieve.intent import Intent, asks_who, slogan_items
+from qa.retrieve.intent import Intent, aspect_words, asks_who, slogan_items
 from qa.ingest.validity import term_chunks
 from qa.text import cn_number, compact, sentences, tidy, to_simplified
 
@@ -523,7 +523,7 @@ class ArticleAnswerer:
                 else "以下规定与问题最接近，但未必直接回答了所问的内容，请核对原文："  # true whether or not one does
             )
         if intent.kind == "broad" and cited and coverage.topical:  # a partial one under the header above
-            self._outline(w, cited[0], evidence)
+            self._outline(w, cited[0], evidence, question)
             return Composed(w.text(), w.citations, cited)
         many_regions = len({e.hit.document.region for e in cited}) > 1
         if many_regions and intent.kind != "comparison" and not regions and coverage.level == "full":
@@ -825,14 +825,21 @@ class ArticleAnswerer:
             parts.append(f"有效期至{_date_cn(d.expiry_date)}")
         return ("施行与有效期：" + "，".join(parts) + "。") if parts else ""
 
-    def _outline(self, w: _Writer, best: ArticleEvidence, evidence: list[ArticleEvidence]) -> None:
-        """A broad question: the best document's measures found for it, each with its locator."""
+    def _outline(self, w: _Writer, best: ArticleEvidence, evidence: list[ArticleEvidence], question: str = "") -> None:
+        """A broad question: the best document's measures found for it, each with its locator; those on
+        the subject the question narrows to ("融资这块") first."""
         d = best.hit.document
         # every retrieved measure of the best document, in the document's order
         items = [e for e in evidence if e.hit.document.doc_id == d.doc_id and e.hit.chunk.kind not in ("notice", "preamble")]
         measures = [e for e in items if not _framing(e.hit.chunk)]
         items = measures if len(measures) >= 2 else items  # what the policy does, not its scope or aims
-        items = sorted(sorted(items, key=lambda e: -e.prob)[: self.broad_items], key=lambda e: e.hit.chunk.start) or [best]
+        words = aspect_words(question, d.title, [e.hit.document.region or "" for e in evidence])
+
+        def off_subject(e: ArticleEvidence) -> bool:
+            return bool(words) and not any(t in e.hit.chunk.text_simplified or t in "".join(e.hit.chunk.heading_path) for t in words)
+
+        ranked = sorted(items, key=lambda e: (off_subject(e), -e.prob))  # the subject asked first, then the rest
+        items = sorted(ranked[: self.broad_items], key=lambda e: e.hit.chunk.start) or [best]
         w.lines.append(f"{_label(d)}的相关措施：")
         # the pieces of an article split at the token limit (DocumentLibrary.pieces, as the citations
         # count them) are one measure: one numbered line, one citation

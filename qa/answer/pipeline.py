@@ -22,7 +22,7 @@ from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.config import Settings, load_settings
-from qa.retrieve.intent import Intent, several_asks, slogan_items
+from qa.retrieve.intent import Intent, aspect_words, several_asks, slogan_items
 from qa.retrieve.synonyms import expand
 from qa.retrieve.query import number_key
 from qa.text import compact, to_simplified
@@ -396,8 +396,16 @@ class Assistant:
         result = d.result
         inside = replace(result.filters, doc_ids=[d.cited[0].hit.document.doc_id])
         found = self.retriever.run(standalone, k=self.settings.broad_read, filters=inside, mode=self.settings.retrieval_mode)
+        hits = found.hits
         regions = result.analysis.regions if result.analysis else []
-        return self.scorer.run(d.query, d.intent, found.hits, regions, d.named_documents, limit=self.settings.broad_read)
+        doc = d.cited[0].hit.document
+        if words := aspect_words(standalone, doc.title, [*regions, doc.region or ""]):
+            # "融资这块有哪些扶持": the document's articles on that subject, which the whole question's
+            # other words (企业, 入驻, 产业园) outrank; the outline leads with them
+            on = self.retriever.run(expand(" ".join(words)), k=self.settings.broad_read, filters=inside, mode=self.settings.retrieval_mode)
+            seen = {h.chunk.chunk_id for h in hits}
+            hits = hits + [h for h in on.hits if h.chunk.chunk_id not in seen]
+        return self.scorer.run(d.query, d.intent, hits, regions, d.named_documents, limit=len(hits))
 
     def _validity(self, answer: Answer, filters: Filters) -> Iterator[str]:
         """Citations get their validity on filters.as_of (default today); the warnings for cited

@@ -103,6 +103,35 @@ def slogan_items(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"{w}[^、，,。；;“”]{{1,6}}(?:、{w}[^、，,。；;“”]{{1,6}}){{2,}}")
 
 
+@lru_cache(maxsize=1)
+def _aspect() -> dict[str, Any]:
+    t = data.load("intents.toml")["aspect"]
+    return {**t, "pattern": re.compile(t["pattern"]), "cut": re.compile(t["cut"]), "split": re.compile(t["split"])}
+
+
+def aspects(question: str) -> list[str]:
+    """The subjects a broad question narrows to ("融资这块" → 融资, "在养老和托育这块" → 养老, 托育,
+    "创新平台、融资、用地这些方面" → 创新平台, 融资, 用地); [] when it names none."""
+    a = _aspect()
+    out: list[str] = []
+    for m in a["pattern"].finditer(normalize(question)):
+        for word in a["split"].split(a["cut"].sub("", m.group(1))):
+            word = word[-a["longest"]:]
+            if len(word) >= 2 and word not in a["not_subject"]:
+                out.append(word)
+    return list(dict.fromkeys(out))
+
+
+def aspect_words(question: str, title: str = "", regions: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The subjects a broad question narrows to with the words the documents use for them
+    (intents.toml [aspect.widen]: 融资 → 金融, 信贷, 贴息 …). A subject the document's `title` names
+    (普惠金融 of a 普惠金融 plan) narrows nothing; a place before it is no part of it (周村办事 → 办事)."""
+    words = [w[2:] if any(w[:2] in r for r in regions) else w for w in aspects(question)]
+    words = [w for w in words if len(w) >= 2 and w not in title]
+    widen = _aspect().get("widen", {})
+    return list(dict.fromkeys(words + [w for a in words for w in widen.get(a, [])]))
+
+
 def asks_who(question: str) -> bool:
     """Does any part of the question ask who is in charge or how to reach them (找谁 / 哪个部门 / 电话)?"""
     text = normalize(question)

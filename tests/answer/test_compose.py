@@ -652,3 +652,11 @@ def test_the_lead_of_the_item_asked_is_the_line_after_it_not_an_earlier_items(as
     # while the piece quoting (7) also holds (4)'s "(牵头单位:区司法局…)"
     ans = assistant.ask("《兰山区“十四五”儿童发展规划》中“禁止使用童工，维护未成年工的合法权益”这一目标由哪个部门牵头？")
     assert "牵头单位:区人社局" in ans.text, ans.text
+
+
+def test_a_broad_question_narrowed_to_a_subject_leads_with_its_measures(assistant):
+    # "融资这块": 三、（二）加强金融支持 (4. 产业基金, 5. 信贷, 6. 贷款贴息), which the question's other words
+    # (企业, 入驻, 产业园) outrank in a search of the whole question
+    ans = assistant.ask("我们是黄金珠宝深加工企业，打算入驻招远黄金深加工产业园，融资这块市里都有哪些扶持？")
+    locators = [c.locator for c in ans.citations]
+    assert {"三、（二）4.", "三、（二）6."} <= set(locators), locators

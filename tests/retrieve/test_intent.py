@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.retrieve.intent import classify
+from qa.retrieve.intent import aspect_words, aspects, classify
 
 
 @pytest.mark.parametrize(
@@ -179,3 +179,23 @@ def test_asks_who_reads_every_part_of_a_question():
 
     assert asks_who("一张券最多能补多少钱？区里找谁？") and asks_who("联系电话是多少")
     assert not asks_who("小规模纳税人月销售额多少以下免征增值税？")
+
+
+@pytest.mark.parametrize(
+    "question, words",
+    [
+        ("入驻招远黄金深加工产业园，融资这块市里都有哪些扶持？", ["融资"]),
+        ("兰山区今年在养老和托育这块有啥政策和打算？", ["养老", "托育"]),
+        ("想问问区里在创新平台、融资、用地这些方面对科技企业有啥扶持政策?", ["创新平台", "融资", "用地"]),
+        ("政府这块有啥支持政策？", []),  # names no subject
+        ("有啥扶持政策？", []),
+    ],
+)
+def test_the_subject_a_broad_question_narrows_to(question, words):
+    assert aspects(question) == words
+
+
+def test_a_subjects_words_widen_to_the_documents_and_a_place_or_the_title_is_no_subject():
+    assert {"金融", "贴息"} <= set(aspect_words("融资这块有哪些扶持？"))
+    assert aspect_words("在周村办事、融资方面能享受到哪些守信激励？", regions=["淄博市周村区"])[0] == "办事"
+    assert aspect_words("周村区在普惠金融方面对小微企业有哪些扶持？", title="关于推进普惠金融发展的实施意见") == []
