@@ -45,10 +45,12 @@ from qa.retrieve.synonyms import OFFICIAL_TERMS, SPELLING_WORDS, expand
 MODES = ("bm25", "dense", "hybrid")
 # questions about a document as a whole: retrieval leads with the named document's opening
 WHOLE_DOCUMENT_KINDS = ("by-doc", "validity")
-ENDING_ROWS = 3  # … then those of its last articles that close it (负责解释, 施行, the signature and date) …
-ENDING_CHARS = 300  # … when they are short
+# a by-document question: after the opening, the short closing articles among its last few (负责解释, 施行,
+# the signature and date), then the first article of so many sections
+ENDING_ROWS = 3
+ENDING_CHARS = 300
 _ENDING_WORDS = re.compile(r"负责解释|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
-MAX_SECTION_ROWS = 8  # a by-document question: after the opening, the first article of so many sections
+MAX_SECTION_ROWS = 8
 _TERM_WORDS = re.compile(r"施行|有效期|废止|生效|起执行|起实施|自印发之日|自发布之日|自公布之日")
 FUSIONS = ("score", "rrf")
 
@@ -480,10 +482,9 @@ class Retriever:
     def ending_rows(self, doc_id: str) -> list[int]:
         """A document's short closing articles — who interprets it, when it takes effect, the issuer's
         signature and date — which a question about the document as a whole asks as often as its measures."""
-        rows = self._doc_rows.get(doc_id, [])
-        ending = [r for r in rows[-ENDING_ROWS:] if len(self.chunks[r].text) <= ENDING_CHARS
-                  and (_TERM_WORDS.search(self.chunks[r].text_simplified) or _ENDING_WORDS.search(self.chunks[r].text_simplified))]
-        return ending
+        closing = lambda c: _TERM_WORDS.search(c.text_simplified) or _ENDING_WORDS.search(c.text_simplified)  # noqa: E731
+        rows = self._doc_rows.get(doc_id, [])[-ENDING_ROWS:]
+        return [r for r in rows if len(self.chunks[r].text) <= ENDING_CHARS and closing(self.chunks[r])]
 
     def _lead_with_document(
         self, ranked: list[tuple[int, float]], doc_id: str, kind: str, mask: np.ndarray | None
