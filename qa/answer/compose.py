@@ -191,6 +191,20 @@ def reached_rung(question: str, evidence: list[ArticleEvidence]) -> ArticleEvide
     return None
 
 
+NARROW_SHARE = 0.5  # a subject narrows a broad question when at most this share of the document's measures found are on it
+
+
+def on_subject(words: list[str], chunk: Chunk) -> bool:
+    """The article, or a heading above it, says one of the subject's words."""
+    return any(t in chunk.text_simplified or t in "".join(chunk.heading_path) for t in words)
+
+
+def narrows(words: list[str], chunks: list[Chunk]) -> bool:
+    """The subject asked ("融资这块") is a part of what the document's measures found are about, not their
+    theme ("农业这块" of an agricultural plan, where most articles say 农业)."""
+    return bool(words) and bool(chunks) and sum(on_subject(words, c) for c in chunks) <= NARROW_SHARE * len(chunks)
+
+
 class _Caveats(NamedTuple):
     """qa/data/verdicts.toml [caveats]."""
 
@@ -834,11 +848,9 @@ class ArticleAnswerer:
         measures = [e for e in items if not _framing(e.hit.chunk)]
         items = measures if len(measures) >= 2 else items  # what the policy does, not its scope or aims
         words = aspect_words(question, d.title, [e.hit.document.region or "" for e in evidence])
-
-        def off_subject(e: ArticleEvidence) -> bool:
-            return bool(words) and not any(t in e.hit.chunk.text_simplified or t in "".join(e.hit.chunk.heading_path) for t in words)
-
-        ranked = sorted(items, key=lambda e: (off_subject(e), -e.prob))  # the subject asked first, then the rest
+        if not narrows(words, [e.hit.chunk for e in items]):
+            words = []
+        ranked = sorted(items, key=lambda e: (bool(words) and not on_subject(words, e.hit.chunk), -e.prob))  # the subject asked first
         items = sorted(ranked[: self.broad_items], key=lambda e: e.hit.chunk.start) or [best]
         w.lines.append(f"{_label(d)}的相关措施：")
         # the pieces of an article split at the token limit (DocumentLibrary.pieces, as the citations

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from qa.answer.baseline import QuoteTopAnswerer
-from qa.answer.compose import ArticleAnswerer
+from qa.answer.compose import ArticleAnswerer, narrows
 from qa.answer.coverage import Coverage, CoverageJudge, content_words, neighbour_subject, word_features
 from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer
 from qa.answer.followup import History, is_followup, rewrite_followup
@@ -399,7 +399,8 @@ class Assistant:
         hits = found.hits
         regions = result.analysis.regions if result.analysis else []
         doc = d.cited[0].hit.document
-        if words := aspect_words(standalone, doc.title, [*regions, doc.region or ""]):
+        words = aspect_words(standalone, doc.title, [*regions, doc.region or ""])
+        if narrows(words, [h.chunk for h in hits if h.chunk.doc_id == doc.doc_id]):
             # "融资这块有哪些扶持": the document's articles on that subject, which the whole question's
             # other words (企业, 入驻, 产业园) outrank; the outline leads with them
             on = self.retriever.run(expand(" ".join(words)), k=self.settings.broad_read, filters=inside, mode=self.settings.retrieval_mode)

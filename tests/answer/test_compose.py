@@ -660,3 +660,22 @@ def test_a_broad_question_narrowed_to_a_subject_leads_with_its_measures(assistan
     ans = assistant.ask("我们是黄金珠宝深加工企业，打算入驻招远黄金深加工产业园，融资这块市里都有哪些扶持？")
     locators = [c.locator for c in ans.citations]
     assert {"三、（二）4.", "三、（二）6."} <= set(locators), locators
+
+
+def test_a_subject_that_is_the_documents_theme_narrows_nothing(assistant):
+    # "农业这块" of the agricultural plan says what most of its measures found are about: no narrowing;
+    # "融资这块" of the gold opinion is one of its sections (三、（二）加强金融支持): a narrowing
+    from qa.answer.compose import narrows
+    from qa.retrieve.intent import aspect_words
+
+    def measures(question: str) -> list:
+        query, result = assistant.retrieve(question)
+        d = assistant.decide(question, query, result)
+        return [e.hit.chunk for e in assistant.measures(question, d)]
+
+    farm = measures("俺们是种粮合作社，兰山今年对农业这块有啥扶持？")
+    gold = measures("我们是黄金珠宝深加工企业，打算入驻招远黄金深加工产业园，融资这块市里都有哪些扶持？")
+    assert farm and gold
+    assert not narrows(aspect_words("对农业这块有啥扶持？"), farm)
+    assert narrows(aspect_words("融资这块有哪些扶持？"), gold)
+    assert not narrows([], gold)
