@@ -41,7 +41,7 @@ from qa.answer.library import ANNOUNCES, GOAL_LABEL, DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
-from qa.retrieve.intent import Intent, aspect_words, asks_who, slogan_items
+from qa.retrieve.intent import Intent, asks_who, slogan_items
 from qa.ingest.validity import term_chunks
 from qa.text import cn_number, compact, sentences, tidy, to_simplified
 
@@ -520,6 +520,7 @@ class ArticleAnswerer:
         regions: list[str],
         named_docs: list[str],
         cited: list[ArticleEvidence] | None = None,
+        subject: list[str] | None = None,
     ) -> Composed:
         cited = self.select(intent, evidence, regions, named_docs, question) if cited is None else cited
         if intent.kind in ("list", "condition"):
@@ -537,7 +538,7 @@ class ArticleAnswerer:
                 else "以下规定与问题最接近，但未必直接回答了所问的内容，请核对原文："  # true whether or not one does
             )
         if intent.kind == "broad" and cited and coverage.topical:  # a partial one under the header above
-            self._outline(w, cited[0], evidence, question)
+            self._outline(w, cited[0], evidence, subject or [])
             return Composed(w.text(), w.citations, cited)
         many_regions = len({e.hit.document.region for e in cited}) > 1
         if many_regions and intent.kind != "comparison" and not regions and coverage.level == "full":
@@ -839,18 +840,15 @@ class ArticleAnswerer:
             parts.append(f"有效期至{_date_cn(d.expiry_date)}")
         return ("施行与有效期：" + "，".join(parts) + "。") if parts else ""
 
-    def _outline(self, w: _Writer, best: ArticleEvidence, evidence: list[ArticleEvidence], question: str = "") -> None:
+    def _outline(self, w: _Writer, best: ArticleEvidence, evidence: list[ArticleEvidence], subject: list[str]) -> None:
         """A broad question: the best document's measures found for it, each with its locator; those on
-        the subject the question narrows to ("融资这块") first."""
+        the subject the question narrows to ("融资这块"; Assistant.measures decides it) first."""
         d = best.hit.document
         # every retrieved measure of the best document, in the document's order
         items = [e for e in evidence if e.hit.document.doc_id == d.doc_id and e.hit.chunk.kind not in ("notice", "preamble")]
         measures = [e for e in items if not _framing(e.hit.chunk)]
         items = measures if len(measures) >= 2 else items  # what the policy does, not its scope or aims
-        words = aspect_words(question, d.title, [e.hit.document.region or "" for e in evidence])
-        if not narrows(words, [e.hit.chunk for e in items]):
-            words = []
-        ranked = sorted(items, key=lambda e: (bool(words) and not on_subject(words, e.hit.chunk), -e.prob))  # the subject asked first
+        ranked = sorted(items, key=lambda e: (bool(subject) and not on_subject(subject, e.hit.chunk), -e.prob))  # the subject asked first
         items = sorted(ranked[: self.broad_items], key=lambda e: e.hit.chunk.start) or [best]
         w.lines.append(f"{_label(d)}的相关措施：")
         # the pieces of an article split at the token limit (DocumentLibrary.pieces, as the citations

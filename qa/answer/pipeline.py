@@ -49,6 +49,16 @@ class Decision:
 
 
 @dataclass
+class Measures:
+    """A broad question's measures: the answering document's articles found for it, and the subject
+    the question narrows to ("融资这块" → 融资, 金融 …; [] when it narrows nothing), decided once here
+    and read by the outline."""
+
+    evidence: list[ArticleEvidence]
+    subject: list[str]
+
+
+@dataclass
 class _Turn:
     """One question on its way to an answer: what the steps found, and what every Answer to it
     carries whichever way it is answered."""
@@ -307,9 +317,10 @@ class Assistant:
         streamed line by line."""
         d, result = turn.decision, turn.result
         t = time.perf_counter()
+        measures = self.measures(turn.standalone, d)
         composed = self.answerer.run(
-            turn.standalone, d.intent, self.measures(turn.standalone, d) or d.evidence, d.coverage,
-            result.analysis.regions if result.analysis else [], d.named_documents, d.cited,
+            turn.standalone, d.intent, measures.evidence or d.evidence, d.coverage,
+            result.analysis.regions if result.analysis else [], d.named_documents, d.cited, subject=measures.subject,
         )
         turn.timings["generate"] = time.perf_counter() - t
         for line in composed.text.splitlines(keepends=True):
@@ -387,26 +398,27 @@ class Assistant:
                 return self.scorer.run(query, intent, [Hit(found, doc, 0.0)], regions, named)
         return []
 
-    def measures(self, standalone: str, d: Decision) -> list[ArticleEvidence]:
+    def measures(self, standalone: str, d: Decision) -> Measures:
         """For a broad question answered (有什么扶持; in full or hedged), the answering document's own articles
         found by a second search inside it — its measures reach well past the first hits of the whole
-        collection; [] for any other question. Only the offline answer lists them, so only it searches."""
+        collection — and the subject it narrows to; no evidence for any other question. Only the offline
+        answer lists them, so only it searches."""
         if d.intent.kind != "broad" or not d.coverage.topical or not d.cited:
-            return []
+            return Measures([], [])
         result = d.result
-        inside = replace(result.filters, doc_ids=[d.cited[0].hit.document.doc_id])
-        found = self.retriever.run(standalone, k=self.settings.broad_read, filters=inside, mode=self.settings.retrieval_mode)
-        hits = found.hits
-        regions = result.analysis.regions if result.analysis else []
         doc = d.cited[0].hit.document
+        inside = replace(result.filters, doc_ids=[doc.doc_id])
+        hits = self.retriever.run(standalone, k=self.settings.broad_read, filters=inside, mode=self.settings.retrieval_mode).hits
+        regions = result.analysis.regions if result.analysis else []
         words = aspect_words(standalone, doc.title, [*regions, doc.region or ""])
-        if narrows(words, [h.chunk for h in hits if h.chunk.doc_id == doc.doc_id]):
+        subject = words if narrows(words, [h.chunk for h in hits if h.chunk.doc_id == doc.doc_id]) else []
+        if subject:
             # "融资这块有哪些扶持": the document's articles on that subject, which the whole question's
             # other words (企业, 入驻, 产业园) outrank; the outline leads with them
-            on = self.retriever.run(expand(" ".join(words)), k=self.settings.broad_read, filters=inside, mode=self.settings.retrieval_mode)
+            on = self.retriever.run(expand(" ".join(subject)), k=self.settings.broad_read, filters=inside, mode=self.settings.retrieval_mode)
             seen = {h.chunk.chunk_id for h in hits}
             hits = hits + [h for h in on.hits if h.chunk.chunk_id not in seen]
-        return self.scorer.run(d.query, d.intent, hits, regions, d.named_documents, limit=len(hits))
+        return Measures(self.scorer.run(d.query, d.intent, hits, regions, d.named_documents, limit=len(hits)), subject)
 
     def _validity(self, answer: Answer, filters: Filters) -> Iterator[str]:
         """Citations get their validity on filters.as_of (default today); the warnings for cited
