@@ -116,13 +116,21 @@ def _ages_within(question: str, rule: str) -> bool:
 _NUM = r"\d+(?:\.\d+)?|[一二三四五六七八九十百千两]+"
 
 
+class _Limits(NamedTuple):
+    """qa/data/verdicts.toml [limits], each pattern with its unit."""
+
+    figure: re.Pattern[str]  # a figure asked (beyond_limit)
+    limit: re.Pattern[str]  # a maximum a rule sets
+    tier: re.Pattern[str]  # a rung's floor
+    given: re.Pattern[str]  # a figure the question gives (rungs: a wider unit list, 万 = 万元)
+
+
 @lru_cache(maxsize=1)
-def _limits() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """qa/data/verdicts.toml [limits]: (a figure asked, a maximum a rule sets), each with its unit."""
+def _limits() -> _Limits:
     t = data.load("verdicts.toml")["limits"]
     figure = re.compile(rf"(?<![第\d.])(?P<n>{_NUM})\s*(?P<u>{t['unit']})")
     limit = re.compile(rf"{t['limit']}\s*(?P<n>{_NUM})\s*(?P<u>{t['unit']})")
-    return figure, limit
+    return _Limits(figure, limit, re.compile(t["tier"]), re.compile(t["asked_figure"]))
 
 
 def _amount(n: str) -> float:
@@ -132,7 +140,7 @@ def _amount(n: str) -> float:
 def beyond_limit(question: str, sentences_: list[str]) -> bool:
     """The question asks for a figure beyond the maximum one of the sentences sets, in the same unit
     (30年 against 最长不得超过20年); a year of the calendar (2022年) is no figure asked."""
-    figure, limit = _limits()
+    figure, limit, _, _ = _limits()
     asked = [(_amount(m["n"]), m["u"]) for m in figure.finditer(question)
              if not (m["u"] == "年" and re.fullmatch(r"(?:19|20)\d{2}", m["n"]))]  # fmt: skip
     if not asked:
@@ -141,20 +149,13 @@ def beyond_limit(question: str, sentences_: list[str]) -> bool:
     return any(n > cap for n, u in asked for cap, cu in caps if u == cu and cap > 0)
 
 
-@lru_cache(maxsize=1)
-def _tiers() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """qa/data/verdicts.toml [limits]: (a rung's floor, a figure the question gives), each with its unit."""
-    t = data.load("verdicts.toml")["limits"]
-    return re.compile(t["tier"]), re.compile(t["asked_figure"])
-
-
 def _unit(u: str) -> str:
     return u.removesuffix("元") or u  # 万元 and 万 are one unit (元 stays 元)
 
 
 def _given(question: str, unit: str) -> list[float]:
     """The figures the question gives in `unit` (每亩270万 → [270.0] for 万)."""
-    return [float(m["n"]) for m in _tiers()[1].finditer(question) if _unit(m["u"]) == unit]
+    return [float(m["n"]) for m in _limits().given.finditer(question) if _unit(m["u"]) == unit]
 
 
 RUNG_MEASURE = 4  # rungs of one ladder say the same words before their floor (投资强度达到 280 / 260)
@@ -167,7 +168,7 @@ def rung(question: str, text: str) -> tuple[float, float, str] | None:
     also needs 亩 in the question)."""
     flat = compact(text)
     rungs = {(float(m["n"]), _unit(m["u"]), m["per"] or "", flat[max(0, m.start("n") - RUNG_MEASURE):m.start("n")])
-             for m in _tiers()[0].finditer(flat)}
+             for m in _limits().tier.finditer(flat)}
     if len(rungs) != 1:
         return None
     floor, unit, per, measure = rungs.pop()
