@@ -100,7 +100,7 @@ def slogan_items(question: str) -> re.Pattern[str] | None:
     if m is None:
         return None
     w = re.escape((m.group(1) or m.group(2))[0])
-    return re.compile(rf"{w}[^、，,。；;“”]{{1,6}}(?:、{w}[^、，,。；;“”]{{1,6}}){{2,}}")
+    return re.compile(rf"{w}[^、，,。；;“”]{{1,9}}(?:、{w}[^、，,。；;“”]{{1,9}}){{2,}}")
 
 
 @lru_cache(maxsize=1)

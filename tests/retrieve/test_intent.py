@@ -172,6 +172,15 @@ def test_a_list_named_by_its_count_and_first_word():
     assert not rx.search("统一公布“一业一证”改革指导目录清单，按照“成熟一批，公布一批”的原则")
     assert slogan_items("具体能实现哪几个“一”？") is not None
     assert slogan_items("这几个人是谁") is None and slogan_items("有几个部门负责") is None
+    # items may be long ("一个全民健身活动中心、一个灯光篮球场…": 一 and nine more characters)
+    four = slogan_items("乡镇“四个一”体育设施具体是哪四样？")
+    assert four is not None and four.search("乡镇“四个一”(一个全民健身活动中心、一个灯光篮球场、一个多功能运动场、一个健身广场)")
+
+
+def test_a_list_asked_by_its_count_is_a_list():
+    # "都是哪十件", "是哪四样": the count stands where 哪些 would
+    assert classify("听说区里给妇女儿童办十件实事，都是哪十件啊").kind == "list"
+    assert classify("这四个一具体是指哪四样?").kind == "list"
 
 
 def test_asks_who_reads_every_part_of_a_question():
