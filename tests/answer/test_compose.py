@@ -141,6 +141,13 @@ def test_a_child_alone_at_home_is_answered_from_the_childrens_plan(assistant):
     assert "单独留在家中" in ans.citations[0].passage
 
 
+def test_a_school_losing_its_honours_is_found_by_the_everyday_word(assistant):
+    # 评先进 is the notice's 评先评优 (qa/data/terms.toml): without it the answer was hedged from other articles
+    ans = assistant.ask("孩子学校今年夏天有学生溺水了，听说是学校防溺水宣传没做到位，那这个学校今年还能评先进吗？")
+    assert ans.coverage == "full", ans.text
+    assert "取消当年评先评优资格" in ans.citations[0].passage, ans.text
+
+
 def test_selling_a_sites_sand_privately_is_answered_from_the_sand_opinion(assistant):
     # 偷偷 / 自个用 are the opinion's 私自 / 自用 (qa/data/terms.toml); 行不？ asks yes or no
     ans = assistant.ask("俺在工地上干活，工程挖出来一堆砂石，老板说自个用不完要偷偷拉出去卖了，这样行不？")
