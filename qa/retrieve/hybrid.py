@@ -55,6 +55,12 @@ _TERM_WORDS = re.compile(r"施行|有效期|废止|生效|起执行|起实施|�
 FUSIONS = ("score", "rrf")
 
 
+def _closes(chunk: Chunk) -> bool:
+    """A short article that closes a document: its term, who interprets it, or the signature and date."""
+    text = chunk.text_simplified
+    return len(chunk.text) <= ENDING_CHARS and bool(_TERM_WORDS.search(text) or _ENDING_WORDS.search(text))
+
+
 class RetrievalError(ValueError):
     """Bad input to retrieval (empty question, unknown mode); the message is for people."""
 
@@ -482,9 +488,8 @@ class Retriever:
     def ending_rows(self, doc_id: str) -> list[int]:
         """A document's short closing articles — who interprets it, when it takes effect, the issuer's
         signature and date — which a question about the document as a whole asks as often as its measures."""
-        closing = lambda c: _TERM_WORDS.search(c.text_simplified) or _ENDING_WORDS.search(c.text_simplified)  # noqa: E731
         rows = self._doc_rows.get(doc_id, [])[-ENDING_ROWS:]
-        return [r for r in rows if len(self.chunks[r].text) <= ENDING_CHARS and closing(self.chunks[r])]
+        return [r for r in rows if _closes(self.chunks[r])]
 
     def _lead_with_document(
         self, ranked: list[tuple[int, float]], doc_id: str, kind: str, mask: np.ndarray | None
