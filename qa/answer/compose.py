@@ -41,7 +41,7 @@ from qa.answer.library import ANNOUNCES, GOAL_LABEL, DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
-from qa.retrieve.intent import Intent, asks_who, slogan_items
+from qa.retrieve.intent import Intent, asks_who, on_subject, slogan_items
 from qa.ingest.validity import term_chunks
 from qa.text import cn_number, compact, sentences, tidy, to_simplified
 
@@ -190,20 +190,6 @@ def reached_rung(question: str, evidence: list[ArticleEvidence]) -> ArticleEvide
         if len(ladder) >= 2 and reached:
             return max(reached, key=lambda fe: fe[0])[1]
     return None
-
-
-NARROW_SHARE = 0.5  # a subject narrows a broad question when at most this share of the document's measures found are on it
-
-
-def on_subject(words: list[str], chunk: Chunk) -> bool:
-    """The article, or a heading above it, says one of the subject's words."""
-    return any(t in chunk.text_simplified or t in "".join(chunk.heading_path) for t in words)
-
-
-def narrows(words: list[str], chunks: list[Chunk]) -> bool:
-    """The subject asked ("融资这块") is a part of what the document's measures found are about, not their
-    theme ("农业这块" of an agricultural plan, where most articles say 农业)."""
-    return bool(words) and bool(chunks) and sum(on_subject(words, c) for c in chunks) <= NARROW_SHARE * len(chunks)
 
 
 class _Caveats(NamedTuple):

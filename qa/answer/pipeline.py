@@ -15,14 +15,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from qa.answer.baseline import QuoteTopAnswerer
-from qa.answer.compose import ArticleAnswerer, narrows
+from qa.answer.compose import ArticleAnswerer
 from qa.answer.coverage import Coverage, CoverageJudge, content_words, neighbour_subject, word_features
 from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer
 from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.config import Settings, load_settings
-from qa.retrieve.intent import Intent, aspect_words, several_asks, slogan_items
+from qa.retrieve.intent import Intent, aspect_words, narrows, several_asks, slogan_items
 from qa.retrieve.synonyms import expand
 from qa.retrieve.query import number_key
 from qa.text import compact, to_simplified

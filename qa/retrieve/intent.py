@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from qa import data
+from qa.models import Chunk
 from qa.text import normalize
 
 SLOT_KINDS = ("amount", "deadline", "contact", "department", "condition", "list", "yesno", "validity")
@@ -130,6 +131,20 @@ def aspect_words(question: str, title: str = "", regions: list[str] | tuple[str,
     words = [w for w in words if len(w) >= 2 and w not in title]
     widen = _aspect().get("widen", {})
     return list(dict.fromkeys(words + [w for a in words for w in widen.get(a, [])]))
+
+
+NARROW_SHARE = 0.5  # a subject narrows a broad question when at most this share of the document's measures found are on it
+
+
+def on_subject(words: list[str], chunk: Chunk) -> bool:
+    """The article, or a heading above it, says one of the subject's words."""
+    return any(t in chunk.text_simplified or t in "".join(chunk.heading_path) for t in words)
+
+
+def narrows(words: list[str], chunks: list[Chunk]) -> bool:
+    """The subject asked ("融资这块") is a part of what the document's measures found are about, not their
+    theme ("农业这块" of an agricultural plan, where most articles say 农业)."""
+    return bool(words) and bool(chunks) and sum(on_subject(words, c) for c in chunks) <= NARROW_SHARE * len(chunks)
 
 
 def asks_who(question: str) -> bool:

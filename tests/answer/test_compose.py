@@ -673,7 +673,7 @@ def test_a_subject_that_is_the_documents_theme_narrows_nothing(assistant):
     # "农业这块" of the agricultural plan says what most of its measures found are about: no narrowing;
     # "融资这块" of the gold opinion is one of its sections (三、（二）加强金融支持): a narrowing, decided
     # once by Assistant.measures and read by the outline
-    from qa.answer.compose import narrows
+    from qa.retrieve.intent import narrows
 
     def measures(question: str):
         query, result = assistant.retrieve(question)
