@@ -280,7 +280,8 @@ class CoverageJudge:
         if not evidence:
             return Coverage("none", 0.0, "没有检索到相关条文")
         # a place the collection does not cover, and none it does: another region's rules would mislead
-        places = list(other_places or []) if not named_regions and not named_document else []
+        # (a title named loosely, "莱阳市残疾人事业发展规划", is a like document of that place, not ours)
+        places = list(other_places or []) if not named_regions and not named_by_number else []
         if places:
             return Coverage("none", 0.0, f"已收录的文件不包含{'、'.join(places)}的政策", unknown_places=places)
         # a subject likened to one the documents cover, and never named in them (活鱼 like 活禽)

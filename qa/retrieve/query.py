@@ -27,7 +27,7 @@ from typing import Any, Iterable
 from qa.models import Document, Filters
 from qa.text import to_simplified
 from qa.retrieve.intent import DETAIL_SLOTS, Intent, classify
-from qa.retrieve.places import uncovered_places
+from qa.retrieve.places import gazetteer, uncovered_places
 
 
 
@@ -142,6 +142,17 @@ def _region_aliases(region: str) -> list[tuple[str, str]]:
     return [(a, lvl) for a, lvl in out if len(a) >= 2]
 
 
+def _city_aliases(region: str) -> list[tuple[str, str]]:
+    """The city a county-level region lies in when its name does not say so (招远市 → 烟台, qa/data/places.toml):
+    a question about 烟台 is asked of 招远's documents, as one about 临沂 is of 兰山's."""
+    g = gazetteer()
+    names = g.mentioned(region)
+    city = g.city_of[names[-1]] if names else None
+    if city is None or city in region:
+        return []
+    return [(city, "parent"), (city + "市", "parent")]
+
+
 def _town_aliases(issuer: str | None, title: str | None = None) -> list[str]:
     """Towns and streets that issue documents or that a title is about (义堂镇人民政府 → 义堂镇, 义堂;
     关于枣园镇大桥社区村庄规划的批复 → 枣园镇, 枣园)."""
@@ -209,7 +220,7 @@ class QueryAnalyzer:
         rank = {"full": 0, "local": 1, "town": 2, "parent": 3}
         table: dict[str, tuple[int, set[str]]] = {}
         for region in self.regions:
-            for alias, level in _region_aliases(region):
+            for alias, level in _region_aliases(region) + _city_aliases(region):
                 self._add_alias(table, alias, rank[level], region)
         for d in self.documents:
             if d.region:

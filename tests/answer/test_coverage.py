@@ -59,6 +59,15 @@ def test_places_outside_the_collection_are_declined_inside_are_not(assistant):
     assert not assistant.ask("黄岛区能卖活禽吗？").refused  # a district of 青岛, whose rules apply
 
 
+def test_a_like_title_of_a_place_outside_the_collection_is_not_our_document(assistant):
+    # 莱阳's and 罗庄's plans are named like 招远's and 兰山's: those are not the documents asked about
+    ans = assistant.ask("莱阳市残疾人事业发展“十四五”规划中，困难重度残疾人家庭无障碍改造的目标户数是多少？")
+    assert ans.refused and "莱阳" in ans.text
+    assert assistant.ask("罗庄区的防汛抗旱应急预案里防汛指挥部办公室设在哪个部门？").refused
+    # named by its 发文字号, a document is ours whatever place the question adds
+    assert not assistant.ask("临兰政办字〔2022〕26号里罗庄区的人能参考吗？").refused
+
+
 def test_models_load_from_a_file_and_bad_files_say_so(tmp_path):
     shipped = AnswerModels.load()
     assert shipped.article.features and len(shipped.article.weights) == len(shipped.article.features)
