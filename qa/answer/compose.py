@@ -441,6 +441,12 @@ class ArticleAnswerer:
             if holder is not None and not chosen[0].slot:
                 chosen = [holder] + [e for e in chosen if e is not holder]
                 chosen = chosen[: self.max_articles]
+        if named_docs and intent.kind not in ("comparison", "by-doc", "validity") and chosen[0].hit.document.doc_id not in named_docs:
+            # "听说搞了“一窗受理”改革，…分成了几个综合受理区": the document the question names answers it, before
+            # another document's article on the same work that outscores it
+            own = next((e for e in ranked if e.hit.document.doc_id in named_docs and (e.slot or not intent.slot)), None)
+            if own is not None:
+                chosen = ([own] + [e for e in chosen if e is not own])[: self.max_articles]
         if question and intent.kind != "comparison" and (reached := reached_rung(question, ranked)) is not None:
             # the rung the question's figure reaches answers it; the rungs above and below it do not
             chosen = [reached] + [e for e in chosen if e is not reached and rung(question, e.hit.chunk.text) is None]

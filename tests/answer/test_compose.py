@@ -685,3 +685,10 @@ def test_a_subject_that_is_the_documents_theme_narrows_nothing(assistant):
     assert farm.subject == []
     assert "融资" in gold.subject
     assert not narrows([], [e.hit.chunk for e in gold.evidence])
+
+
+def test_the_document_a_question_names_by_title_answers_before_another_on_the_same_work(assistant):
+    # 周村's 营商环境 plan also has an article on 一窗受理 that outscores it; the 一窗受理 plan itself lists the areas
+    ans = assistant.ask("我们公司经常去周村区政务服务中心办事，听说搞了“一窗受理”改革，大厅按功能分成了几个综合受理区？分别是哪些？")
+    assert ans.citations[0].doc_number == "周政办字〔2017〕146号"
+    assert "不动产登记服务" in ans.text.split("\n")[0]
