@@ -247,7 +247,9 @@ class QueryAnalyzer:
 
     def _build_titles(self) -> None:
         # the region's own names are no help in telling its documents apart
-        region_words = sorted({a for a in self._alias}, key=len, reverse=True)
+        # (a city known only from places.toml, 烟台 of 招远, names a law in a title: 《烟台市养犬管理条例》 stays)
+        cities = {a for r in self.regions for a, _ in _city_aliases(r)}
+        region_words = sorted({a for a in self._alias if a not in cities}, key=len, reverse=True)
         region_re = re.compile("|".join(map(re.escape, region_words))) if region_words else None
         self._title_cores: list[tuple[Document, str, set[str]]] = []
         df: Counter[str] = Counter()
