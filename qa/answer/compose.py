@@ -439,14 +439,13 @@ class ArticleAnswerer:
             # lead with an article that holds the slot, if one good enough was retrieved
             holder = next((e for e in ranked if e.slot and e.prob >= m.extra_ratio * best.prob), None)
             if holder is not None and not chosen[0].slot:
-                chosen = [holder] + [e for e in chosen if e is not holder]
-                chosen = chosen[: self.max_articles]
+                chosen = self._led_by(holder, chosen)
         if named_docs and intent.kind not in ("comparison", "by-doc", "validity") and chosen[0].hit.document.doc_id not in named_docs:
             # "听说搞了“一窗受理”改革，…分成了几个综合受理区": the document the question names answers it, before
             # another document's article on the same work that outscores it
             own = next((e for e in ranked if e.hit.document.doc_id in named_docs and (e.slot or not intent.slot)), None)
             if own is not None:
-                chosen = ([own] + [e for e in chosen if e is not own])[: self.max_articles]
+                chosen = self._led_by(own, chosen)
         if question and intent.kind != "comparison" and (reached := reached_rung(question, ranked)) is not None:
             # the rung the question's figure reaches answers it; the rungs above and below it do not
             chosen = [reached] + [e for e in chosen if e is not reached and rung(question, e.hit.chunk.text) is None]
@@ -457,13 +456,17 @@ class ArticleAnswerer:
             named = next((e for e in ranked if e.slot and e.hit.document.doc_id == best.hit.document.doc_id
                           and names_attachment(question, e.hit.chunk.text)), None)
             if named is not None:
-                chosen = ([named] + [e for e in chosen if e is not named])[: self.max_articles]
+                chosen = self._led_by(named, chosen)
         if intent.kind == "list" and (slogan := slogan_items(question)) is not None:
             # "六个“一”具体是哪几个": the article that enumerates them (一次告知、一套材料…) leads
             named = next((e for e in ranked if slogan.search(to_simplified(e.hit.chunk.text))), None)
             if named is not None and named is not chosen[0]:
-                chosen = ([named] + [e for e in chosen if e is not named])[: self.max_articles]
+                chosen = self._led_by(named, chosen)
         return chosen
+
+    def _led_by(self, first: ArticleEvidence, chosen: list[ArticleEvidence]) -> list[ArticleEvidence]:
+        """`chosen` with `first` leading it, at most max_articles."""
+        return ([first] + [e for e in chosen if e is not first])[: self.max_articles]
 
     def _other_regions(self, chosen: list[ArticleEvidence], ranked: list[ArticleEvidence]) -> list[ArticleEvidence]:
         """A question that names no region is answered for each region with a rule on it: the best

@@ -219,8 +219,11 @@ class QueryAnalyzer:
     def _build_regions(self) -> None:
         rank = {"full": 0, "local": 1, "town": 2, "parent": 3}
         table: dict[str, tuple[int, set[str]]] = {}
+        self._cities: set[str] = set()  # aliases known only from places.toml (烟台 of 招远市)
         for region in self.regions:
-            for alias, level in _region_aliases(region) + _city_aliases(region):
+            cities = _city_aliases(region)
+            self._cities.update(a for a, _ in cities)
+            for alias, level in _region_aliases(region) + cities:
                 self._add_alias(table, alias, rank[level], region)
         for d in self.documents:
             if d.region:
@@ -248,8 +251,7 @@ class QueryAnalyzer:
     def _build_titles(self) -> None:
         # the region's own names are no help in telling its documents apart
         # (a city known only from places.toml, 烟台 of 招远, names a law in a title: 《烟台市养犬管理条例》 stays)
-        cities = {a for r in self.regions for a, _ in _city_aliases(r)}
-        region_words = sorted({a for a in self._alias if a not in cities}, key=len, reverse=True)
+        region_words = sorted({a for a in self._alias if a not in self._cities}, key=len, reverse=True)
         region_re = re.compile("|".join(map(re.escape, region_words))) if region_words else None
         self._title_cores: list[tuple[Document, str, set[str]]] = []
         df: Counter[str] = Counter()
