@@ -79,6 +79,7 @@ class Settings:
     # written by `python eval/calibrate_answer.py --write`; a file here replaces them
     answer_model: str = ""
     answer_hits: int = 8  # retrieved articles scored as possible answers
+    side_hits: int = 3  # … and for each of two things compared or asked of each, its own search's first articles
     # how an offline answer is laid out (qa.answer.compose.ArticleAnswerer)
     answer_max_articles: int = 3  # articles cited at most (a comparison: two per side)
     quote_whole_max_chars: int = 360  # longer articles are quoted as a marked excerpt

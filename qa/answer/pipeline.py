@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from qa.answer.baseline import QuoteTopAnswerer
 from qa.answer.compose import ArticleAnswerer
 from qa.answer.coverage import Coverage, CoverageJudge, content_words, neighbour_subject, word_features
-from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer
+from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer, content_grams
 from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.config import Settings, load_settings
-from qa.retrieve.intent import Intent, aspect_words, narrows, several_asks, slogan_items
+from qa.retrieve.intent import Intent, asks_of_each, aspect_words, compared_sides, narrows, several_asks, slogan_items
 from qa.retrieve.synonyms import expand
 from qa.retrieve.query import number_key
 from qa.text import compact, to_simplified
@@ -31,6 +31,7 @@ from qa.models import Answer, Document, Filters, Hit
 if TYPE_CHECKING:
     from qa.retrieve.hybrid import RetrievalResult
 
+SIDE_TITLE_SHARE = 0.5  # a compared side sharing this much of a found document's title names that document
 EMPTY_QUESTION = "请输入您想咨询的问题，例如：“我家狗要办证吗？” / Please type a question."
 NOT_CHINESE_HINT = "本助手根据中文政府文件作答，请尽量用中文提问。"
 
@@ -343,6 +344,8 @@ class Assistant:
         evidence = self.scorer.run(query, intent, hits, regions, named)
         if intent.kind == "list" and (slogan := slogan_items(standalone)) is not None:
             evidence = evidence + self.enumeration(query, intent, slogan, hits, evidence, regions, named)
+        if intent.kind == "comparison" or asks_of_each(standalone):
+            evidence = evidence + self.side_evidence(standalone, intent, result, evidence, regions, named)
         cited = self.answerer.select(intent, evidence, regions, named, standalone)
         if intent.kind not in ("by-doc", "validity", "broad") and several_asks(standalone):
             cited = self.scorer.complement(query, cited, evidence, hits, regions, named, intent.slot in FIGURE_SLOTS)
@@ -397,6 +400,34 @@ class Assistant:
             if found is not None:
                 return self.scorer.run(query, intent, [Hit(found, doc, 0.0)], regions, named)
         return []
+
+    def side_evidence(
+        self, standalone: str, intent: Intent, result: "RetrievalResult", evidence: list[ArticleEvidence],
+        regions: list[str], named: list[str],
+    ) -> list[ArticleEvidence]:
+        """For a question comparing two named things or asking of each ("…医保基金监管联席会议与预防学生溺水
+        联席会议，其办公室各设在哪个部门？"), the first articles of a search for each thing without the other:
+        the whole question's words favour one of them, whose articles fill the first hits. Scored against
+        that side's question; only articles of documents not among those scored (a side already there
+        is answered from the first hits)."""
+        sides = compared_sides(standalone)
+        if not sides:
+            return []
+        docs = {e.hit.document.doc_id for e in evidence}
+        titles = [content_grams(" ".join(filter(None, (d.region, d.issuer, d.title, d.number))))
+                  for d in {e.hit.document.doc_id: e.hit.document for e in evidence}.values()]
+        out: list[ArticleEvidence] = []
+        for n, side in enumerate(sides):
+            own = content_grams(side)
+            if any(len(own & t) >= SIDE_TITLE_SHARE * len(own) for t in titles):
+                continue  # the side names a document already among the hits ("兰山区方城镇防溺水攻坚行动方案")
+            asked = standalone.replace(sides[1 - n], "")
+            hits = self.retriever.run(asked, k=self.settings.side_hits, filters=result.filters, mode=self.settings.retrieval_mode).hits
+            new = [h for h in self.library.without_rosters(hits, asked) if h.document.doc_id not in docs]
+            docs.update(h.document.doc_id for h in new)
+            if new:
+                out += self.scorer.run(expand(asked), intent, new, regions, named)
+        return out
 
     def measures(self, standalone: str, d: Decision) -> Measures:
         """For a broad question answered (有什么扶持; in full or hedged), the answering document's own articles

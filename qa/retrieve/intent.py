@@ -153,12 +153,39 @@ def asks_who(question: str) -> bool:
     return any(k.name in ("department", "contact") and k.search(text) for k in _kinds())
 
 
+@lru_cache(maxsize=1)
+def _sides() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], int]:
+    t = data.load("intents.toml")["sides"]
+    return re.compile(t["join"]), re.compile(t["end"]), re.compile(t["lead"]), int(t["min_chars"])
+
+
+def compared_sides(question: str) -> list[str]:
+    """The two things a question compares or asks of each, as the question names them ("周村区2017年残疾人
+    “十三五”规划" and "2022年落实省政策清单实施方案"); [] when no clause joins two names long enough to be
+    documents or bodies (周村和兰山 are regions, compared by the region logic)."""
+    join, end, lead, min_chars = _sides()
+    for clause in re.split(r"[，,。？?；;！!\s]", question):
+        for m in join.finditer(clause):
+            a = lead.sub("", clause[: m.start()])
+            b = clause[m.end():]
+            cut = end.search(b, min_chars)  # what follows the second name (分别…, 在…方面)
+            b = b[: cut.start()] if cut else b
+            if len(a) >= min_chars and len(b) >= min_chars:
+                return [a, b]
+    return []
+
+
+def asks_of_each(question: str) -> bool:
+    """The question asks the same of two bodies or documents (分别 / 各自 / 两者 …)."""
+    return bool(_asks()[1].search(question))
+
+
 def several_asks(question: str) -> bool:
     """The question asks about more than one thing: two of its sentences ask, or it asks of each of
     two bodies ("…和…，办公室各自设在哪里？", "能补多少？得去哪家店换？")."""
     ask, several = _asks()
     asked = [s for s in re.split(r"[？?；;]", question) if ask.search(s)]
-    return len(asked) >= 2 or bool(several.search(question))
+    return len(asked) >= 2 or asks_of_each(question)
 
 
 def classify(question: str, names_document: bool = False, exclude: tuple[str, ...] = ()) -> Intent:

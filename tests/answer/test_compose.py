@@ -585,6 +585,17 @@ def test_a_list_named_by_its_count_finds_the_article_enumerating_it_beyond_the_f
     _consistent(ans)
 
 
+def test_each_of_two_things_compared_is_searched_for_on_its_own(assistant):
+    # the whole question's words favour the traffic-fund document, whose articles fill the first hits;
+    # the 医保 joint meeting's office (设在市医保局) is found by a search for that side alone
+    ans = assistant.ask("交通事故社会救助基金联席会议和医疗保障基金监管联席会议，办公室各自设在哪个部门？")
+    assert not ans.refused
+    numbers = {c.doc_number for c in ans.citations}
+    assert {"青政办发〔2020〕12号", "青政办字〔2020〕82号"} <= numbers, numbers
+    assert "联席会议办公室设在市医保局" in ans.text
+    _consistent(ans)
+
+
 def test_a_broad_question_judged_partial_still_lists_its_documents_measures(assistant):
     # the coverage model hedges it, but one nearest article (调优农业种植结构) held a fraction of the
     # answer: the hedged answer lists the measures found in the document, 农机购置与应用补贴 among them

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.retrieve.intent import aspect_words, aspects, classify
+from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
 
 
 @pytest.mark.parametrize(
@@ -208,3 +208,17 @@ def test_a_subjects_words_widen_to_the_documents_and_a_place_or_the_title_is_no_
     assert {"金融", "贴息"} <= set(aspect_words("融资这块有哪些扶持？"))
     assert aspect_words("在周村办事、融资方面能享受到哪些守信激励？", regions=["淄博市周村区"])[0] == "办事"
     assert aspect_words("周村区在普惠金融方面对小微企业有哪些扶持？", title="关于推进普惠金融发展的实施意见") == []
+
+
+@pytest.mark.parametrize(
+    "question, sides",
+    [
+        ("医保基金监管联席会议和防溺水联席会议，办公室各自设在哪个部门？", ["医保基金监管联席会议", "防溺水联席会议"]),
+        ("请比较招远的养犬实施意见与烟花爆竹实施意见在管理区域上的规定", ["招远的养犬实施意见", "烟花爆竹实施意见"]),
+        ("青政办字〔2020〕87号跟方政发〔2022〕87号分别怎么规定责任书？", ["青政办字〔2020〕87号", "方政发〔2022〕87号"]),
+        ("残疾孩子康复，周村和兰山都咋帮的？", []),  # two places: the region logic compares them
+        ("我家狗要办证吗？", []),
+    ],
+)
+def test_the_two_things_a_question_compares(question, sides):
+    assert compared_sides(question) == sides
