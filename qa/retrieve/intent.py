@@ -183,7 +183,7 @@ def asks_of_each(question: str) -> bool:
 def several_asks(question: str) -> bool:
     """The question asks about more than one thing: two of its sentences ask, or it asks of each of
     two bodies ("…和…，办公室各自设在哪里？", "能补多少？得去哪家店换？")."""
-    ask, several = _asks()
+    ask = _asks()[0]
     asked = [s for s in re.split(r"[？?；;]", question) if ask.search(s)]
     return len(asked) >= 2 or asks_of_each(question)
 
