@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from qa.answer.evidence import (
-    FIGURE_SLOTS, MONEY_SLOTS, NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams, leaves_open,
+    FIGURE_SLOTS, MONEY_SLOTS, NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams, has_slot,
+    leaves_open,
 )
 from qa.answer.model import LogisticModel
 from qa.models import Hit
+from qa.retrieve.intent import asks_materials
 from qa.retrieve.synonyms import official_terms
 from qa.text import to_simplified
 
@@ -47,6 +49,7 @@ SLOT_NAMES = {
     "department": "负责部门",
     "contact": "联系电话或地址",
     "condition": "条件",
+    "materials": "所需材料",
     "validity": "施行日期或有效期",
 }
 
@@ -310,6 +313,10 @@ class CoverageJudge:
                 return Coverage("partial", p, missing=slot)  # no figure at all: say which detail is missing
             # a figure elsewhere in the article may or may not be the one asked: hedge without claiming it is absent
             return Coverage("partial", p)
+        # what to bring or hand in is asked ("要带啥材料") and no article the answer would quote names a
+        # document to bring: the procedure is covered, the list of materials is not
+        if asks_materials(question) and not any(has_slot("materials", to_simplified(e.hit.chunk.text)) for e in top + cited):
+            return Coverage("partial", p, missing="materials")
         # a sum the place gives ("区里…每座能补多少") found only in a higher level's policy quoted
         # with that level's lead ("省级财政安排5000万元…（牵头单位：省财政厅）"): the figure is not the one asked
         if slot in FIGURE_SLOTS and asks_local_sum(question):

@@ -180,6 +180,16 @@ def asks_of_each(question: str) -> bool:
     return bool(_asks()[1].search(question))
 
 
+@lru_cache(maxsize=1)
+def _materials() -> re.Pattern[str]:
+    return re.compile(data.load("intents.toml")["materials"]["pattern"])
+
+
+def asks_materials(question: str) -> bool:
+    """Does the question ask what to bring or hand in ("要带啥材料", "得交哪些资料", "带什么证明")?"""
+    return bool(_materials().search(normalize(question)))
+
+
 def several_asks(question: str) -> bool:
     """The question asks about more than one thing: two of its sentences ask, or it asks of each of
     two bodies ("…和…，办公室各自设在哪里？", "能补多少？得去哪家店换？")."""

@@ -257,3 +257,27 @@ def test_a_score_asked_for_is_not_answered_by_a_head_count(assistant):
     # the education plan gives school sizes (2000 人, 45 人), no admission score: partial, saying so
     ans = assistant.ask("周村今年中考普通高中录取分数线是多少？")
     assert ans.coverage != "full" and "分数" in ans.text.split("\n")[0], ans.text
+
+
+def test_an_article_naming_a_document_to_bring_holds_the_materials_asked_for():
+    from qa.answer.evidence import has_slot
+
+    assert has_slot("materials", "由其家长或监护人携带残疾儿童本人残疾人证、残疾儿童 2 寸免冠照片 2 张，到户口所在地镇（街道）残联提出申请。")
+    assert has_slot("materials", "申请人应当提交营业执照复印件。")
+    assert not has_slot("materials", "建设希望小屋100处，配套志愿者跟踪帮扶。(责任单位:团区委)")
+
+
+def test_materials_the_documents_do_not_list_make_a_partial_answer_and_those_they_list_a_full_one(assistant):
+    # 兰山's 希望小屋 is item 六 of the 2022 women-and-children plan, which names no document to bring
+    ans = assistant.ask("兰山的希望小屋项目，想给孩子报上，需要准备哪些材料？")
+    assert ans.coverage == "partial" and "没有写明具体的所需材料" in ans.text
+    assert any("希望小屋" in c.passage for c in ans.citations)
+    # 周村's rescue rehabilitation: 四、（一） lists the 残疾人证 and two photos
+    ans = assistant.ask("孩子要申请周村的残疾儿童抢救性康复救助，家长得带什么去？")
+    assert ans.coverage == "full" and "残疾人证" in ans.text
+
+
+def test_a_share_of_the_beds_is_no_sum_of_money():
+    from qa.answer.evidence import has_slot
+
+    assert not has_slot("grant", "2022年新增护理型养老床位1110张、护理型养老床位占比达到55%以上。")

@@ -222,3 +222,21 @@ def test_a_subjects_words_widen_to_the_documents_and_a_place_or_the_title_is_no_
 )
 def test_the_two_things_a_question_compares(question, sides):
     assert compared_sides(question) == sides
+
+
+@pytest.mark.parametrize(
+    "question, asks",
+    [
+        ("办电动车牌照要带啥？", True),
+        ("申请补贴需要准备哪些资料", True),
+        ("进货的活鸭得带什么证明", True),
+        ("申报材料都有啥？", True),
+        ("社区能提供哪些服务？", False),  # 提供哪些 of a service asks no document
+        ("物业费要交啥钱", False),
+        ("虚报申请材料的企业还能再申报吗", False),
+    ],
+)
+def test_what_to_bring_or_hand_in_is_asked(question, asks):
+    from qa.retrieve.intent import asks_materials
+
+    assert asks_materials(question) is asks
