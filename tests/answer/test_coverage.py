@@ -103,9 +103,13 @@ def test_a_subsidy_asked_for_is_not_answered_by_free_services():
 def test_a_share_is_no_sum_of_money():
     from qa.answer.evidence import has_slot
 
-    for share in ("住宅小区物业服务覆盖率达到90%。", "社会购买节目数量不得超出单场演出全部节目数量的30%。"):
+    for share in (
+        "住宅小区物业服务覆盖率达到90%。", "社会购买节目数量不得超出单场演出全部节目数量的30%。",
+        "社会体育指导员数量占总人口的 2.3%以上", "社会工作专业人才比例达到 70% 以上", "争取实现线上销售年均增长20%",
+    ):
         assert not has_slot("money", share) and not has_slot("grant", share) and has_slot("amount", share)
     assert has_slot("grant", "按投资额的20%给予补贴。") and has_slot("money", "收费标准为每平方米0.5元。")
+    assert has_slot("grant", "补助比例为30%。")  # a share of a subsidy is what 补多少 asks
 
 
 def test_a_share_is_held_by_a_percentage_not_by_a_sum_and_left_open_by_a_certain_share():
