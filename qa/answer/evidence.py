@@ -172,6 +172,11 @@ class ArticleEvidence:
         return any(s.slot for s in sorted(self.sentences, key=lambda s: -s.score)[:n])
 
 
+def _says(e: ArticleEvidence) -> set[str]:
+    """The words of an article, its headings and its document's title."""
+    return content_grams(to_simplified(" ".join([e.hit.chunk.text, *e.hit.chunk.heading_path, e.hit.document.title])))
+
+
 def _places(values: list[float]) -> list[int]:
     """Each value's place when ordered from the highest (0 for the highest; ties in hit order)."""
     order = sorted(range(len(values)), key=lambda i: -values[i])
@@ -281,21 +286,36 @@ class EvidenceScorer:
             return cited
         q = self.question_grams(question, hits, regions, named_docs)
         q_w = _weighted(q, self.idf) or 1.0
-
-        def says(e: ArticleEvidence) -> set[str]:
-            return content_grams(to_simplified(" ".join([e.hit.chunk.text, *e.hit.chunk.heading_path, e.hit.document.title])))
-
         answered = [e for e in cited if e.slot] if figure else cited
-        rest = q - set().union(*(says(e) for e in answered or cited))
+        rest = q - set().union(*(_says(e) for e in answered or cited))
         # … and for a figure, only an article holding one answers the other ask: a share of the words
         # is then enough (a long question's story outweighs the two words of its second ask)
         gain, best = max(
-            ((_weighted(rest & says(e), self.idf) / q_w, e) for e in evidence
+            ((_weighted(rest & _says(e), self.idf) / q_w, e) for e in evidence
              if e not in cited and e.prob >= COMPLEMENT_FLOOR and (e.slot or not figure)),
             key=lambda x: x[0], default=(0.0, None),
         )
         bar = COMPLEMENT_GAIN * (FIGURE_GAIN_SHARE if figure else 1.0)
         return cited + [best] if best is not None and rest and gain >= bar else cited
+
+    def office(
+        self, question: str, cited: list[ArticleEvidence], evidence: list[ArticleEvidence], hits: list[Hit],
+        regions: list[str], named_docs: list[str],
+    ) -> list[ArticleEvidence]:
+        """The cited articles and, for a question asking both a sum and the office in charge of it ("这个补助归
+        哪个部门兑现？能补多少？") when none of them names an office, the article of the first one's document that
+        names one and says most of the question's words: the duties clause at the document's end
+        ("物流企业补助由市发展和改革委员会负责"), which scores low as an answer to a question about a sum."""
+        if not cited or any(has_slot("department", to_simplified(e.hit.chunk.text)) for e in cited):
+            return cited
+        doc = cited[0].hit.document.doc_id
+        q = self.question_grams(question, hits, regions, named_docs) - _says(cited[0])
+        gain, best = max(
+            ((_weighted(q & _says(e), self.idf), e) for e in evidence
+             if e.hit.document.doc_id == doc and e not in cited and has_slot("department", to_simplified(e.hit.chunk.text))),
+            key=lambda x: x[0], default=(0.0, None),
+        )
+        return cited + [best] if best is not None and gain > 0 else cited
 
     def run(
         self, question: str, intent: Intent, hits: list[Hit], regions: list[str], named_docs: list[str], limit: int | None = None

@@ -349,6 +349,8 @@ class Assistant:
         cited = self.answerer.select(intent, evidence, regions, named, standalone)
         if intent.kind not in ("by-doc", "validity", "broad") and several_asks(standalone):
             cited = self.scorer.complement(query, cited, evidence, hits, regions, named, intent.slot in FIGURE_SLOTS)
+        if intent.kind == "department" and intent.slot in FIGURE_SLOTS:  # an office and a sum asked
+            cited = self.scorer.office(query, cited, evidence, hits, regions, named)
         if intent.kind not in ("by-doc", "validity", "broad"):  # a card or an outline, not quotes
             cited = self.scorer.with_pieces(query, intent, cited, hits, regions, named)
         words = word_features(

@@ -709,3 +709,13 @@ def test_the_document_a_question_names_by_title_answers_before_another_on_the_sa
     ans = assistant.ask("我们公司经常去周村区政务服务中心办事，听说搞了“一窗受理”改革，大厅按功能分成了几个综合受理区？分别是哪些？")
     assert ans.citations[0].doc_number == "周政办字〔2017〕146号"
     assert "不动产登记服务" in ans.text.split("\n")[0]
+
+
+def test_a_sum_asked_with_the_office_that_pays_it_also_quotes_the_office(assistant):
+    # 招远's 市场主体培育扶持办法: the sum is in 一、（三）, the office in the duties clause of 二、（三）
+    # ("物流企业补助由市发展和改革委员会负责"), which scores low as an answer to a question about a sum
+    ans = assistant.ask("招远的物流企业首次评上国家5A级，这笔补助找哪个部门兑现？能给多少？")
+    assert ans.coverage == "full"
+    assert "20万元" in ans.text and "物流企业补助由市发展和改革委员会负责" in ans.text
+    assert [c.locator for c in ans.citations][:2] == ["一、（三）", "二、（三）"]
+    _consistent(ans)
