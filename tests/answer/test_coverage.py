@@ -106,6 +106,7 @@ def test_a_share_is_no_sum_of_money():
     for share in (
         "住宅小区物业服务覆盖率达到90%。", "社会购买节目数量不得超出单场演出全部节目数量的30%。",
         "社会体育指导员数量占总人口的 2.3%以上", "社会工作专业人才比例达到 70% 以上", "争取实现线上销售年均增长20%",
+        "困难群众救助标准在2021年年底保障标准基础上再提高8%以上",
     ):
         assert not has_slot("money", share) and not has_slot("grant", share) and has_slot("amount", share)
     assert has_slot("grant", "按投资额的20%给予补贴。") and has_slot("money", "收费标准为每平方米0.5元。")
