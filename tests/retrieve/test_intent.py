@@ -15,6 +15,7 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("招远对生物医药企业有什么扶持？", False, "broad", None),
         ("咱们区对养老服务往后有啥规划？", False, "broad", None),
         ("守信的企业在周村能享受到哪些激励？", False, "broad", None),
+        ("咱村里搞养殖的，区里都有些啥扶持？", False, "broad", None),  # 有些啥 of chat
         ("新上黄金深加工项目，设备投资能补多少？", False, "amount", "grant"),  # a sum granted
         ("办狗证要交多少钱？", False, "amount", "money"),  # a fee: 免费 answers it
         ("困难残疾人生活补贴每月能领多少钱？", False, "amount", "grant"),  # a subsidy: 免费 does not
