@@ -528,8 +528,9 @@ class ArticleAnswerer:
             return Composed(w.text(), w.citations, cited)
         if coverage.level == "partial":
             what = SLOT_NAMES.get(coverage.missing or "", "")
+            what = f"{coverage.reason}年的情况" if coverage.missing == "year" else what and f"具体的{what}"
             w.lines.append(
-                f"已收录的文件中有相关规定，但没有写明具体的{what}。相关规定如下："
+                f"已收录的文件中有相关规定，但没有写明{what}。相关规定如下："
                 if what
                 else "以下规定与问题最接近，但未必直接回答了所问的内容，请核对原文："  # true whether or not one does
             )

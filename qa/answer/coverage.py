@@ -24,7 +24,7 @@ from qa.answer.evidence import (
 )
 from qa.answer.model import LogisticModel
 from qa.models import Hit
-from qa.retrieve.intent import asks_materials
+from qa.retrieve.intent import asks_cash, asks_materials
 from qa.retrieve.synonyms import official_terms
 from qa.text import to_simplified
 
@@ -42,6 +42,7 @@ COVERAGE_FEATURES = [
 ]
 SLOT_NAMES = {
     **{slot: "金额或标准" for slot in FIGURE_SLOTS},
+    "cash": "金额",
     "share": "比例",
     "score": "分数",
     "deadline": "时间或期限",
@@ -63,7 +64,7 @@ class Coverage:
     level: str  # full | partial | none
     score: float = 0.0  # P(answerable) from the coverage model
     reason: str = ""  # said to the person, e.g. 已收录的文件不包含历下的政策
-    missing: str | None = None  # the slot no cited article fills (partial)
+    missing: str | None = None  # the slot no cited article fills (partial); "year": the year in `reason` (later_year)
     unknown_places: list[str] = field(default_factory=list)
 
     @property
@@ -96,6 +97,20 @@ def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
             # the nearest dated plan is another year's and no article found mentions the year asked
             return missing[0], hit.document.title
     return None
+
+
+def later_year(question: str, cited: list[ArticleEvidence]) -> str | None:
+    """The one year a question asks about ("2023年又新增了哪些行业") when every cited document was issued
+    before it and none of them mentions it: what they say was written before that year, not about it."""
+    asked = list(dict.fromkeys(_YEAR.findall(question)))
+    if len(asked) != 1 or not cited:
+        return None  # no year, or two (a comparison of years)
+    year = asked[0]
+    docs = {e.hit.document.doc_id: e.hit.document for e in cited}
+    if any(not d.date or d.date[:4] >= year for d in docs.values()):
+        return None
+    said = "".join(to_simplified(e.hit.chunk.text) for e in cited) + "".join(d.title for d in docs.values())
+    return None if year in said else year
 
 
 _ORDINAL = re.compile(r"第([一二三四五六七八九十百\d]+)(批|届|次|期|轮)")
@@ -317,6 +332,12 @@ class CoverageJudge:
         # document to bring: the procedure is covered, the list of materials is not
         if asks_materials(question) and not any(has_slot("materials", to_simplified(e.hit.chunk.text)) for e in top + cited):
             return Coverage("partial", p, missing="materials")
+        # a sum in yuan insisted on ("具体是几万块") and the articles only say how it is reckoned ("月平均工资的6倍")
+        if (
+            slot in MONEY_SLOTS and asks_cash(question)
+            and not any(has_slot("cash", to_simplified(e.hit.chunk.text)) for e in top + cited)
+        ):
+            return Coverage("partial", p, missing="cash")
         # a sum the place gives ("区里…每座能补多少") found only in a higher level's policy quoted
         # with that level's lead ("省级财政安排5000万元…（牵头单位：省财政厅）"): the figure is not the one asked
         if slot in FIGURE_SLOTS and asks_local_sum(question):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.answer.baseline import QuoteTopAnswerer
 from qa.answer.compose import ArticleAnswerer
-from qa.answer.coverage import Coverage, CoverageJudge, content_words, neighbour_subject, word_features
+from qa.answer.coverage import Coverage, CoverageJudge, content_words, later_year, neighbour_subject, word_features
 from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer, content_grams
 from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
@@ -383,6 +383,9 @@ class Assistant:
         if coverage.level == "partial" and intent.kind == "list" and cited and self.answerer.series(standalone, cited[0]):
             # "十件实事都有啥": the items of the series the first article is one of are the list asked for
             coverage = replace(coverage, level="full", missing=None)
+        if coverage.level == "full" and intent.kind in ("list", "amount") and (year := later_year(standalone, cited)):
+            # a list or a figure of a later year than the documents ("2023年又新增了哪些行业"): they do not say it
+            coverage = replace(coverage, level="partial", missing="year", reason=year)
         return Decision(query, result, intent, evidence, cited, coverage, named)
 
     def enumeration(

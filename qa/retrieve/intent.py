@@ -190,6 +190,16 @@ def asks_materials(question: str) -> bool:
     return bool(_materials().search(normalize(question)))
 
 
+@lru_cache(maxsize=1)
+def _cash() -> re.Pattern[str]:
+    return re.compile(data.load("intents.toml")["cash"]["pattern"])
+
+
+def asks_cash(question: str) -> bool:
+    """Does the question insist on a sum in yuan ("具体是多少钱", "具体是几万块"), not how it is reckoned?"""
+    return bool(_cash().search(normalize(question)))
+
+
 def several_asks(question: str) -> bool:
     """The question asks about more than one thing: two of its sentences ask, or it asks of each of
     two bodies ("…和…，办公室各自设在哪里？", "能补多少？得去哪家店换？")."""

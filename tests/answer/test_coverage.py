@@ -272,6 +272,35 @@ def test_an_article_naming_a_document_to_bring_holds_the_materials_asked_for():
     assert not has_slot("materials", "建设希望小屋100处，配套志愿者跟踪帮扶。(责任单位:团区委)")
 
 
+def test_a_multiple_of_a_wage_is_no_sum_in_yuan():
+    from qa.answer.evidence import has_slot
+
+    wage = "丧葬费垫付最高限额为事故发生地上一年度职工月平均工资的6倍。"
+    assert has_slot("money", wage) and not has_slot("cash", wage)
+    assert has_slot("cash", "对新认定的示范企业给予20万元奖励。")
+    assert not has_slot("cash", "到2025年，覆盖率达到90%。")  # a share is no sum either
+
+
+def test_a_sum_in_yuan_the_documents_only_reckon_makes_a_partial_answer(assistant):
+    # 青岛's road-accident fund pays funeral costs up to six months' average wage: how much in yuan is not written
+    ans = assistant.ask("交通事故救助基金垫付丧葬费，具体是几万块钱？")
+    assert ans.coverage == "partial" and "没有写明具体的金额" in ans.text
+    assert any("6倍" in c.passage for c in ans.citations)
+    ans = assistant.ask("交通事故救助基金垫付丧葬费最多垫多少？")
+    assert ans.coverage == "full" and "6倍" in ans.text
+
+
+def test_a_list_of_a_year_after_the_documents_makes_a_partial_answer(assistant):
+    # 青岛's 一业一证 plan (青政办字〔2020〕77号) adjusts its list of trades as it goes: it cannot say what 2023 added
+    ans = assistant.ask("2023年一业一证改革又加了哪些行业？")
+    assert ans.coverage == "partial" and "没有写明2023年的情况" in ans.text
+    assert any(c.doc_number == "青政办字〔2020〕77号" for c in ans.citations)
+    assert assistant.ask("一业一证改革都有哪些行业？").coverage == "full"
+    # a year the document itself names is answered (招远's community plan: 90% by 2025)
+    ans = assistant.ask("到2025年招远住宅小区物业服务覆盖率要达到多少？")
+    assert ans.coverage == "full" and "90%" in ans.text
+
+
 def test_materials_the_documents_do_not_list_make_a_partial_answer_and_those_they_list_a_full_one(assistant):
     # 兰山's 希望小屋 is item 六 of the 2022 women-and-children plan, which names no document to bring
     ans = assistant.ask("兰山的希望小屋项目，想给孩子报上，需要准备哪些材料？")

@@ -241,3 +241,19 @@ def test_what_to_bring_or_hand_in_is_asked(question, asks):
     from qa.retrieve.intent import asks_materials
 
     assert asks_materials(question) is asks
+
+
+@pytest.mark.parametrize(
+    "question, asks",
+    [
+        ("抢救费最多垫多少？具体是多少钱？", True),
+        ("这个补贴能拿几万块？", True),
+        ("购房补贴具体能补多少钱啊", True),
+        ("丧葬费最多能垫多少钱？", False),  # how it is reckoned (6倍) answers this one
+        ("想一次交个几万块，把几年的保费补上行不行", False),  # a sum told, not asked
+    ],
+)
+def test_a_sum_in_yuan_is_insisted_on(question, asks):
+    from qa.retrieve.intent import asks_cash
+
+    assert asks_cash(question) is asks
