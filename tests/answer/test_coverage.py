@@ -190,6 +190,8 @@ def test_a_sum_the_district_gives_is_not_answered_by_the_provinces_budget(assist
     assert assistant.ask("准备在周村弄个加氢站，区里能给我们多少奖励？").coverage == "partial"
     # asked about the province, the province's sum is the answer
     assert assistant.ask("省里对各市加氢站建设的奖励资金有多少？我们在周村").coverage == "full"
+    # the district's own target (区级) is not the province's either ("全省实现千兆光网覆盖60%以上家庭")
+    assert assistant.ask("周村千兆光网家庭覆盖率，区级定的目标是多少？").coverage == "partial"
 
 
 def test_a_sum_of_money_asked_for_is_not_answered_by_a_head_count(assistant):
