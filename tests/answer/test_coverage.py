@@ -226,6 +226,9 @@ def test_a_day_asked_for_is_not_answered_by_a_period():
 def test_a_day_the_documents_do_not_give_makes_a_partial_answer(assistant):
     ans = assistant.ask("我们是区属国有企业的财务，区国资监管机构向市国资委报国有资产情况，文件有没有规定每月几号前必须报？")
     assert ans.coverage == "partial" and "没有写明具体的日期" in ans.text
+    # a day of the week: 青岛's 活禽 order leaves the days of closing to each district
+    ans = assistant.ask("青岛的活禽市场一般星期几休市？")
+    assert ans.coverage == "partial" and "没有写明具体的日期" in ans.text and any("休市" in c.passage for c in ans.citations)
 
 
 def test_a_document_number_the_collection_does_not_hold_is_declined_by_name(assistant):

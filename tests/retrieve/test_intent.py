@@ -86,6 +86,7 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         # 几号 / 哪天 ask for a day: 每月 or a period does not answer them
         ("劳动之星比赛报名到几号截止？", False, "deadline", "date"),
         ("文件有没有规定每月几号前必须报？", False, "deadline", "date"),
+        ("菜市场卖活鸡的礼拜几歇业？", False, "deadline", "date"),  # a day of the week
         ("青政办字（2020）83号这个意见是哪天印发的？", True, "by-doc", "date"),
         ("申请补贴需要什么材料", False, "condition", "condition"),
         ("一业一证这个咋申请啊", False, "condition", "condition"),
