@@ -101,14 +101,15 @@ def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
 
 def later_year(question: str, cited: list[ArticleEvidence]) -> str | None:
     """The one year a question asks about ("2023年又新增了哪些行业") when every cited document was issued
-    before it and none of them mentions it: what they say was written before that year, not about it."""
+    before it, none states a term reaching into it, and none of them mentions it: what they say was written
+    before that year, not about it."""
     asked = list(dict.fromkeys(_YEAR.findall(question)))
     if len(asked) != 1 or not cited:
         return None  # no year, or two (a comparison of years)
     year = asked[0]
     docs = {e.hit.document.doc_id: e.hit.document for e in cited}
-    if any(not d.date or d.date[:4] >= year for d in docs.values()):
-        return None
+    if any(not d.date or d.date[:4] >= year or (d.expiry_date or "")[:4] >= year for d in docs.values()):
+        return None  # a policy whose stated term runs into the year answers for it (有效期至2025年)
     said = "".join(to_simplified(e.hit.chunk.text) for e in cited) + "".join(d.title for d in docs.values())
     return None if year in said else year
 
