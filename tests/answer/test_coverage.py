@@ -304,6 +304,9 @@ def test_a_list_of_a_year_after_the_documents_makes_a_partial_answer(assistant):
     # a year the document itself names is answered (招远's community plan: 90% by 2025)
     ans = assistant.ask("到2025年招远住宅小区物业服务覆盖率要达到多少？")
     assert ans.coverage == "full" and "90%" in ans.text
+    # … and so is a year inside a document's stated term (招政发〔2022〕8号 runs to 2025-02-06)
+    ans = assistant.ask("2024年在招远黄金深加工产业园买厂房，每平方米能补多少？")
+    assert ans.coverage == "full" and "200 元" in ans.text
 
 
 def test_materials_the_documents_do_not_list_make_a_partial_answer_and_those_they_list_a_full_one(assistant):
