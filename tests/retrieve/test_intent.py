@@ -75,6 +75,9 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("养狗的重点管理区跟放鞭炮的禁放区，划的范围是一样的吗？", False, "comparison", None),
         ("俺们平度跟市南区出钱的比例一样不？", False, "comparison", "amount"),
         ("放鞭炮的禁放区和养狗的重点管理区是不是一个范围？", False, "comparison", None),
+        # … said colloquially: 是一个范围不 / 是不是同一片地方
+        ("养狗的重点管理区和禁放区是一个地方不？", False, "comparison", None),
+        ("两份方案划的是不是同一片区域？", False, "comparison", None),
         # 现行 asks about validity only as a question about the document itself
         ("这个办法现行有效吗", True, "validity", "validity"),
         ("兰山区现行的养犬政策是什么", False, "broad", None),
