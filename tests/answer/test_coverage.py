@@ -317,3 +317,12 @@ def test_materials_the_documents_do_not_list_make_a_partial_answer_and_those_the
     # 周村's rescue rehabilitation: 四、（一） lists the 残疾人证 and two photos
     ans = assistant.ask("孩子要申请周村的残疾儿童抢救性康复救助，家长得带什么去？")
     assert ans.coverage == "full" and "残疾人证" in ans.text
+
+
+def test_an_age_in_years_is_no_period_of_time():
+    from qa.answer.evidence import has_slot
+
+    # "55周岁" is how old a person is, not a deadline (周 alone is a week: "2周内")
+    assert not has_slot("deadline", "1-2级重度残疾人可申请提前（55周岁）领取居民养老保险金。")
+    assert not has_slot("deadline", "年满16周岁的居民可以参保。")
+    assert has_slot("deadline", "请在2周内提交材料。") and has_slot("deadline", "缴费工作从4月1日开始至6月15日结束。")
