@@ -528,7 +528,10 @@ class ArticleAnswerer:
             return Composed(w.text(), w.citations, cited)
         if coverage.level == "partial":
             what = SLOT_NAMES.get(coverage.missing or "", "")
-            what = f"{coverage.reason}年的情况" if coverage.missing == "year" else what and f"具体的{what}"
+            what = (
+                f"{coverage.reason}年的情况" if coverage.missing == "year"
+                else f"{coverage.reason}以后的情况" if coverage.missing == "term" else what and f"具体的{what}"
+            )
             w.lines.append(
                 f"已收录的文件中有相关规定，但没有写明{what}。相关规定如下："
                 if what

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from qa import data
 from qa.answer.evidence import (
     FIGURE_SLOTS, MONEY_SLOTS, NEUTRAL_BEST_DENSE, NEUTRAL_BEST_SENTENCE, ArticleEvidence, centred, content_grams, has_slot,
     leaves_open,
@@ -64,7 +65,8 @@ class Coverage:
     level: str  # full | partial | none
     score: float = 0.0  # P(answerable) from the coverage model
     reason: str = ""  # said to the person, e.g. 已收录的文件不包含历下的政策
-    missing: str | None = None  # the slot no cited article fills (partial); "year": the year in `reason` (later_year)
+    missing: str | None = None  # the slot no cited article fills (partial); "year": the year in `reason` (later_year);
+    # "term": after the term of office in `reason` (after_term)
     unknown_places: list[str] = field(default_factory=list)
 
     @property
@@ -112,6 +114,36 @@ def later_year(question: str, cited: list[ArticleEvidence]) -> str | None:
         return None  # a policy whose stated term runs into the year answers for it (有效期至2025年)
     said = "".join(to_simplified(e.hit.chunk.text) for e in cited) + "".join(d.title for d in docs.values())
     return None if year in said else year
+
+
+@lru_cache(maxsize=1)
+def _term() -> dict[str, re.Pattern[str]]:
+    return {k: re.compile(v) for k, v in data.load("slots.toml")["term"].items()}
+
+
+def after_term(question: str, cited: list[ArticleEvidence], today: str) -> str | None:
+    """"2023年9月30日聘期届满" when every document cited states a term of office that ended before what the
+    question asks about: a later date (2023年10月起新一届法律顾问) or, once the term is over, the next term
+    (到期又换了一批，新聘的都有谁). The appointment that ended does not name who came after it."""
+    if not cited:
+        return None
+    pattern, q = _term(), to_simplified(question)
+    ends: dict[str, tuple[int, int]] = {}
+    for e in cited:
+        m = pattern["ends"].search(to_simplified(e.hit.chunk.text))
+        if m:
+            end = (int(m.group(1)), int(m.group(2)))
+            ends[e.hit.document.doc_id] = max(end, ends.get(e.hit.document.doc_id, end))
+    if not ends or len(ends) < len({e.hit.document.doc_id for e in cited}):
+        return None  # a document cited without a term may answer for any date
+    last = max(ends.values())
+    later = False
+    for m in pattern["after"].finditer(q):
+        year = int(m.group(1)) if len(m.group(1)) == 4 else 2000 + int(m.group(1))
+        # a month after the end's (2023年10月起), or a year after the end's year (2024年的顾问)
+        later = later or ((year, int(m.group(2))) > last if m.group(2) else year > last[0])
+    over = pattern["succession"].search(q) and f"{last[0]:04d}-{last[1]:02d}" < today[:7]
+    return f"{last[0]}年{last[1]}月聘期届满" if later or over else None
 
 
 _ORDINAL = re.compile(r"第([一二三四五六七八九十百\d]+)(批|届|次|期|轮)")

@@ -11,12 +11,13 @@ import re
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from qa.answer.baseline import QuoteTopAnswerer
 from qa.answer.compose import ArticleAnswerer
-from qa.answer.coverage import Coverage, CoverageJudge, content_words, later_year, neighbour_subject, word_features
+from qa.answer.coverage import Coverage, CoverageJudge, after_term, content_words, later_year, neighbour_subject, word_features
 from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer, content_grams
 from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
@@ -386,6 +387,12 @@ class Assistant:
         if coverage.level == "full" and intent.kind in ("list", "amount") and (year := later_year(standalone, cited)):
             # a list or a figure of a later year than the documents ("2023年又新增了哪些行业"): they do not say it
             coverage = replace(coverage, level="partial", missing="year", reason=year)
+        if (
+            coverage.level == "full" and intent.kind not in ("by-doc", "validity")
+            and (ended := after_term(standalone, cited, result.filters.as_of or date.today().isoformat()))
+        ):
+            # who serves after a term of office the cited appointment states ended ("2023年10月起新一届法律顾问")
+            coverage = replace(coverage, level="partial", missing="term", reason=ended)
         return Decision(query, result, intent, evidence, cited, coverage, named)
 
     def enumeration(

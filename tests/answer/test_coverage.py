@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from qa.answer.coverage import other_year
+from qa.answer.coverage import after_term, other_year
+from qa.answer.evidence import ArticleEvidence
 from qa.answer.model import AnswerModels
 from qa.models import Hit
 
@@ -32,6 +33,27 @@ def test_other_year_accepts_a_year_the_text_mentions(corpus):
     c = next(c for c in corpus.chunks if "2025年" in c.text_simplified and "2025" not in docs[c.doc_id].title)
     hits = [Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1)]
     assert other_year("到2025年要达到多少？", hits) is None
+
+
+def test_after_term_sees_a_question_about_who_comes_after_a_term_of_office(corpus):
+    # 青政字〔2020〕23号 appoints advisers "聘期3年，自2020年10月1日—2023年9月30日"
+    cited = [ArticleEvidence(0, h, 1.0, [], True) for h in _doc_hits(corpus, "青政字〔2020〕23号", 1)]
+    assert after_term("2023年10月起新一届法律顾问有哪些人？", cited, "2026-12-05") == "2023年9月聘期届满"
+    assert after_term("2024年的法律顾问名单", cited, "2026-12-05") == "2023年9月聘期届满"
+    assert after_term("23年到期又换了一批，新聘的都有谁", cited, "2026-12-05") == "2023年9月聘期届满"
+    assert after_term("23年到期又换了一批，新聘的都有谁", cited, "2022-01-01") is None  # the term still runs
+    assert after_term("2022年的法律顾问有哪些人？", cited, "2026-12-05") is None  # within the term
+    assert after_term("2023年9月法律顾问有哪些人？", cited, "2026-12-05") is None  # its last month
+    assert after_term("市政府法律顾问有哪些人？", cited, "2026-12-05") is None  # the appointment answers
+    other = [ArticleEvidence(1, h, 1.0, [], True) for h in _doc_hits(corpus, "招政办字〔2022〕10号", 1)]
+    assert after_term("2024年的法律顾问名单", cited + other, "2026-12-05") is None  # a document without a term
+
+
+def test_assistant_marks_the_next_term_of_office_partial(assistant):
+    ans = assistant.ask("青岛市人民政府2023年10月起新一届政府法律顾问聘任了哪些人员？")
+    assert ans.coverage == "partial" and not ans.refused and ans.citations
+    assert "没有写明2023年9月聘期届满以后的情况" in ans.text
+    assert assistant.ask("青岛市人民政府法律顾问有哪些人？").coverage == "full"
 
 
 def test_assistant_declines_another_years_question_and_says_why(assistant):
