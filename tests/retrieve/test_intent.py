@@ -29,6 +29,8 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         # the sum named after 多少, with the giver before it (能给我们多少奖励, 能给减免多少房租)
         ("建个加氢站，区里能给我们多少奖励？", False, "amount", "grant"),
         ("办托育机构，社区能给减免多少房租？", False, "amount", "grant"),
+        ("引进的重大项目一事一议，最多能拿到多少扶持资金？", False, "amount", "grant"),  # not a head count (前50名)
+        ("入驻园区能领多少钱的补贴", False, "amount", "grant"),
         ("免多少天房租？", False, "deadline", "amount"),  # days, not a sum
         ("城乡公益性岗位计划开发多少个？", False, "amount", "amount"),  # 开发多少个 is a count
         # a fee named in passing asks no amount: the office is what is asked
