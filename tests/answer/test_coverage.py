@@ -135,6 +135,14 @@ def test_a_share_is_no_sum_of_money():
     assert has_slot("grant", "补助比例为30%。")  # a share of a subsidy is what 补多少 asks
 
 
+def test_a_scale_to_reach_is_no_sum_granted():
+    from qa.answer.evidence import has_slot
+
+    for scale in ("力争3年内园区产业规模达到 200 亿元", "全市规上工业产值突破5000亿元", "实现营业收入超过10亿元以上"):
+        assert not has_slot("grant", scale) and not has_slot("money", scale) and has_slot("amount", scale)
+    assert has_slot("grant", "营业收入首次突破1亿元的，给予50万元奖励。")  # the reward beside the threshold
+
+
 def test_a_share_is_held_by_a_percentage_not_by_a_sum_and_left_open_by_a_certain_share():
     from qa.answer.evidence import has_slot, leaves_open
 
