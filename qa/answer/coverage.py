@@ -53,6 +53,7 @@ SLOT_NAMES = {
     "condition": "条件",
     "materials": "所需材料",
     "validity": "施行日期或有效期",
+    "local": "本级金额或标准（下列金额出自文件所引的上级政策原文）",  # quotes_above
 }
 
 PARTIAL_SLOTS = (*FIGURE_SLOTS, "deadline", "date")
@@ -144,6 +145,21 @@ def after_term(question: str, cited: list[ArticleEvidence], today: str) -> str |
         later = later or ((year, int(m.group(2))) > last if m.group(2) else year > last[0])
     over = pattern["succession"].search(q) and f"{last[0]:04d}-{last[1]:02d}" < today[:7]
     return f"{last[0]}年{last[1]}月聘期届满" if later or over else None
+
+
+@lru_cache(maxsize=1)
+def _local() -> dict[str, re.Pattern[str]]:
+    return {k: re.compile(v) for k, v in data.load("slots.toml")["local"].items()}
+
+
+def quotes_above(question: str, cited: list[ArticleEvidence]) -> bool:
+    """The question asks what the district itself gives (省里那笔奖励，区里具体能给多少) and every cited article
+    with a figure is the higher level's policy a compilation quotes (政策原文：…): its figure is not the answer."""
+    pattern = _local()
+    if not pattern["ask"].search(to_simplified(question)):
+        return False
+    figures = [e for e in cited if e.slot]
+    return bool(figures) and all(pattern["quoted"].search(to_simplified(e.hit.chunk.text)) for e in figures)
 
 
 _ORDINAL = re.compile(r"第([一二三四五六七八九十百\d]+)(批|届|次|期|轮)")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.answer.coverage import after_term, other_year
+from qa.answer.coverage import after_term, other_year, quotes_above
 from qa.answer.evidence import ArticleEvidence
 from qa.answer.model import AnswerModels
 from qa.models import Hit
@@ -54,6 +54,23 @@ def test_assistant_marks_the_next_term_of_office_partial(assistant):
     assert ans.coverage == "partial" and not ans.refused and ans.citations
     assert "没有写明2023年9月聘期届满以后的情况" in ans.text
     assert assistant.ask("青岛市人民政府法律顾问有哪些人？").coverage == "full"
+
+
+def test_quotes_above_sees_a_provincial_figure_quoted_by_a_district(corpus):
+    # 周村's compilation quotes each provincial policy under 政策原文 before saying what the district does
+    quote = next(c for c in corpus.chunks if "政策原文" in c.text_simplified and "1200万元" in c.text_simplified)
+    docs = {d.doc_id: d for d in corpus.documents}
+    cited = [ArticleEvidence(0, Hit(chunk=quote, document=docs[quote.doc_id], score=1.0, rank=1), 1.0, [], True)]
+    assert quotes_above("听说省里有最高1200万的奖补，周村能拿到多少？", cited)
+    assert quotes_above("省里那笔奖励，区里具体能给企业补多少？", cited)
+    assert not quotes_above("省里对新型智慧城市最高奖补多少？", cited)  # the province's figure is what is asked
+    own = [ArticleEvidence(1, h, 1.0, [], True) for h in _doc_hits(corpus, "招政办字〔2022〕10号", 1)]
+    assert not quotes_above("周村能拿到多少？", cited + own)  # another article states a figure of its own
+
+
+def test_assistant_marks_a_district_figure_quoted_from_the_province_partial(assistant):
+    ans = assistant.ask("咱周村也在搞新型智慧城市吧？听说省里有最高1200万的奖补，周村能拿到多少？")
+    assert ans.coverage == "partial" and ans.citations and "上级政策原文" in ans.text
 
 
 def test_assistant_declines_another_years_question_and_says_why(assistant):
