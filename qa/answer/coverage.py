@@ -53,6 +53,7 @@ SLOT_NAMES = {
     "condition": "条件",
     "materials": "所需材料",
     "validity": "施行日期或有效期",
+    "list": "名单（文件所引的名录未收录）",  # Assistant.refers_list
     "local": "本级金额或标准（下列金额出自文件所引的上级政策原文）",  # quotes_above
 }
 

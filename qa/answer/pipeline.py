@@ -163,6 +163,20 @@ class Assistant:
                 return best
         return None
 
+    def refers_list(self, article: ArticleEvidence) -> bool:
+        """The article names the list asked for by the title of a document the collection does not hold
+        ("严格执行《烟台市禁养烈性犬品种名录和大型犬标准》"): the names are in that list, not here."""
+        text = to_simplified(article.hit.chunk.text)
+        return any(not self.holds_list(m.group(1)) for m in _LISTED.finditer(text))
+
+    def holds_list(self, title: str) -> bool:
+        """A document of that title, or that list as an attachment ("附件:兰山区…事项目录" and a line of its own),
+        not only mentioned as 《…》."""
+        if compact(title) in self.titles:
+            return True
+        said = self.corpus_text.count(title)
+        return said > self.corpus_text.count(f"《{title}》")
+
     @cached_property
     def titles(self) -> frozenset[str]:
         """Every indexed document's title, compacted and simplified."""
@@ -387,6 +401,9 @@ class Assistant:
         if coverage.level == "full" and intent.kind in ("list", "amount") and (year := later_year(standalone, cited)):
             # a list or a figure of a later year than the documents ("2023年又新增了哪些行业"): they do not say it
             coverage = replace(coverage, level="partial", missing="year", reason=year)
+        if coverage.level == "full" and intent.kind == "list" and cited and self.refers_list(cited[0]):
+            # "哪些烈性犬不让养": the best article refers to a 名录 the collection does not hold
+            coverage = replace(coverage, level="partial", missing="list")
         if coverage.level == "full" and intent.slot in FIGURE_SLOTS and quotes_above(standalone, cited):
             # "省里那笔奖励，区里具体能给多少": the figures cited are the province's, quoted by the district's compilation
             coverage = replace(coverage, level="partial", missing="local")
@@ -520,6 +537,7 @@ class Assistant:
 
 
 # "按照《X》（招政发〔2020〕12号）执行": the matter is settled in document X
+_LISTED = re.compile(r"《([^《》]{0,60}(?:名录|目录|清单|名单)[^《》]{0,30})》")
 _DEFERS = re.compile(r"(?:按照?|参照|依照|依据)《([^《》]{4,60})》(?:[（(][^（）()]{2,30}[)）])?(?:的?(?:有关|相关)?规定)?(?:执行|落实|办理|兑现)")
 
 

@@ -73,6 +73,15 @@ def test_assistant_marks_a_district_figure_quoted_from_the_province_partial(assi
     assert ans.coverage == "partial" and ans.citations and "上级政策原文" in ans.text
 
 
+def test_a_list_kept_in_a_document_the_collection_lacks_is_partial(assistant):
+    # 招政办字〔2022〕2号 only names 《烟台市禁养烈性犬品种名录和大型犬标准》; the breeds are in that list
+    ans = assistant.ask("想养条比特犬，招远这边哪些烈性犬是不让养的？")
+    assert ans.coverage == "partial" and ans.citations and "名录未收录" in ans.text
+    # a list the collection holds as a document's attachment (兰山's 重大行政决策事项目录) is no such reference
+    assert assistant.holds_list("兰山区人民政府2022年重大行政决策事项目录")
+    assert not assistant.holds_list("烟台市禁养烈性犬品种名录和大型犬标准")
+
+
 def test_assistant_declines_another_years_question_and_says_why(assistant):
     ans = assistant.ask("招远2024年居民养老保险什么时候开始交？")
     assert ans.refused and not ans.citations
