@@ -5,10 +5,10 @@
     python eval/calibrate_answer.py --gold my.jsonl --write my_model.json   # another corpus
                                                          # (then QA_ANSWER_MODEL=my_model.json)
 
-Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl and the tune halves of twenty-two
-blind sets (eval/blind/tune.jsonl, eval/blind/{fresh,third,fourth,fifth,sixth,seventh,eighth,ninth,tenth,eleventh,twelfth,thirteenth,fourteenth,fifteenth,sixteenth,seventeenth,eighteenth,nineteenth,twentieth,twentyfirst,twentysecond}/tune.jsonl; the shipped
+Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl and the tune halves of twenty-three
+blind sets (eval/blind/tune.jsonl, eval/blind/{fresh,third,fourth,fifth,sixth,seventh,eighth,ninth,tenth,eleventh,twelfth,thirteenth,fourteenth,fifteenth,sixteenth,seventeenth,eighteenth,nineteenth,twentieth,twentyfirst,twentysecond,twentythird}/tune.jsonl; the shipped
 model was fitted on the first four: a refit on seven, tried at stop 25, lost on the eighth set's tune half, written
-after it). Never the test halves (eval/blind/{,fresh/,…,twentieth/,twentyfirst/,twentysecond/}test.jsonl):
+after it). Never the test halves (eval/blind/{,fresh/,…,twentieth/,twentyfirst/,twentysecond/,twentythird/}test.jsonl):
 they are the frozen test splits, read only by `qa eval`
 as aggregates.
 
@@ -51,7 +51,7 @@ from qa.evaluate.metrics import citation_precision, key_point_coverage  # noqa: 
 # the blind sets in the order they were written: each a tune half (tuned on) and a frozen test half
 BLIND = [ROOT / "eval" / "blind"] + [
     ROOT / "eval" / "blind" / name
-    for name in ("fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth", "twentyfirst", "twentysecond")
+    for name in ("fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth", "twentyfirst", "twentysecond", "twentythird")
 ]
 TUNE = [ROOT / "eval" / "gold.jsonl", ROOT / "eval" / "dev_questions.jsonl"] + [b / "tune.jsonl" for b in BLIND]
 TESTS = [b / "test.jsonl" for b in BLIND]
