@@ -124,7 +124,7 @@ def _term() -> dict[str, re.Pattern[str]]:
 
 
 def after_term(question: str, cited: list[ArticleEvidence], today: str) -> str | None:
-    """"2023年9月30日聘期届满" when every document cited states a term of office that ended before what the
+    """"2023年9月聘期届满" when every document cited states a term of office that ended before what the
     question asks about: a later date (2023年10月起新一届法律顾问) or, once the term is over, the next term
     (到期又换了一批，新聘的都有谁). The appointment that ended does not name who came after it."""
     if not cited:

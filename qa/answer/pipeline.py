@@ -536,8 +536,9 @@ class Assistant:
         return msg
 
 
-# "按照《X》（招政发〔2020〕12号）执行": the matter is settled in document X
+# "严格执行《X品种名录和大型犬标准》": a list named by the title of the document that holds it
 _LISTED = re.compile(r"《([^《》]{0,60}(?:名录|目录|清单|名单)[^《》]{0,30})》")
+# "按照《X》（招政发〔2020〕12号）执行": the matter is settled in document X
 _DEFERS = re.compile(r"(?:按照?|参照|依照|依据)《([^《》]{4,60})》(?:[（(][^（）()]{2,30}[)）])?(?:的?(?:有关|相关)?规定)?(?:执行|落实|办理|兑现)")
 
 
