@@ -118,18 +118,13 @@ def later_year(question: str, cited: list[ArticleEvidence]) -> str | None:
     return None if year in said else year
 
 
-@lru_cache(maxsize=1)
-def _term() -> dict[str, re.Pattern[str]]:
-    return {k: re.compile(v) for k, v in data.load("slots.toml")["term"].items()}
-
-
 def after_term(question: str, cited: list[ArticleEvidence], today: str) -> str | None:
     """"2023年9月聘期届满" when every document cited states a term of office that ended before what the
     question asks about: a later date (2023年10月起新一届法律顾问) or, once the term is over, the next term
     (到期又换了一批，新聘的都有谁). The appointment that ended does not name who came after it."""
     if not cited:
         return None
-    pattern, q = _term(), to_simplified(question)
+    pattern, q = data.patterns("slots.toml", "term"), to_simplified(question)
     ends: dict[str, tuple[int, int]] = {}
     for e in cited:
         m = pattern["ends"].search(to_simplified(e.hit.chunk.text))
@@ -149,14 +144,20 @@ def after_term(question: str, cited: list[ArticleEvidence], today: str) -> str |
 
 
 @lru_cache(maxsize=1)
-def _local() -> dict[str, re.Pattern[str]]:
-    return {k: re.compile(v) for k, v in data.load("slots.toml")["local"].items()}
+def _districts() -> str:
+    """Every district and county places.toml knows, as one alternation (the `{district}` of slots.toml [local]);
+    not the names that are also words (平原, 市中 of 全市中小企业)."""
+    from qa.retrieve.places import gazetteer
+
+    g, inside = gazetteer(), data.load("places.toml").get("words", {}).get("inside", [])
+    names = [d for d, c in g.city_of.items() if d != c and d not in g.words and not any(d in w for w in inside)]
+    return "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
 
 
 def quotes_above(question: str, cited: list[ArticleEvidence]) -> bool:
     """The question asks what the district itself gives (省里那笔奖励，区里具体能给多少) and every cited article
     with a figure is the higher level's policy a compilation quotes (政策原文：…): its figure is not the answer."""
-    pattern = _local()
+    pattern = data.patterns("slots.toml", "local", district=_districts())
     if not pattern["ask"].search(to_simplified(question)):
         return False
     figures = [e for e in cited if e.slot]

@@ -90,19 +90,9 @@ def _slots() -> dict[str, re.Pattern[str]]:
     return out
 
 
-@lru_cache(maxsize=1)
-def _shares() -> re.Pattern[str]:
-    return re.compile(data.load("slots.toml")["shares"]["pattern"])
-
-
-@lru_cache(maxsize=1)
-def _unstated() -> re.Pattern[str]:
-    return re.compile(data.load("slots.toml")["unstated"]["pattern"])
-
-
 def leaves_open(slot: str | None, text: str) -> bool:
     """Does `text` say what is asked without stating it ("给予一定补助" for 补多少)?"""
-    return slot in FIGURE_SLOTS and bool(_unstated().search(text)) and not has_slot(slot, text)
+    return slot in FIGURE_SLOTS and bool(data.patterns("slots.toml", "unstated")["pattern"].search(text)) and not has_slot(slot, text)
 
 
 def has_slot(slot: str | None, text: str) -> bool:
@@ -113,7 +103,7 @@ def has_slot(slot: str | None, text: str) -> bool:
     if rx is None:
         return True
     if slot in MONEY_SLOTS:
-        text = _shares().sub(" ", text)  # 覆盖率达到90% is no sum of money
+        text = data.patterns("slots.toml", "shares")["pattern"].sub(" ", text)  # 覆盖率达到90% is no sum of money
     return bool(rx.search(text))
 
 

@@ -174,8 +174,14 @@ class Assistant:
         not only mentioned as 《…》."""
         if compact(title) in self.titles:
             return True
-        said = self.corpus_text.count(title)
-        return said > self.corpus_text.count(f"《{title}》")
+        if title not in self._held:  # two passes over the whole collection: once per title
+            self._held[title] = self.corpus_text.count(title) > self.corpus_text.count(f"《{title}》")
+        return self._held[title]
+
+    @cached_property
+    def _held(self) -> dict[str, bool]:
+        """holds_list's answers so far, by title."""
+        return {}
 
     @cached_property
     def titles(self) -> frozenset[str]:
