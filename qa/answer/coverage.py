@@ -24,7 +24,7 @@ from qa.answer.evidence import (
     leaves_open,
 )
 from qa.answer.model import LogisticModel
-from qa.models import Hit
+from qa.models import Document, Hit
 from qa.retrieve.intent import asks_cash, asks_materials
 from qa.retrieve.synonyms import official_terms
 from qa.text import to_simplified
@@ -104,16 +104,22 @@ def other_year(question: str, hits: list[Hit]) -> tuple[str, str] | None:
 
 
 def later_year(question: str, cited: list[ArticleEvidence]) -> str | None:
-    """The one year a question asks about ("2023年又新增了哪些行业") when every cited document was issued
-    before it, none states a term reaching into it, and none of them mentions it: what they say was written
-    before that year, not about it."""
+    """The one year a question asks about ("2023年又新增了哪些行业", "2019年的时候已经建成多少个") when every
+    cited document speaks of other years: issued before it with no term reaching into it, or issued after it
+    (targets from then on), and none mentions it: what they say is not about that year."""
     asked = list(dict.fromkeys(_YEAR.findall(question)))
     if len(asked) != 1 or not cited:
         return None  # no year, or two (a comparison of years)
     year = asked[0]
     docs = {e.hit.document.doc_id: e.hit.document for e in cited}
-    if any(not d.date or d.date[:4] >= year or (d.expiry_date or "")[:4] >= year for d in docs.values()):
-        return None  # a policy whose stated term runs into the year answers for it (有效期至2025年)
+    since = re.search(rf"{year}\s*年\s*(?:以来|至今|起|开始|后|以后)", question)  # from then on: later documents answer
+    def outside(d: Document) -> bool:
+        if not d.date:
+            return False
+        before = d.date[:4] < year and (d.expiry_date or "")[:4] < year  # a stated term into the year answers for it
+        return before or (d.date[:4] > year and not since)
+    if not all(outside(d) for d in docs.values()):
+        return None
     said = "".join(to_simplified(e.hit.chunk.text) for e in cited) + "".join(d.title for d in docs.values())
     return None if year in said else year
 

@@ -405,7 +405,8 @@ class Assistant:
             # "十件实事都有啥": the items of the series the first article is one of are the list asked for
             coverage = replace(coverage, level="full", missing=None)
         if coverage.level == "full" and intent.kind in ("list", "amount") and (year := later_year(standalone, cited)):
-            # a list or a figure of a later year than the documents ("2023年又新增了哪些行业"): they do not say it
+            # a list or a figure of a year the documents do not speak of ("2023年又新增了哪些行业", "2019年的时候已经
+            # 建成多少个" of a 2020 plan's targets): they do not say it
             coverage = replace(coverage, level="partial", missing="year", reason=year)
         if coverage.level == "full" and intent.kind == "list" and cited and self.refers_list(cited[0]):
             # "哪些烈性犬不让养": the best article refers to a 名录 the collection does not hold

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.answer.coverage import after_term, other_year, quotes_above
+from qa.answer.coverage import after_term, later_year, other_year, quotes_above
 from qa.answer.evidence import ArticleEvidence
 from qa.answer.model import AnswerModels
 from qa.models import Hit
@@ -26,6 +26,18 @@ def test_other_year_names_the_year_and_the_document_found(corpus):
     assert other_year("招远2022年居民养老保险什么时候开始交？", hits) is None  # the year it covers
     assert other_year("招远居民养老保险什么时候开始交？", hits) is None  # no year asked
     assert other_year("招远2024年居民养老保险什么时候开始交？", []) is None
+
+
+def test_later_year_sees_a_year_before_or_after_what_the_documents_speak_of(corpus):
+    # 青政办字〔2020〕86号 (智慧社区, 2020) sets targets for 2020–2022 and says nothing of 2018 or 2024
+    docs = {d.doc_id: d for d in corpus.documents}
+    target = next(c for c in corpus.chunks if docs[c.doc_id].number == "青政办字〔2020〕86号" and "建设目标" in c.text_simplified)
+    cited = [ArticleEvidence(0, Hit(chunk=target, document=docs[target.doc_id], score=1.0, rank=1), 1.0, [], True)]
+    assert later_year("2018年那会儿青岛有几个智慧社区？", cited) == "2018"  # before the document: not what it states
+    assert later_year("2024年全市要建成多少智慧社区？", cited) == "2024"  # after its last target year
+    assert later_year("2018年以来建了多少智慧社区？", cited) is None  # from then on: a later document may answer
+    assert later_year("2021年城阳区要有多少社区建成智慧社区？", cited) is None  # a year the article speaks of
+    assert later_year("全市要建成多少智慧社区？", cited) is None  # no year asked
 
 
 def test_other_year_accepts_a_year_the_text_mentions(corpus):
