@@ -257,7 +257,7 @@ def neighbour_subject(question: str, evidence: list[ArticleEvidence], rare: Call
     kinds = set().union(*(_of_kind(w) for w in likened)) if likened else set()
     top = sorted(evidence, key=lambda e: -e.prob)[:3]
     top_text = "".join(to_simplified(e.hit.chunk.text) + e.hit.document.title for e in top)
-    if not likened or not all(w in top_text or any(f in top_text for f in official_terms(w)) for w in likened):
+    if not likened or not any(_spoken_of(w, top_text) for w in likened):
         return None  # the articles found are not about what the subject is likened to
     rest = q[: m.start("x")] + "，" + q[m.end("x") :]
     unknown = [
@@ -265,6 +265,11 @@ def neighbour_subject(question: str, evidence: list[ArticleEvidence], rare: Call
         if _of_kind(w) & kinds and rare(w) and not official_terms(w) and w not in top_text
     ]
     return ("、".join(dict.fromkeys(likened)), list(dict.fromkeys(unknown))) if unknown else None
+
+
+def _spoken_of(word: str, text: str) -> bool:
+    """The articles speak of the thing: the word or its official term (活鸡 is 活禽)."""
+    return word in text or any(f in text for f in official_terms(word))
 
 
 _FUNCTION_CHARS = set("的了吗呢吧啊呀是有要能会和与及在对给把被让得去来到从向也都还就才又再很太更最个只些这那哪啥咋么怎多少几点下上中里外前后说想看做用行好")

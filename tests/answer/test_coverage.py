@@ -228,6 +228,9 @@ def test_a_subject_likened_to_one_the_documents_cover_is_declined_when_they_neve
     ans = assistant.ask("青岛农贸市场卖活鱼的也得像活禽一样每周休市吗？")
     assert ans.refused and ans.coverage == "none" and "活禽" in ans.text and "活鱼" in ans.text, ans.text
     assert assistant.ask("在招远养猫是不是也要像养狗一样登记？").refused
+    # likened to several things, one of which the rules name (活鸡 is 活禽; 活鹅 is not said): still declined
+    ans = assistant.ask("青岛能卖活兔子吗？是不是和活鸡活鹅一样也禁止")
+    assert ans.refused and not ans.text.startswith("不可以"), ans.text
     # a word of another kind (泰迪, 钱), an everyday name of an official term (个体户) or two regions
     # likened to each other is no neighbour subject
     for question in ("俺家泰迪也得像大狗一样拴绳吗", "个体户能像企业一样享受房租减免吗",
