@@ -437,7 +437,8 @@ class ArticleAnswerer:
             chosen = self._other_regions(chosen, ranked)
         if intent.slot and intent.kind != "comparison" and intent.slot != "yesno":  # nearly every rule has a modal
             # lead with an article that holds the slot, if one good enough was retrieved
-            holder = next((e for e in ranked if e.slot and e.prob >= m.extra_ratio * best.prob), None)
+            holder = next((e for e in ranked if e.slot and e.prob >= m.extra_ratio * best.prob
+                           and e.hit.document.region == best.hit.document.region), None)
             if holder is not None and not chosen[0].slot:
                 chosen = self._led_by(holder, chosen)
         if named_docs and intent.kind not in ("comparison", "by-doc", "validity") and chosen[0].hit.document.doc_id not in named_docs:

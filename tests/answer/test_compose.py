@@ -719,3 +719,23 @@ def test_a_sum_asked_with_the_office_that_pays_it_also_quotes_the_office(assista
     assert "20万元" in ans.text and "物流企业补助由市发展和改革委员会负责" in ans.text
     assert [c.locator for c in ans.citations][:2] == ["一、（三）", "二、（三）"]
     _consistent(ans)
+
+
+def test_an_article_with_the_figure_leads_only_from_the_best_articles_region(assistant, corpus):
+    # 宅基地有偿退出 (青岛, no sum) is the best article; 招远's 厂房补助 holds a sum but answers another question
+    from qa.answer.evidence import ArticleEvidence
+    from qa.models import Hit
+    from qa.retrieve.intent import Intent
+
+    docs = {d.doc_id: d for d in corpus.documents}
+
+    def evidence(number: str, words: str, prob: float, slot: bool) -> ArticleEvidence:
+        c = next(c for c in corpus.chunks if docs[c.doc_id].number == number and words in c.text_simplified)
+        return ArticleEvidence(0, Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1), prob, [], slot)
+
+    best = evidence("青政办发〔2020〕17号", "宅基地", 0.9, False)
+    other_region = evidence("招政发〔2022〕8号", "厂房补助", 0.8, True)
+    intent = Intent(kind="amount", slot="amount")
+    assert assistant.answerer.select(intent, [best, other_region], [])[0] is best
+    same_region = evidence("青政办发〔2020〕17号", "（市自然资源和规划局", 0.8, True)
+    assert assistant.answerer.select(intent, [best, other_region, same_region], [])[0] is same_region
