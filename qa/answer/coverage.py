@@ -26,6 +26,7 @@ from qa.answer.evidence import (
 from qa.answer.model import LogisticModel
 from qa.models import Document, Hit
 from qa.retrieve.intent import asks_cash, asks_materials
+from qa.retrieve.places import gazetteer
 from qa.retrieve.synonyms import official_terms
 from qa.text import to_simplified
 
@@ -149,21 +150,11 @@ def after_term(question: str, cited: list[ArticleEvidence], today: str) -> str |
     return f"{last[0]}年{last[1]}月聘期届满" if later or over else None
 
 
-@lru_cache(maxsize=1)
-def _districts() -> str:
-    """Every district and county places.toml knows, as one alternation (the `{district}` of slots.toml [local]);
-    not the names that are also words (平原, 市中 of 全市中小企业)."""
-    from qa.retrieve.places import gazetteer
-
-    g, inside = gazetteer(), data.load("places.toml").get("words", {}).get("inside", [])
-    names = [d for d, c in g.city_of.items() if d != c and d not in g.words and not any(d in w for w in inside)]
-    return "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
-
-
 def quotes_above(question: str, cited: list[ArticleEvidence]) -> bool:
     """The question asks what the district itself gives (省里那笔奖励，区里具体能给多少) and every cited article
     with a figure is the higher level's policy a compilation quotes (政策原文：…): its figure is not the answer."""
-    pattern = data.patterns("slots.toml", "local", district=_districts())
+    districts = "|".join(map(re.escape, gazetteer().district_names))
+    pattern = data.patterns("slots.toml", "local", district=districts)
     if not pattern["ask"].search(to_simplified(question)):
         return False
     figures = [e for e in cited if e.slot]

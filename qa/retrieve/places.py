@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from qa import data
 
@@ -24,6 +24,7 @@ class Gazetteer:
     pattern: re.Pattern[str]
     words: frozenset[str] = frozenset()  # names that are also words: places only with a suffix or their city
     phrases: re.Pattern[str] | None = None  # words a name sits inside (高密度, 全市中小企业): no place there
+    inside: frozenset[str] = frozenset()  # those words, as listed
 
     def mentioned(self, text: str) -> list[str]:
         if self.phrases is not None:
@@ -37,6 +38,16 @@ class Gazetteer:
                     continue
             out.append(name)
         return list(dict.fromkeys(out))
+
+    @cached_property  # frozen, and asked on every answer: worked out once
+    def district_names(self) -> tuple[str, ...]:
+        """Districts and counties (not cities) whose bare name is only a place: not one that is also a word
+        (平原) or sits inside one (市中 of 全市中小企业). Longest first, ready for an alternation."""
+        names = [
+            d for d, c in self.city_of.items()
+            if d != c and d not in self.words and not any(d in w for w in self.inside)
+        ]
+        return tuple(sorted(names, key=len, reverse=True))
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +65,7 @@ def gazetteer() -> Gazetteer:
     inside = words.get("inside", [])
     return Gazetteer(
         city_of, re.compile("|".join(map(re.escape, names))), frozenset(words.get("names", [])),
-        re.compile("|".join(map(re.escape, inside))) if inside else None,
+        re.compile("|".join(map(re.escape, inside))) if inside else None, frozenset(inside),
     )
 
 

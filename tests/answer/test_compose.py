@@ -729,13 +729,18 @@ def test_an_article_with_the_figure_leads_only_from_the_best_articles_region(ass
 
     docs = {d.doc_id: d for d in corpus.documents}
 
-    def evidence(number: str, words: str, prob: float, slot: bool) -> ArticleEvidence:
-        c = next(c for c in corpus.chunks if docs[c.doc_id].number == number and words in c.text_simplified)
+    def evidence(number: str, words: str, prob: float, slot: bool, not_in: str = "") -> ArticleEvidence:
+        c = next(
+            c for c in corpus.chunks
+            if docs[c.doc_id].number == number and words in c.text_simplified
+            and not (not_in and not_in in c.text_simplified)
+        )
         return ArticleEvidence(0, Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1), prob, [], slot)
 
     best = evidence("青政办发〔2020〕17号", "宅基地", 0.9, False)
     other_region = evidence("招政发〔2022〕8号", "厂房补助", 0.8, True)
     intent = Intent(kind="amount", slot="amount")
     assert assistant.answerer.select(intent, [best, other_region], [])[0] is best
-    same_region = evidence("青政办发〔2020〕17号", "（市自然资源和规划局", 0.8, True)
+    same_region = evidence("青政办发〔2020〕17号", "（市自然资源和规划局", 0.8, True, not_in="宅基地")
+    assert same_region.hit.chunk.chunk_id != best.hit.chunk.chunk_id  # another article of the same document
     assert assistant.answerer.select(intent, [best, other_region, same_region], [])[0] is same_region

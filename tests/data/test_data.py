@@ -7,7 +7,7 @@ import re
 import pytest
 
 from qa import data
-from qa.answer.coverage import _districts
+from qa.retrieve.places import gazetteer
 
 
 def test_patterns_compile_one_table_and_fill_its_placeholders():
@@ -15,14 +15,14 @@ def test_patterns_compile_one_table_and_fill_its_placeholders():
     assert set(term) == {"ends", "after", "succession"}
     m = term["ends"].search("聘期3年，自2020年10月1日—2023年9月30日")
     assert m and m.groups() == ("2023", "9")
-    ask = data.patterns("slots.toml", "local", district=_districts())["ask"]
+    ask = data.patterns("slots.toml", "local", district="|".join(gazetteer().district_names))["ask"]
     assert "{district}" not in ask.pattern
     assert ask.search("周村能拿到多少") and ask.search("兰山区能给多少钱")  # districts from places.toml, not named in slots.toml
     assert not ask.search("全市中小企业能补多少")  # 市中 of 济南 is a district, but here only part of a word
 
 
 def test_districts_leave_out_names_that_are_also_words():
-    names = set(_districts().split("|"))
+    names = set(gazetteer().district_names)
     assert {"周村", "兰山", "招远", "黄岛"} <= names
     assert not names & {"平原", "惠民", "市中", "高密"}  # places.toml [words]
     assert all(re.escape(n) == n for n in names)
