@@ -5,12 +5,11 @@
     python eval/calibrate_answer.py --gold my.jsonl --write my_model.json   # another corpus
                                                          # (then QA_ANSWER_MODEL=my_model.json)
 
-Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl and the tune halves of twenty-three
-blind sets (eval/blind/tune.jsonl, eval/blind/{fresh,third,fourth,fifth,sixth,seventh,eighth,ninth,tenth,eleventh,twelfth,thirteenth,fourteenth,fifteenth,sixteenth,seventeenth,eighteenth,nineteenth,twentieth,twentyfirst,twentysecond,twentythird}/tune.jsonl; the shipped
-model was fitted on the first four: a refit on seven, tried at stop 25, lost on the eighth set's tune half, written
-after it). Never the test halves (eval/blind/{,fresh/,…,twentieth/,twentyfirst/,twentysecond/,twentythird/}test.jsonl):
-they are the frozen test splits, read only by `qa eval`
-as aggregates.
+Tuning questions (default): eval/gold.jsonl, eval/dev_questions.jsonl and the tune halves of every blind set in
+`BLIND` below (eval/blind/tune.jsonl, eval/blind/<name>/tune.jsonl; the shipped model was fitted on the first four:
+a refit on seven, tried at stop 25, lost on the eighth set's tune half, written after it). Never the test halves
+(eval/blind/test.jsonl, eval/blind/<name>/test.jsonl): they are the frozen test splits, read only by `qa eval` as
+aggregates.
 
 1. article model (qa.answer.evidence.ARTICLE_FEATURES): for every answerable question, each of the
    first `answer_hits` retrieved articles is a sample, labelled 1 when it contains an evidence span.

@@ -534,7 +534,9 @@ class ArticleAnswerer:
                 else f"{coverage.reason}以后的情况" if coverage.missing == "term" else what and f"具体的{what}"
             )
             w.lines.append(
-                f"已收录的文件中有相关规定，但没有写明{what}。相关规定如下："
+                f"{coverage.lacking}的文件中有相关规定，但没有写明{what}；各地的相关规定分别如下："
+                if what and coverage.lacking
+                else f"已收录的文件中有相关规定，但没有写明{what}。相关规定如下："
                 if what
                 else "以下规定与问题最接近，但未必直接回答了所问的内容，请核对原文："  # true whether or not one does
             )

@@ -71,6 +71,7 @@ class Coverage:
     missing: str | None = None  # the slot no cited article fills (partial); "year": the year in `reason` (later_year);
     # "term": after the term of office in `reason` (after_term)
     unknown_places: list[str] = field(default_factory=list)
+    lacking: str = ""  # the region whose documents leave `missing` unsaid, when others' articles are cited beside
 
     @property
     def topical(self) -> bool:
@@ -374,11 +375,20 @@ class CoverageJudge:
         ranked = sorted(evidence, key=lambda e: -e.prob)
         # the articles that answer, not the tail: a figure in an unrelated article answers nothing
         top = [e for e in ranked[:3] if e.prob >= self.focus_ratio * ranked[0].prob]
-        if slot in PARTIAL_SLOTS and not any(e.slot_near(self.near_sentences) for e in top):
+        home, lacking = None, ""
+        if not named_regions and len({e.hit.document.region for e in cited}) > 1:
+            # answered for each region with a rule: a figure another region's article gives is not the best
+            # article's region's, whose rule may leave it unsaid (兰山 names no 展会补贴 sum, 招远 does)
+            home = ranked[0].hit.document.region
+            # named only when another region's article does give one: otherwise no document says it
+            others = [e for e in top + cited if e.hit.document.region != home]
+            lacking = (home or "") if any(e.slot or e.slot_near(self.near_sentences) for e in others) else ""
+        top_home = [e for e in top if home is None or e.hit.document.region == home]
+        if slot in PARTIAL_SLOTS and not any(e.slot_near(self.near_sentences) for e in top_home):
             # say which detail is missing only when no article the answer quotes has one at all
             # (it may lead with a figure the best article lacks)
-            if not any(e.slot for e in top + cited):
-                return Coverage("partial", p, missing=slot)  # no figure at all: say which detail is missing
+            if not any(e.slot for e in top_home + [e for e in cited if home is None or e.hit.document.region == home]):
+                return Coverage("partial", p, missing=slot, lacking=lacking)  # no figure at all: say which detail is missing
             # a figure elsewhere in the article may or may not be the one asked: hedge without claiming it is absent
             return Coverage("partial", p)
         # what to bring or hand in is asked ("要带啥材料") and no article the answer would quote names a

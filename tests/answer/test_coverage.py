@@ -7,9 +7,10 @@ import json
 import pytest
 
 from qa.answer.coverage import after_term, later_year, other_year, quotes_above
-from qa.answer.evidence import ArticleEvidence
+from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence
 from qa.answer.model import AnswerModels
 from qa.models import Hit
+from qa.retrieve.intent import Intent
 
 
 def _doc_hits(corpus, number: str, n: int = 3) -> list[Hit]:
@@ -78,6 +79,30 @@ def test_quotes_above_sees_a_provincial_figure_quoted_by_a_district(corpus):
     assert not quotes_above("省里对新型智慧城市最高奖补多少？", cited)  # the province's figure is what is asked
     own = [ArticleEvidence(1, h, 1.0, [], True) for h in _doc_hits(corpus, "招政办字〔2022〕10号", 1)]
     assert not quotes_above("周村能拿到多少？", cited + own)  # another article states a figure of its own
+
+
+def test_a_figure_only_another_region_gives_leaves_the_best_articles_region_partial(assistant, corpus):
+    # answered for each region: 青岛's 宅基地 article states no sum; 招远's 厂房补助 does, for itself only
+    docs = {d.doc_id: d for d in corpus.documents}
+
+    def evidence(number: str, words: str, prob: float, slot: bool) -> ArticleEvidence:
+        c = next(c for c in corpus.chunks if docs[c.doc_id].number == number and words in c.text_simplified)
+        return ArticleEvidence(0, Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1), prob, [0.5] * len(ARTICLE_FEATURES), slot)
+
+    best = evidence("青政办发〔2020〕17号", "宅基地", 0.9, False)
+    other = evidence("招政发〔2022〕8号", "厂房补助", 0.8, True)
+    judge = assistant.judge
+    question = "老家宅基地自愿退出能补多少钱？"
+    cov = judge.run(question, [best, other], [best, other], "amount", assistant.corpus_grams, True)
+    assert (cov.level, cov.missing, cov.lacking) == ("partial", "amount", "青岛市")
+    text = assistant.answerer.run(question, Intent(kind="amount", slot="amount"), [best, other], cov, [], [], [best, other]).text
+    assert text.startswith("青岛市的文件中有相关规定，但没有写明具体的金额") and "招远市：" in text
+    # the region named: its own articles decide, as before (a figure cited may be the one asked)
+    cov = judge.run(question, [best, other], [best, other], "amount", assistant.corpus_grams, True, named_regions=["青岛市"])
+    assert cov.level == "partial" and not cov.lacking
+    # one region cited: nothing to name
+    cov = judge.run(question, [best], [best], "amount", assistant.corpus_grams, True)
+    assert (cov.level, cov.missing, cov.lacking) == ("partial", "amount", "")
 
 
 def test_assistant_marks_a_district_figure_quoted_from_the_province_partial(assistant):

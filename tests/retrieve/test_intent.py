@@ -82,6 +82,9 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("两份方案划的是不是同一片区域？", False, "comparison", None),
         # 现行 asks about validity only as a question about the document itself
         ("这个办法现行有效吗", True, "validity", "validity"),
+        # … and 还有效的 / 仍然有效的 before a noun names the documents asked about, not their term
+        ("这个文件现在还有效吗", True, "validity", "validity"),
+        ("各部门还有效的规范性文件要不要在网站上公开？", False, "yesno", "contact"),  # 网站: where
         ("兰山区现行的养犬政策是什么", False, "broad", None),
         ("狗咬人了找谁？", False, "department", "department"),
         ("办狗证要多久", False, "deadline", "deadline"),

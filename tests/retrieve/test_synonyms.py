@@ -20,3 +20,8 @@ def test_a_short_word_inside_a_longer_one_means_something_else():
 def test_fines_kept_by_the_office_are_the_documents_罚没收入():
     terms = set(official_terms("城管罚的款是不是能留在他们单位自己花"))
     assert {"罚没收入", "部门利益"} <= terms
+
+
+def test_a_licence_sent_home_and_a_benefit_had_before_are_the_documents_words():
+    assert {"免费邮寄", "快递送达"} <= set(official_terms("办下来的证能不能直接寄到家里"))
+    assert "重复享受" in set(official_terms("已经享受过别的优惠了，还能再申请吗"))
