@@ -162,6 +162,16 @@ def quotes_above(question: str, cited: list[ArticleEvidence]) -> bool:
     return bool(figures) and all(pattern["quoted"].search(to_simplified(e.hit.chunk.text)) for e in figures)
 
 
+def only_totals(question: str, cited: list[ArticleEvidence]) -> bool:
+    """The question asks a sum per thing (一张券能抵多少钱) and no cited article with a figure states one per
+    anything (安排消费季资金100万元, 救助50人): the totals are not the sum asked."""
+    pattern = data.patterns("slots.toml", "per_unit")
+    if not pattern["ask"].search(to_simplified(question)):
+        return False
+    figures = [e for e in cited if e.slot]
+    return bool(figures) and not any(pattern["marks"].search(to_simplified(e.hit.chunk.text)) for e in figures)
+
+
 _ORDINAL = re.compile(r"第([一二三四五六七八九十百\d]+)(批|届|次|期|轮)")
 
 

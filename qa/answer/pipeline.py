@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.answer.baseline import QuoteTopAnswerer
 from qa.answer.compose import ArticleAnswerer
-from qa.answer.coverage import Coverage, CoverageJudge, after_term, content_words, later_year, neighbour_subject, quotes_above, word_features
+from qa.answer.coverage import Coverage, CoverageJudge, after_term, content_words, later_year, neighbour_subject, only_totals, quotes_above, word_features
 from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer, content_grams
 from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
@@ -414,6 +414,9 @@ class Assistant:
         if coverage.level == "full" and intent.slot in FIGURE_SLOTS and quotes_above(standalone, cited):
             # "省里那笔奖励，区里具体能给多少": the figures cited are the province's, quoted by the district's compilation
             coverage = replace(coverage, level="partial", missing="local")
+        if coverage.level == "full" and intent.slot in FIGURE_SLOTS and only_totals(standalone, cited):
+            # "一张券能抵多少": the figures cited are totals (安排资金100万元), none a sum per thing
+            coverage = replace(coverage, level="partial", missing=intent.slot)
         if (
             coverage.level == "full" and intent.kind not in ("by-doc", "validity")
             and (ended := after_term(standalone, cited, result.filters.as_of or date.today().isoformat()))

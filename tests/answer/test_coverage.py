@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.answer.coverage import after_term, later_year, other_year, quotes_above
+from qa.answer.coverage import after_term, later_year, only_totals, other_year, quotes_above
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence
 from qa.answer.model import AnswerModels
 from qa.models import Hit
@@ -103,6 +103,32 @@ def test_a_figure_only_another_region_gives_leaves_the_best_articles_region_part
     # one region cited: nothing to name
     cov = judge.run(question, [best], [best], "amount", assistant.corpus_grams, True)
     assert (cov.level, cov.missing, cov.lacking) == ("partial", "amount", "")
+
+
+def test_a_sum_per_thing_is_not_answered_by_totals(corpus):
+    docs = {d.doc_id: d for d in corpus.documents}
+
+    def cited(words: str) -> list[ArticleEvidence]:
+        c = next(c for c in corpus.chunks if words in c.text_simplified)
+        return [ArticleEvidence(0, Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1), 1.0, [], True)]
+
+    fund = cited("安排消费季资金100万元")  # a total for the season, no sum per coupon
+    assert only_totals("发的消费券一张能抵多少钱？", fund)
+    assert not only_totals("消费季一共安排了多少资金？", fund)  # a total is what is asked
+    per_pupil = cited("生均教学仪器设备值分别达到")  # 生均: a sum per pupil
+    assert not only_totals("小学每个学生的仪器设备值要达到多少钱？", per_pupil)
+    assert not only_totals("一年能补多少钱？", fund)  # a time is no thing counted
+
+
+def test_assistant_marks_a_sum_per_thing_partial_when_only_totals_are_stated(assistant):
+    # 兰山 plans to help 50 women; 招远 sets up a fund of 1亿元: neither says how much each one gets
+    for question, total in (
+        ("听说兰山对农村低收入妇女两癌有救助,一个人能给救助多少钱?", "50人"),
+        ("黄金深加工产业基金一个项目最多能投多少？", "1 亿元"),
+    ):
+        ans = assistant.ask(question)
+        assert ans.coverage == "partial" and "没有写明具体的金额" in ans.text, question
+        assert any(total in c.passage for c in ans.citations), question
 
 
 def test_assistant_marks_a_district_figure_quoted_from_the_province_partial(assistant):
