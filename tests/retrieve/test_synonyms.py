@@ -25,3 +25,4 @@ def test_fines_kept_by_the_office_are_the_documents_罚没收入():
 def test_a_licence_sent_home_and_a_benefit_had_before_are_the_documents_words():
     assert {"免费邮寄", "快递送达"} <= set(official_terms("办下来的证能不能直接寄到家里"))
     assert "重复享受" in set(official_terms("已经享受过别的优惠了，还能再申请吗"))
+    assert {"垫付", "抢救费用"} <= set(official_terms("救助基金最多能垫多少医药费"))
