@@ -109,6 +109,14 @@ def test_yes_no_gets_a_verdict_when_the_rule_says_so(assistant):
     _consistent(ans)
 
 
+def test_a_benefit_not_to_be_had_twice_answers_may_i_with_no(assistant):
+    # 招远's 重点项目 fund: "已经享受市里有关优惠政策的项目，不再重复享受本政策"
+    ans = assistant.ask("项目已经享受过市里别的优惠了，还能再拿重点项目专项扶持资金不？")
+    assert ans.text.startswith("不可以。"), ans.text
+    assert any("不再重复享受" in c.passage for c in ans.citations)
+    _consistent(ans)
+
+
 def test_an_exemption_answers_must_i_with_no(assistant):
     # "…的应税销售收入,免征增值税" exempts (不需要): 应税 (taxable) states no duty
     ans = assistant.ask("小规模纳税人一个月卖十二万，增值税还要交吗？")
