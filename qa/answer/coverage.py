@@ -154,8 +154,7 @@ def after_term(question: str, cited: list[ArticleEvidence], today: str) -> str |
 def quotes_above(question: str, cited: list[ArticleEvidence]) -> bool:
     """The question asks what the district itself gives (省里那笔奖励，区里具体能给多少) and every cited article
     with a figure is the higher level's policy a compilation quotes (政策原文：…): its figure is not the answer."""
-    districts = "|".join(map(re.escape, gazetteer().district_names))
-    pattern = data.patterns("slots.toml", "local", district=districts)
+    pattern = data.patterns("slots.toml", "local", district=gazetteer().district_alternation)
     if not pattern["ask"].search(to_simplified(question)):
         return False
     figures = [e for e in cited if e.slot]
@@ -295,11 +294,9 @@ def word_features(words: list[str], evidence: list[ArticleEvidence], corpus_text
     weights = [word_idf(w) for w in words]
     total = sum(weights) or 1.0
     # an everyday word counts as present when its official term is (办狗证 → 犬只登记)
-    forms = {w: [w, *official_terms(w)] for w in words}
-    oov = sum(wt for w, wt in zip(words, weights) if not any(f in corpus_text for f in forms[w])) / total
+    oov = sum(wt for w, wt in zip(words, weights) if not _spoken_of(w, corpus_text)) / total
     missing = [
-        wt for w, wt in zip(words, weights)
-        if any(f in corpus_text for f in forms[w]) and not any(f in top_text for f in forms[w])
+        wt for w, wt in zip(words, weights) if _spoken_of(w, corpus_text) and not _spoken_of(w, top_text)
     ]
     return [oov, sum(missing) / total, max(missing, default=0.0) / max_idf]
 
@@ -385,19 +382,22 @@ class CoverageJudge:
         ranked = sorted(evidence, key=lambda e: -e.prob)
         # the articles that answer, not the tail: a figure in an unrelated article answers nothing
         top = [e for e in ranked[:3] if e.prob >= self.focus_ratio * ranked[0].prob]
-        home, lacking = None, ""
+        region, lacking = None, ""
         if not named_regions and len({e.hit.document.region for e in cited}) > 1:
             # answered for each region with a rule: a figure another region's article gives is not the best
             # article's region's, whose rule may leave it unsaid (兰山 names no 展会补贴 sum, 招远 does)
-            home = ranked[0].hit.document.region
+            region = ranked[0].hit.document.region
             # named only when another region's article does give one: otherwise no document says it
-            others = [e for e in top + cited if e.hit.document.region != home]
-            lacking = (home or "") if any(e.slot or e.slot_near(self.near_sentences) for e in others) else ""
-        top_home = [e for e in top if home is None or e.hit.document.region == home]
-        if slot in PARTIAL_SLOTS and not any(e.slot_near(self.near_sentences) for e in top_home):
+            others = [e for e in top + cited if e.hit.document.region != region]
+            lacking = (region or "") if any(e.slot or e.slot_near(self.near_sentences) for e in others) else ""
+
+        def at_home(e: ArticleEvidence) -> bool:
+            return region is None or e.hit.document.region == region
+
+        if slot in PARTIAL_SLOTS and not any(e.slot_near(self.near_sentences) for e in top if at_home(e)):
             # say which detail is missing only when no article the answer quotes has one at all
             # (it may lead with a figure the best article lacks)
-            if not any(e.slot for e in top_home + [e for e in cited if home is None or e.hit.document.region == home]):
+            if not any(e.slot for e in top + cited if at_home(e)):
                 return Coverage("partial", p, missing=slot, lacking=lacking)  # no figure at all: say which detail is missing
             # a figure elsewhere in the article may or may not be the one asked: hedge without claiming it is absent
             return Coverage("partial", p)

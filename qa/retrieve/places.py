@@ -49,6 +49,11 @@ class Gazetteer:
         ]
         return tuple(sorted(names, key=len, reverse=True))
 
+    @cached_property
+    def district_alternation(self) -> str:
+        """`district_names` as one regular-expression alternation (the `{district}` of slots.toml [local])."""
+        return "|".join(map(re.escape, self.district_names))
+
 
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
