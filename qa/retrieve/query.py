@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from difflib import SequenceMatcher
 from typing import Any, Iterable
 
 from qa.models import Document, Filters
@@ -54,7 +55,8 @@ _SPACED_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{1,14}?)\s*(?P<year>(?:19|20)\d
 _ORDER_RE = re.compile(r"(?P<pre>[\u4e00-\u9fff]{2,20}?令)\s*第?\s*(?P<n>\d{1,4})\s*号")
 # a document number's prefix ends like one (招政发, 临兰政办字, 青岛市人民政府令); words before it are not part of it
 _NUMBER_PREFIX_END = re.compile(r"[发字函令办告规]$")
-_NOT_PREFIX = re.compile(r"[的了吗呢是问下看个那这想要说和与跟及把按照据依]")
+# words that end the talk before a 发文字号 ("周村区落实国发〔2017〕46号" names 国发〔2017〕46号)
+_NOT_PREFIX = re.compile(r"落实|贯彻|执行|关于|转发|印发|[的了吗呢是问下看个那这想要说和与跟及把按照据依]")
 # … and a bare "146号" after a full number ("周政办字〔2017〕145号和146号"): the same prefix and year, when indexed
 _ELLIPTICAL_RE = re.compile(r"(?<![\d〕\]］】)）年月第])(?P<n>\d{1,4})\s*号(?!前|之前|以前|后|以后|起|止|至|到|截止|[上中下]午|晚)")  # not a day
 _QUOTED_TITLE = re.compile(r"《([^《》]{2,80})》")
@@ -176,6 +178,12 @@ def _bigrams(s: str) -> list[str]:
     return [s[i : i + 2] for i in range(len(s) - 1)]
 
 
+def _in_order(core: str, text: str) -> float:
+    """Share of a title core's characters that `text` says in the same order, in runs of two or more."""
+    blocks = SequenceMatcher(None, core, text, autojunk=False).get_matching_blocks()
+    return sum(b.size for b in blocks if b.size >= 2) / len(core) if core else 0.0
+
+
 def number_label(key: tuple[str, str, str]) -> str:
     """A number key written canonically: ("招政发", "2022", "8") → 招政发〔2022〕8号; an order → …令第279号."""
     return f"{key[0]}〔{key[1]}〕{key[2]}号" if key[1] else f"{key[0]}第{key[2]}号"
@@ -278,7 +286,7 @@ class QueryAnalyzer:
         out = QueryAnalysis(question=question, text=text, corrections=corrections)
         self._find_numbers(text, out)
         self._find_regions(text, out)
-        self._find_titles(text, out)
+        loose = self._find_titles(text, out)
         # a named document decides the region; an unrelated region filter would only empty the list
         if out.filters.doc_ids:
             out.filters.regions = []
@@ -294,6 +302,7 @@ class QueryAnalyzer:
         if len(out.regions) >= 2 and out.intent.kind not in ("by-doc", "validity", "comparison"):
             # two regions named: whatever is asked, it is asked of both
             out.intent = Intent("comparison", out.intent.slot if out.intent.slot in DETAIL_SLOTS else None, "regions")
+        self._name_loosely(out, loose)
         return out
 
     def _find_numbers(self, text: str, out: QueryAnalysis) -> None:
@@ -382,10 +391,11 @@ class QueryAnalyzer:
             if not any(place in p for p in out.other_places):
                 out.other_places.append(place)
 
-    def _find_titles(self, text: str, out: QueryAnalysis) -> None:
+    def _find_titles(self, text: str, out: QueryAnalysis) -> tuple[float, Document] | None:
         q = re.sub(r"\s+", "", text)
         quoted = [_TITLE_STOP.sub("", t) for t in _QUOTED_TITLE.findall(q)]
         scored: list[tuple[float, Document]] = []
+        loose: list[tuple[float, Document]] = []
         for d, core, grams in self._title_cores:
             if len(grams) < 2:
                 continue
@@ -405,12 +415,25 @@ class QueryAnalyzer:
             cover = sum(self._idf[g] for g in grams if g in q) / total if total else 0.0
             if cover >= self.title_boost_min:
                 best = max(best, cover)
+                if _DOC_NOUN.search(q) and (said := _in_order(core, _TITLE_STOP.sub("", q))) >= NAMED_TITLE_MIN > best:
+                    loose.append((said, d))
             if best > 0:
                 scored.append((best, d))
         scored.sort(key=lambda x: -x[0])
         for s, d in scored[: self.max_title_boosts]:
             out.boosts[d.doc_id] = round(min(1.0, s), 3)
             out.titles.append(d.title)
+        # one document named by its title with words left out ("…稳中求进政策清单…汇编" for "…稳中求进”高质量发展
+        # 政策清单…汇编"): the title's words the question says in order. Two such are titles of one pattern (two
+        # villages' plans), and say nothing about which is meant.
+        return loose[0] if len(loose) == 1 and loose[0][1].doc_id in out.boosts else None
+
+    @staticmethod
+    def _name_loosely(out: QueryAnalysis, loose: tuple[float, Document] | None) -> None:
+        """A question about a document itself (谁发的, 还有效吗) names the one its title was said loosely of; a
+        question asking a detail only leans on that document (its boost), as before."""
+        if loose and out.intent.kind in ("by-doc", "validity"):
+            out.boosts[loose[1].doc_id] = round(min(1.0, loose[0]), 3)
 
 
 def merge_filters(explicit: Filters | None, inferred: Filters) -> Filters:

@@ -364,6 +364,10 @@ def test_a_document_number_the_collection_does_not_hold_is_declined_by_name(assi
     # a number an indexed document quotes is not declined for being unindexed
     assert assistant.quotes_number("淄政发〔2017〕17号")
     assert not assistant.ask("淄政发〔2017〕17号在周村怎么落实？").refused
+    # … nor when the words before it run into its prefix ("周村区落实国发…": the number is 国发〔2017〕46号, which
+    # 周政字〔2017〕44号 carries out)
+    ans = assistant.ask("周村区落实国发〔2017〕46号都取消了啥审批？")
+    assert not ans.refused and any(c.doc_number == "周政字〔2017〕44号" for c in ans.citations), ans.text
 
 
 def test_a_yes_no_question_hedged_only_by_the_model_is_answered_when_its_article_states_the_rule(assistant):

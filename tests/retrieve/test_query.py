@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.models import Filters
-from qa.retrieve.query import QueryAnalyzer, merge_filters, normalize_question, number_key
+from qa.retrieve.query import QueryAnalyzer, _in_order, merge_filters, normalize_question, number_key
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,9 @@ def test_unknown_numbers_are_written_canonically_and_only_when_they_are_numbers(
     # the words before the prefix are not part of it; square brackets become 〔〕
     assert analyzer.analyze("俺想问下招政发[2022]30号讲了啥").unknown_numbers == ["招政发〔2022〕30号"]
     assert analyzer.analyze("青岛市人民政府令第281号是关于什么的").unknown_numbers == ["青岛市人民政府令第281号"]
+    # nor are the words that carry it out (落实, 贯彻, 执行)
+    assert analyzer.analyze("周村区落实国发〔2017〕46号取消了几项").unknown_numbers == ["国发〔2017〕46号"]
+    assert analyzer.analyze("招远贯彻鲁政发[2021]9号怎么办").unknown_numbers == ["鲁政发〔2021〕9号"]
     # a shortened prefix of an indexed number is that number, not an unknown one
     assert analyzer.analyze("市政府令第280号何时起施行？").unknown_numbers == []
     # a date is no document number
@@ -116,6 +119,20 @@ def test_title_is_a_boost_not_a_filter(analyzer, doc_by_number):
     dog = doc_by_number["招政办字〔2022〕2号"]
     assert quoted.boosts.get(dog.doc_id) == 1.0
     assert not any(p.startswith("烟台") for p in quoted.other_places)  # inside a quoted title
+
+
+def test_a_title_said_with_words_left_out_names_its_document_for_a_question_about_the_document(analyzer):
+    # "…稳中求进政策清单…" for "…“稳中求进”高质量发展政策清单…": too few of the title's bigrams to name it, but its
+    # words in order; a question about the document itself names it, one asking a detail only leans on it
+    title = "周村区落实省2022年“稳中求进”高质量发展政策清单（第一批）实施方案汇编"
+    doc = next(d for d in analyzer.documents if d.title == title)
+    about = analyzer.analyze("周村落实省里2022年稳中求进政策清单第一批实施方案汇编是谁印发的")
+    assert about.intent.kind == "by-doc" and about.named_documents == [doc.doc_id]
+    detail = analyzer.analyze("周村落实省里2022年稳中求进政策清单第一批实施方案汇编里数据中心建得怎么样")
+    assert doc.doc_id in detail.boosts and detail.named_documents == []
+    # the measure: the title's characters said in order, in runs of two or more (a lone character is chance)
+    assert _in_order("落实省稳中求进高质量发展政策清单汇编", "落实省稳中求进政策清单汇编") == 13 / 18
+    assert _in_order("政策清单汇编", "政x策x清x单") == 0.0
 
 
 def test_unrelated_question_has_no_boost(analyzer):
