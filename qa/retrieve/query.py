@@ -396,6 +396,8 @@ class QueryAnalyzer:
         quoted = [_TITLE_STOP.sub("", t) for t in _QUOTED_TITLE.findall(q)]
         scored: list[tuple[float, Document]] = []
         loose: list[tuple[float, Document]] = []
+        # the question's words as a title's core is written, when it names a document at all (for _in_order)
+        q_core = _TITLE_STOP.sub("", q) if _DOC_NOUN.search(q) else None
         for d, core, grams in self._title_cores:
             if len(grams) < 2:
                 continue
@@ -415,7 +417,7 @@ class QueryAnalyzer:
             cover = sum(self._idf[g] for g in grams if g in q) / total if total else 0.0
             if cover >= self.title_boost_min:
                 best = max(best, cover)
-                if _DOC_NOUN.search(q) and (said := _in_order(core, _TITLE_STOP.sub("", q))) >= NAMED_TITLE_MIN > best:
+                if q_core is not None and (said := _in_order(core, q_core)) >= NAMED_TITLE_MIN > best:
                     loose.append((said, d))
             if best > 0:
                 scored.append((best, d))
