@@ -2,7 +2,8 @@
 
 People type Chinese by pinyin, so a wrong character usually sounds like the right one. A word
 of the question is corrected only when it is not a word at all — in neither jieba's dictionary
-nor the collection — and exactly one everyday word of qa/data/terms.toml, differing from it in
+nor the collection, or in jieba's only as a slip a thousand times rarer than the word it sounds
+like (时侯 beside 时候) — and exactly one everyday word of qa/data/terms.toml, differing from it in
 one character only, has the same toneless pinyin. Anything else is left as typed. (The collection's
 own vocabulary is not a target: it sits too close to jieba's cross-word tokens, 被查 → 备查.)
 """
@@ -27,10 +28,14 @@ def _one_char_apart(a: str, b: str) -> bool:
     return len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
 
 
-def _is_word(token: str) -> bool:
+_SLIP_RATIO = 1000  # a dictionary word this many times rarer than its sound-alike is a common slip (时侯)
+
+
+def _frequency(token: str) -> int:
     import jieba
 
-    return bool(jieba.dt.FREQ.get(token))
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(token) or 0
 
 
 class Speller:
@@ -48,11 +53,14 @@ class Speller:
 
         fixes: list[tuple[str, str]] = []
         for token in dict.fromkeys(jieba.lcut(text)):
-            if not _CJK.match(token) or token in self._known or _is_word(token) or token in self.corpus_text:
+            if not _CJK.match(token) or token in self._known or token in self.corpus_text:
                 continue
             # a slip of one character: same sound, all other characters as typed ("狗要" → "购药"
             # changes two characters and is a word boundary, not a typo)
             candidates = {c for c in self._by_sound.get(_sound(token), set()) if _one_char_apart(token, c)}
+            seen = _frequency(token)
+            if seen:  # a word in its own right unless it is a rare slip of the word it sounds like
+                candidates = {c for c in candidates if _frequency(c) >= _SLIP_RATIO * seen}
             if len(candidates) == 1:
                 fixes.append((token, next(iter(candidates))))
         for typed, right in fixes:

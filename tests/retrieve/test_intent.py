@@ -105,6 +105,10 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("老板说砂石用不完要拉出去卖了，这样行不？", False, "yesno", "yesno"),
         ("这个办法现在还算数不？", True, "validity", "validity"),
         ("养犬登记办公室的电话是多少？", False, "contact", "contact"),
+        # 好几万 / 几千人的 tell the story, they ask no sum: a yes/no question stays one (能补几万？ asks one)
+        ("住院花了好几万，救助基金能给垫付抢救费不？", False, "yesno", "yesno"),
+        ("想搞一场几千人的演唱会，安全许可能不能直接在片区办？", False, "yesno", "yesno"),
+        ("能补几万？", False, "amount", "amount"),
         ("残联地址在哪，怎么联系？", False, "contact", "contact"),
     ],
 )
@@ -125,6 +129,11 @@ def test_typos_of_everyday_words_are_fixed_and_word_boundaries_are_not(retriever
     assert a.analyze("养够要上户口吗").corrections == [("养够", "养狗")]
     # the everyday words of dealing with an office are targets too (terms.toml [spelling])
     assert a.analyze("孩子上小学网上报明是哪几天？").corrections == [("报明", "报名")]
+    # a dictionary word that is a rare slip of its sound-alike is one too (时侯: 10 in jieba, 时候: 31,521);
+    # 截至 beside 截止 is a word of its own
+    slip = a.analyze("砂石整治要搞到啥时侯才结束啊")
+    assert slip.corrections == [("时侯", "时候")] and slip.intent.kind == "deadline"
+    assert a.analyze("截至今年底补贴发了多少").corrections == []
     for q in ("我家狗要办证吗？", "开网吧的,未成年人进网吧被查到店里要罚多少", "今年的演出要在什么时候前演完？"):
         assert a.analyze(q).corrections == [], q
 
