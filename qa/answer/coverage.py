@@ -268,6 +268,30 @@ def neighbour_subject(question: str, evidence: list[ArticleEvidence], rare: Call
     return ("、".join(dict.fromkeys(likened)), list(dict.fromkeys(unknown))) if unknown else None
 
 
+@lru_cache(maxsize=1)
+def _siblings() -> list[list[tuple[str, re.Pattern[str]]]]:
+    return [[(name, re.compile(said)) for name, said in family] for family in data.load("intents.toml")["siblings"].values()]
+
+
+def sibling_subject(question: str, cited: list[ArticleEvidence]) -> tuple[str, str] | None:
+    """(what the cited articles speak of, what the question asks of) when the question names one member of
+    a family of like things (intents.toml [siblings]) and the cited articles speak only of others
+    ("职工医疗保险费能不能缓缴" answered by "缓缴养老、失业、工伤保险费"): they leave it unsaid."""
+    if not cited:
+        return None
+    q = to_simplified(question)
+    said = "".join(to_simplified(e.hit.chunk.text) for e in cited)
+    for family in _siblings():
+        asked = [name for name, p in family if p.search(q)]
+        if len(asked) != 1:
+            continue
+        ask = next(p for name, p in family if name == asked[0])
+        others = [name for name, p in family if name != asked[0] and p.search(said)]
+        if others and not ask.search(said):
+            return "、".join(others), asked[0]
+    return None
+
+
 def _spoken_of(word: str, text: str) -> bool:
     """The articles speak of the thing: the word or its official term (活鸡 is 活禽)."""
     return word in text or any(f in text for f in official_terms(word))
@@ -367,6 +391,10 @@ class CoverageJudge:
         if neighbour and not named_document:
             likened, unknown = neighbour
             return Coverage("none", 0.0, f"找到的规定是关于{likened}的，文件中没有涉及{'、'.join(unknown)}")
+        # one of a family of like things asked, and the articles found speak only of the others
+        if not named_document and (siblings := sibling_subject(question, cited)):
+            spoken, asked = siblings
+            return Coverage("none", 0.0, f"找到的规定涉及{spoken}，文件中没有涉及{asked}")
         # a title named loosely with another year ("招远2024年居民养老保险") is not that document
         if not named_by_number and (mismatch := other_year(question, hits)):
             year, title = mismatch

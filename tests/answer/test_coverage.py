@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.answer.coverage import after_term, later_year, only_totals, other_year, quotes_above
+from qa.answer.coverage import after_term, later_year, only_totals, other_year, quotes_above, sibling_subject
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence
 from qa.answer.model import AnswerModels
 from qa.models import Hit
@@ -287,6 +287,21 @@ def test_a_subject_likened_to_one_the_documents_cover_is_declined_when_they_neve
     for question in ("俺家泰迪也得像大狗一样拴绳吗", "个体户能像企业一样享受房租减免吗",
                      "兰山跟周村的低保标准一样吗"):
         assert not assistant.ask(question).refused, question
+
+
+def test_one_of_a_family_of_like_things_is_not_answered_by_articles_on_the_others(corpus, assistant):
+    docs = {d.doc_id: d for d in corpus.documents}
+    c = next(c for c in corpus.chunks if "缓缴养老、失业、工伤保险费" in c.text_simplified)
+    deferral = [ArticleEvidence(0, Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1), 1.0, [], True)]
+    # "养老、失业、工伤保险费" speaks of three insurances, never of 医疗保险
+    assert sibling_subject("职工医疗保险费能不能缓缴？", deferral) == ("养老保险、失业保险、工伤保险", "医疗保险")
+    assert sibling_subject("医保费能缓缴吗", deferral) is not None
+    # the member the article speaks of, two members asked, or no member asked: no such subject
+    for question in ("养老保险费能缓缴多久？", "医疗和养老保险费都能缓缴吗？", "社保费能缓缴吗？"):
+        assert sibling_subject(question, deferral) is None, question
+    ans = assistant.ask("我们是受疫情影响的小微企业,兰山区纾困政策里职工医疗保险费能不能申请缓缴?能缓多久?")
+    assert ans.refused and ans.coverage == "none" and "没有涉及医疗保险" in ans.text, ans.text
+    assert not assistant.ask("兰山区纾困政策里养老保险费能不能申请缓缴?").refused
 
 
 def test_a_subject_asked_with_ye_after_the_rule_for_another_is_likened_to_it(assistant):
