@@ -42,6 +42,7 @@ from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
 from qa.retrieve.intent import Intent, asks_who, on_subject, slogan_items
+from qa.retrieve.synonyms import official_terms
 from qa.ingest.validity import term_chunks
 from qa.text import cn_number, compact, sentences, tidy, to_simplified
 
@@ -242,6 +243,19 @@ _ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+�
 
 _ATTACHMENT_TITLE = re.compile(r"^\s*附件\s*\d*\s*[:：]?\s*\n?\s*([^\n|]{6,60})")
 ATTACHMENT_NAMED_CHARS = 8  # the question repeats this much of an attachment's title in one run
+
+
+_LISTED_AFTER = re.compile(r"(?:哪几|哪些|几)(?:种|类|项|样)?的?([\u4e00-\u9fff]{2,10})")
+
+
+def listed_kind(question: str) -> list[str]:
+    """What kind of thing a list question asks for ("有哪几种整治办法" → 办法, and the documents' 方式 / 措施
+    for it), from intents.toml [listed] kinds; [] when it names none."""
+    m = _LISTED_AFTER.search(to_simplified(question))
+    if not m:
+        return []
+    said = [k for k in data.load("intents.toml")["listed"]["kinds"] if k in m.group(1)]
+    return list(dict.fromkeys(said + [t for k in said for t in official_terms("啥" + k)])) if said else []
 
 
 def names_attachment(question: str, text: str) -> bool:
@@ -458,6 +472,15 @@ class ArticleAnswerer:
                           and names_attachment(question, e.hit.chunk.text)), None)
             if named is not None:
                 chosen = self._led_by(named, chosen)
+        if intent.kind == "list" and (kinds := listed_kind(question)):
+            # "整治飞线有哪几种办法": the section of the best document headed by that kind of thing and opening an
+            # enumeration ("四、整治方式 …以下方式进行:") lists them, however weakly its opening line scores
+            headed = next((e for e in ranked if e.hit.document.doc_id == best.hit.document.doc_id and e.hit.chunk.kind == "article"
+                           and e.hit.chunk.heading_path
+                           and any(k in to_simplified(e.hit.chunk.heading_path[-1]) for k in kinds)
+                           and e.hit.chunk.text.rstrip().endswith((":", "："))), None)
+            if headed is not None:
+                chosen = self._led_by(headed, chosen)
         if intent.kind == "list" and (slogan := slogan_items(question)) is not None:
             # "六个“一”具体是哪几个": the article that enumerates them (一次告知、一套材料…) leads
             named = next((e for e in ranked if slogan.search(to_simplified(e.hit.chunk.text))), None)

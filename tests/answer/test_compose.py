@@ -38,6 +38,19 @@ def test_list_question_gets_the_whole_enumeration(assistant):
     _consistent(ans)
 
 
+def test_a_list_of_a_kind_of_thing_is_led_by_the_section_headed_by_it(assistant):
+    # "哪几种办法": the section headed 四、整治方式 ("…以下方式进行:") lists them, though its opening line scores
+    # below 六、（四）督导考核 ("多种形式"); a kind the question does not ask for leaves the choice as it was
+    from qa.answer.compose import listed_kind
+
+    assert listed_kind("有哪几种整治办法？") == ["办法", "方式", "措施"]
+    assert listed_kind("从哪几类标准去审？") == ["标准"] and listed_kind("目录共列入哪些事项？") == []
+    ans = assistant.ask("义堂镇整治飞线，乱七八糟的电线到底咋处理，有哪几种办法？")
+    assert ans.intent == "list" and ans.citations[0].locator == "四、", ans.text
+    assert all(w in ans.text for w in ("入地", "捆套", "剪除", "扣盒")), ans.text
+    _consistent(ans)
+
+
 def test_a_list_counted_in_an_articles_own_words_gets_its_items_not_its_siblings(assistant):
     # "（一）集聚引领产业。…重点打造五大产业板块，…" announces its 1.–5. without a colon: the list asked
     # for is those, not the sections beside it; "…，看看能不能入驻" says why, it asks no yes/no
