@@ -255,6 +255,7 @@ def listed_kind(question: str) -> list[str]:
     if not m:
         return []
     said = [k for k in data.load("intents.toml")["listed"]["kinds"] if k in m.group(1)]
+    # the documents' words for a kind, looked up as it is asked in the terms table ("啥办法" → 方式, 措施)
     return list(dict.fromkeys(said + [t for k in said for t in official_terms("啥" + k)])) if said else []
 
 
@@ -478,7 +479,7 @@ class ArticleAnswerer:
             headed = next((e for e in ranked if e.hit.document.doc_id == best.hit.document.doc_id and e.hit.chunk.kind == "article"
                            and e.hit.chunk.heading_path
                            and any(k in to_simplified(e.hit.chunk.heading_path[-1]) for k in kinds)
-                           and e.hit.chunk.text.rstrip().endswith((":", "："))), None)
+                           and ANNOUNCES.search(e.hit.chunk.text)), None)
             if headed is not None:
                 chosen = self._led_by(headed, chosen)
         if intent.kind == "list" and (slogan := slogan_items(question)) is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 _CJK = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 
@@ -47,6 +47,11 @@ class Speller:
             by_sound.setdefault(_sound(w), set()).add(w)
         self._by_sound = by_sound
 
+    @cached_property
+    def _top_frequency(self) -> int:
+        """How common the most common everyday word is in jieba's dictionary."""
+        return max((_frequency(w) for w in self._known), default=0)
+
     def correct(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """The text with typos replaced, and the (typed, corrected) pairs."""
         import jieba
@@ -55,10 +60,12 @@ class Speller:
         for token in dict.fromkeys(jieba.lcut(text)):
             if not _CJK.match(token) or token in self._known or token in self.corpus_text:
                 continue
+            seen = _frequency(token)
+            if seen * _SLIP_RATIO > self._top_frequency:
+                continue  # a word too common to be anyone's slip: no sound to look up
             # a slip of one character: same sound, all other characters as typed ("狗要" → "购药"
             # changes two characters and is a word boundary, not a typo)
             candidates = {c for c in self._by_sound.get(_sound(token), set()) if _one_char_apart(token, c)}
-            seen = _frequency(token)
             if seen:  # a word in its own right unless it is a rare slip of the word it sounds like
                 candidates = {c for c in candidates if _frequency(c) >= _SLIP_RATIO * seen}
             if len(candidates) == 1:
