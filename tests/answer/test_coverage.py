@@ -211,6 +211,15 @@ def test_a_subsidy_asked_for_is_not_answered_by_free_services():
     assert has_slot("grant", "每人每年12000元。") and has_slot("grant", "给予全额补助。")
 
 
+def test_a_month_is_a_time_for_a_deadline():
+    from qa.answer.evidence import has_slot
+
+    # 7月份 / 12月底前 say when, though no day is named
+    for when in ("7月份两家医院先行试点,9月份全面推开。", "12月底前全部完成验收。", "力争6月中旬完成招标。"):
+        assert has_slot("deadline", when)
+    assert not has_slot("deadline", "各单位要加强领导,落实责任。")
+
+
 def test_a_share_is_no_sum_of_money():
     from qa.answer.evidence import has_slot
 

@@ -91,6 +91,9 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         # a month asked for (从几月到几月, 哪个月) is a time: an article without one does not answer it
         ("防汛一般是从几月到几月？", False, "deadline", "deadline"),
         ("补贴哪个月发放", False, "deadline", "deadline"),
+        # a time span or a milestone asked for (哪个时间段 / 时间节点) is a time as 什么时候 is
+        ("村里的整改要在哪个时间段弄完？", False, "deadline", "deadline"),
+        ("这项改革的时间节点是怎么安排的", False, "deadline", "deadline"),
         # 几号 / 哪天 ask for a day: 每月 or a period does not answer them
         ("劳动之星比赛报名到几号截止？", False, "deadline", "date"),
         ("文件有没有规定每月几号前必须报？", False, "deadline", "date"),
