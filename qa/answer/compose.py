@@ -37,7 +37,7 @@ from qa import data
 from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage, asks_here, upper_policy
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams, has_slot
-from qa.answer.library import ANNOUNCES, GOAL_LABEL, DocumentLibrary
+from qa.answer.library import ANNOUNCES, GOAL_LABEL, TARGET, DocumentLibrary
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
@@ -810,13 +810,21 @@ class ArticleAnswerer:
                 w.lines.append(f"{c_pre.locator}写明：{shown}{w.cite(c_pre, d, source)}")
         goal = self.library.goal(doc_id)
         if goal is not None and not (purpose and purpose[0].chunk_id == goal.chunk_id):
-            shown, source = self._opening_quote(goal, d)
+            shown, source = self._opening_quote(goal, d, TARGET)
             heading = goal.heading_path[-1].strip()
             if shown.startswith(heading):  # "二、工作目标：…" under a label that names it
                 shown = shown[len(heading) :].lstrip(" ：:，,。.；;")  # "（二）主要目标。到2017年…"
             if _BARE_ITEM.fullmatch(heading):  # "2. 任务目标：完成…": the item's locator, its label dropped
                 heading, shown = goal.locator, _GOAL_LABEL.sub("", shown, count=1)
-            w.lines.append(f"主要目标（{heading}）：{shown}{w.cite(goal, d, source)}")
+            marker = w.cite(goal, d, source)
+            for more in self.library.pieces(goal)[1:]:
+                # a goal section split at the token limit: its later targets ("到2025年，全面建立…") too
+                targets = [x for x in sentences(own_text(more)) if TARGET.search(x)]
+                if targets:
+                    more_shown, used = excerpt(more, targets, self.excerpt_chars, d)
+                    shown += more_shown  # the same article: one marker, its quote joined
+                    marker = w.cite(more, d, verbatim_quote(more.text, used) or own_text(more))
+            w.lines.append(f"主要目标（{heading}）：{shown}{marker}")
         if outline:
             w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")
         # a detail the question also asks about ("…由谁负责解释？"), when an article clearly holds it
@@ -827,13 +835,16 @@ class ArticleAnswerer:
                 continue  # a heading that announces what follows ("三、职 责:") says nothing on its own
             w.lines.append(f"{e.hit.chunk.locator}规定：{strip_locator(quote, e.hit.chunk.locator)}{w.cite(e.hit.chunk, d, source)}")
 
-    def _opening_quote(self, c: Chunk, d: Document) -> tuple[str, str]:
+    def _opening_quote(self, c: Chunk, d: Document, prefer: re.Pattern[str] | None = None) -> tuple[str, str]:
         """(shown, cited) for a section quoted for what it is, not for a question: whole when short,
-        else its first sentences as a marked excerpt."""
+        else its first sentences as a marked excerpt, or those `prefer` picks (a goal section's targets,
+        which follow a long guiding-thought sentence)."""
         full = whole(c, d)
         if len(full) <= self.whole_max_chars:
             return full, own_text(c)
-        shown, used = excerpt(c, sentences(own_text(c))[:4], self.excerpt_chars, d)
+        said = sentences(own_text(c))
+        picked = [s for s in said if prefer.search(s)] if prefer is not None else []
+        shown, used = excerpt(c, picked or said[:4], self.excerpt_chars, d)
         return shown, (verbatim_quote(c.text, used) or own_text(c))
 
     def _term_chunk(self, doc_id: str) -> Chunk | None:

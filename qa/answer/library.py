@@ -29,6 +29,8 @@ _GOAL = re.compile(r"(?:工作|总体|主要|发展|规划)目标|目标任务")
 # 投保人数…"); deeper items (a compilation's "1. 明确任务目标") are one measure's, not the document's
 GOAL_ITEM_DEPTH = 3  # title, section, item
 GOAL_LABEL = r"(?:(?:工作|总体|主要|发展|规划|任务)目标|目标任务)\s*[：:]"  # "任务目标：" (compose drops it when quoting)
+# a sentence of a goal section that sets a target ("到2025年，全面建立…"), not its guiding-thought preamble
+TARGET = re.compile(r"(?:到|至|力争)\s*\d{4}\s*年|\d{4}\s*年(?:底|前|以前)")
 _GOAL_ITEM = re.compile(
     r"^\s*(?:[一二三四五六七八九十]{1,3}、\s*)?(?:[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}\s*[.．、])\s*" + GOAL_LABEL
 )

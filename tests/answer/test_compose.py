@@ -338,6 +338,11 @@ def test_document_card_says_what_the_document_is_for_not_its_heading(assistant):
     assert "主要目标（二、2.）：完成投保人数 80000 人" in ans.text, ans.text
     _consistent(ans)
     assert "主要目标" not in assistant.ask("《周村区落实省“稳中求进”高质量发展政策清单（第一批）实施方案汇编》是哪个单位发的？").text
+    # a goal section split at the token limit: the targets of its later piece are shown too, under one citation
+    ans = assistant.ask("青岛自然资源资产产权制度改革那个方案讲了啥")
+    goal = next(line for line in ans.text.split("\n") if line.startswith("主要目标"))
+    assert "到2025年，全面建立归属清晰" in goal and re.findall(r"\[\d+\]", goal) == [goal[-3:]], goal
+    _consistent(ans)
     # a document without sections: what its "具体情况如下：" announces is what it is about
     ans = assistant.ask("汪政发〔2022〕61 这个文件是说的啥事？")
     assert ans.intent == "by-doc" and "具体情况如下:许家寨村" in ans.text and "需增设村卫生室一处。[1]" in ans.text
