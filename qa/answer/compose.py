@@ -825,6 +825,14 @@ class ArticleAnswerer:
                     shown += more_shown  # the same article: one marker, its quote joined
                     marker = w.cite(more, d, verbatim_quote(more.text, used) or own_text(more))
             w.lines.append(f"主要目标（{heading}）：{shown}{marker}")
+        contents = self.library.contents(doc_id)
+        if contents is not None and contents.chunk_id not in {purpose and purpose[0].chunk_id, goal and goal.chunk_id}:
+            # "二、主要内容：针对…围绕“四个必查”…": the section that says what the document is mainly about
+            shown, source = self._opening_quote(contents, d)
+            heading = to_simplified(contents.heading_path[-1].strip())
+            if to_simplified(shown).startswith(heading):  # shown as printed, traditional characters too
+                shown = shown[len(heading) :].lstrip(" ：:，,。.；;")
+            w.lines.append(f"{heading}：{shown}{w.cite(contents, d, source)}")
         if outline:
             w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")
         # a detail the question also asks about ("…由谁负责解释？"), when an article clearly holds it

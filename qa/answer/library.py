@@ -24,6 +24,8 @@ _TITLE_LIKE = re.compile(r"^[^。；，,：:]{0,30}关于[^。；，,]{2,60}$") 
 _PURPOSE = re.compile(
     r"^(第[一二三四五六七八九十百]+条\s*)?(为|根据|按照|依据|现就|为了|为进一步|为切实|为深入|为全面|为加快|为推动|为贯彻)"
 )
+_CONTENTS = re.compile(r"^[一二三四五六七八九十]{1,3}、\s*(?:主要|重点|核心)内容\s*$")
+CONTENTS_DEPTH = 2  # title, section
 _GOAL = re.compile(r"(?:工作|总体|主要|发展|规划)目标|目标任务")
 # an item of a top-level section labelled as the targets ("二、基本原则、任务目标和时间要求 / 2. 任务目标：完成
 # 投保人数…"); deeper items (a compilation's "1. 明确任务目标") are one measure's, not the document's
@@ -206,6 +208,15 @@ class DocumentLibrary:
         body = [c for c in self.chunks(doc_id) if c.kind not in ("notice", "preamble")]
         return next((c for c in body if c.heading_path and _GOAL.search(c.heading_path[-1])), None) or next(
             (c for c in body if len(c.heading_path) <= GOAL_ITEM_DEPTH and _GOAL_ITEM.match(c.text)), None
+        )
+
+    def contents(self, doc_id: str) -> Chunk | None:
+        """The section that says it is the document's main content ("二、主要内容"), if one has text of its own."""
+        return next(
+            (c for c in self.chunks(doc_id) if len(c.heading_path) == CONTENTS_DEPTH
+             and _CONTENTS.match(to_simplified(c.heading_path[-1].strip()))
+             and len(compact(c.text)) > len(compact(c.heading_path[-1])) + 4),
+            None,
         )
 
     def _place(self, chunk: Chunk) -> int | None:

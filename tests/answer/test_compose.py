@@ -338,6 +338,12 @@ def test_document_card_says_what_the_document_is_for_not_its_heading(assistant):
     assert "主要目标（二、2.）：完成投保人数 80000 人" in ans.text, ans.text
     _consistent(ans)
     assert "主要目标" not in assistant.ask("《周村区落实省“稳中求进”高质量发展政策清单（第一批）实施方案汇编》是哪个单位发的？").text
+    # a section that calls itself the main content (二、主要内容) is shown after the purpose, headed as printed
+    ans = assistant.ask("临兰统字（2022）9号主要讲了什么？")
+    assert "二、主要内容：针对统计造假" in ans.text and "四个必查" in ans.text, ans.text
+    _consistent(ans)
+    ans = assistant.ask("青政办发（2020）16号讲了啥")
+    assert "一、主要内容：按照深化医药卫生体制改革" in ans.text and "一、主要内容：一、" not in ans.text, ans.text
     # a goal section split at the token limit: the targets of its later piece are shown too, under one citation
     ans = assistant.ask("青岛自然资源资产产权制度改革那个方案讲了啥")
     goal = next(line for line in ans.text.split("\n") if line.startswith("主要目标"))
