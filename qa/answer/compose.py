@@ -523,9 +523,12 @@ class ArticleAnswerer:
             for e in ranked:
                 d = e.hit.document.doc_id
                 floor = self.models.extra_min if not by_doc else SIDE_FLOOR * self.models.extra_min
-                if e.prob < floor and not (d in named_docs and (len(named_docs) >= 2 or by_doc)):
+                # … and of a side already found, the article holding what is compared (the one that draws an
+                # area by its bounds) over one that does not, however weak
+                holds = e.slot and d in by_doc and not by_doc[d].slot
+                if e.prob < floor and not (d in named_docs and (len(named_docs) >= 2 or by_doc)) and not holds:
                     continue
-                if d not in by_doc or _said(e) > _said(by_doc[d]):
+                if d not in by_doc or (e.slot, _said(e)) > (by_doc[d].slot, _said(by_doc[d])):
                     by_doc[d] = e
             if len(by_doc) >= 2:
                 return list(by_doc.values())

@@ -79,6 +79,11 @@ def _amount_cue(name: str) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
+def _comparison_area() -> re.Pattern[str]:
+    return re.compile(data.load("intents.toml")["kinds"]["comparison"]["area"])
+
+
+@lru_cache(maxsize=1)
 def _date_cue() -> re.Pattern[str]:
     return re.compile(data.load("intents.toml")["kinds"]["deadline"]["date"])
 
@@ -245,4 +250,6 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         slot = "share"  # 按多大比例 is answered by a percentage, not by a sum or a cap (a sum asked beside it stays asked)
     if slot == "amount" and _amount_cue("score").search(text):
         slot = "score"  # 录取分数线是多少 is answered by a score (…分), not by a head count
+    if kind == "comparison" and slot is None and _comparison_area().search(text):
+        slot = "area"  # two areas compared: each side's article that draws its bounds
     return Intent(kind=kind or "general", slot=slot, cue=cue)

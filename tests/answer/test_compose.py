@@ -378,6 +378,11 @@ def test_a_comparisons_side_is_the_article_that_says_it_not_a_one_line_sibling(a
     assert "国大路以南" in ans.text and "普照路以北" in ans.text
     assert any(c.locator == "二、（一）1." for c in ans.citations)
     _consistent(ans)
+    # … however weakly 1. scores against the chat wording: of a side's articles, the one drawing the bounds
+    for q in ("问一下，城里养狗的重点管理区跟不让放鞭炮的禁放区是不是一个范围？", "养犬重点管理区与烟花爆竹禁放区的四至边界有什么不同？"):
+        ans = assistant.ask(q)
+        assert "国大路以南" in ans.text and "鑫汇路以南" in ans.text, ans.text
+        _consistent(ans)
 
 
 def test_an_article_announcing_a_list_is_judged_with_its_items(assistant):

@@ -74,12 +74,13 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("招政发〔2022〕8号和招政发〔2022〕10号对贷款贴息的规定有什么不同？", True, "comparison", None),
         ("周村和招远的物业覆盖目标有啥不一样？", False, "comparison", None),
         ("两个规划的服务对象有何异同？", False, "comparison", None),
-        ("养狗的重点管理区跟放鞭炮的禁放区，划的范围是一样的吗？", False, "comparison", None),
+        # two areas compared: each side is answered by an article that draws its bounds
+        ("养狗的重点管理区跟放鞭炮的禁放区，划的范围是一样的吗？", False, "comparison", "area"),
         ("俺们平度跟市南区出钱的比例一样不？", False, "comparison", "amount"),
-        ("放鞭炮的禁放区和养狗的重点管理区是不是一个范围？", False, "comparison", None),
+        ("放鞭炮的禁放区和养狗的重点管理区是不是一个范围？", False, "comparison", "area"),
         # … said colloquially: 是一个范围不 / 是不是同一片地方
         ("养狗的重点管理区和禁放区是一个地方不？", False, "comparison", None),
-        ("两份方案划的是不是同一片区域？", False, "comparison", None),
+        ("两份方案划的是不是同一片区域？", False, "comparison", "area"),
         # 现行 asks about validity only as a question about the document itself
         ("这个办法现行有效吗", True, "validity", "validity"),
         # … and 还有效的 / 仍然有效的 before a noun names the documents asked about, not their term
