@@ -219,6 +219,7 @@ def _lead_lines() -> list[re.Pattern[str]]:
     return [re.compile(table["contact"]), re.compile(table["task"])]
 
 
+MERGED_ITEMS = "–"  # the chunker's locator of a run of one-line items merged into one chunk ("第十一条（一）–（三）")
 BYDOC_DETAIL_OFFSET = 0.2  # a document card quotes an article for a further ask when it is this much surer than an extra
 LIST_CHARS_FACTOR = 3  # announced items are quoted whole up to this many articles' length, the rest by their leads
 # an excluding sentence is about the case asked when it shares this share of the question's words and
@@ -547,8 +548,7 @@ class ArticleAnswerer:
         subject: list[str] | None = None,
     ) -> Composed:
         cited = self.select(intent, evidence, regions, named_docs, question) if cited is None else cited
-        if intent.kind in ("list", "condition"):
-            cited = self._whole_lists(cited)
+        cited = self._whole_lists(cited, intent)
         w = _Writer(self.library.pieces)
         doc_id = named_docs[0] if named_docs else (cited[0].hit.document.doc_id if cited else None)
         if intent.kind in ("by-doc", "validity") and doc_id and (named_docs or intent.kind == "validity"):
@@ -638,17 +638,22 @@ class ArticleAnswerer:
             w.lines.extend(self._items(question, cited[0]))  # the series it is one of, unless its own items were quoted
         return Composed(w.text(), w.citations, cited)
 
-    def _whole_lists(self, cited: list[ArticleEvidence]) -> list[ArticleEvidence]:
+    def _whole_lists(self, cited: list[ArticleEvidence], intent: Intent) -> list[ArticleEvidence]:
         """A list or condition question answered by an item ("（二）财政补助资金；", "1. 列入…总投资亿元
         以上招商引资项目；"): the article announcing its list ("第六条 救助基金的来源主要包括：",
-        "第二条 扶持条件：") instead, which is quoted with all its items."""
-        if not cited:
-            return cited
-        e = cited[0]
-        head = self.library.announcer(e.hit.chunk, self.max_series)
-        if head is None or len(whole(head, e.hit.document)) > self.whole_max_chars:
-            return cited
-        return [replace(e, hit=replace(e.hit, chunk=head), sentences=[])] + [x for x in cited[1:] if x.hit.chunk.chunk_id != head.chunk_id]
+        "第二条 扶持条件：") instead, which is quoted with all its items. Any cited run of one-line items
+        ("第十一条（一）–（三）": （一）抢救费用超过交强险责任限额的；（二）…) is its article too: alone it does
+        not say what the items are for ("有下列情形之一的，…可以自…30个工作日内…申请…：")."""
+        out: list[ArticleEvidence] = []
+        for i, e in enumerate(cited):
+            run = MERGED_ITEMS in e.hit.chunk.locator
+            listed = i == 0 and intent.kind in ("list", "condition")
+            head = self.library.announcer(e.hit.chunk, self.max_series) if run or listed else None
+            if head is not None and len(whole(head, e.hit.document)) <= self.whole_max_chars:
+                e = replace(e, hit=replace(e.hit, chunk=head), sentences=[])
+            if all(x.hit.chunk.chunk_id != e.hit.chunk.chunk_id for x in out):
+                out.append(e)
+        return out
 
     def _announced_items(self, c: Chunk, intent: Intent) -> list[Chunk]:
         """The items a quoted article announces ("保留以下7支队伍："): a list question asks for all of them."""

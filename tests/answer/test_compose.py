@@ -385,6 +385,15 @@ def test_a_comparisons_side_is_the_article_that_says_it_not_a_one_line_sibling(a
         _consistent(ans)
 
 
+def test_a_cited_run_of_items_is_quoted_with_the_article_that_announces_them(assistant):
+    # "第十一条（一）–（三）" (抢救费用超过交强险责任限额的；…) does not say what the items are for: the article's
+    # lead does ("有下列情形之一的，…可以自…30个工作日内…申请垫付…："), so the article is cited whole
+    ans = assistant.ask("家里老人被车撞了，撞人的车没上交强险，抢救费能找救助基金先垫吗？要满足啥条件？")
+    assert "30个工作日内" in ans.text and "肇事机动车未参加交强险" in ans.text, ans.text
+    assert not any("–" in c.locator for c in ans.citations), [c.locator for c in ans.citations]
+    _consistent(ans)
+
+
 def test_an_article_announcing_a_list_is_judged_with_its_items(assistant):
     # "第二条 扶持条件：" alone says nothing; with its items 1.–4. it answers the question
     q = "招政发〔2022〕11号《全市重点项目建设专项扶持资金补助办法》规定的扶持条件有哪些？"
