@@ -26,3 +26,10 @@ def test_a_licence_sent_home_and_a_benefit_had_before_are_the_documents_words():
     assert {"免费邮寄", "快递送达"} <= set(official_terms("办下来的证能不能直接寄到家里"))
     assert "重复享受" in set(official_terms("已经享受过别的优惠了，还能再申请吗"))
     assert {"垫付", "抢救费用"} <= set(official_terms("救助基金最多能垫多少医药费"))
+
+
+def test_applying_oneself_is_asked_of_免于申报(assistant):
+    assert {"免于申报", "免申即享"} <= set(official_terms("这笔补助要我们企业自己去申报吗"))
+    # … and the article saying the benefit comes without an application answers it
+    ans = assistant.ask("重点项目扶持资金是不是得我们自己整理材料交上去？")
+    assert "免申即享" in ans.text, ans.text
