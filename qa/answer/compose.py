@@ -280,6 +280,14 @@ def _bare_tail(text: str) -> bool:
     return len(re.sub(r"\s+", "", _PARENTHETICAL.sub("", text))) < BARE_TAIL_CHARS
 
 
+def _after_heading(shown: str, heading: str) -> str:
+    """A section quoted under a label that names it, without its heading ("（二）主要目标。到2017年…" → "到2017年…");
+    the heading matched in simplified characters, as the quote is shown."""
+    if to_simplified(shown).startswith(to_simplified(heading)):
+        return shown[len(heading) :].lstrip(" ：:，,。.；;")
+    return shown
+
+
 def _said(e: ArticleEvidence) -> float:
     """How likely an article answers, times the share of the question's words one of its sentences says."""
     return e.prob * e.features[_SENT_COV]
@@ -820,8 +828,7 @@ class ArticleAnswerer:
         if goal is not None and not (purpose and purpose[0].chunk_id == goal.chunk_id):
             shown, source = self._opening_quote(goal, d, TARGET)
             heading = goal.heading_path[-1].strip()
-            if shown.startswith(heading):  # "二、工作目标：…" under a label that names it
-                shown = shown[len(heading) :].lstrip(" ：:，,。.；;")  # "（二）主要目标。到2017年…"
+            shown = _after_heading(shown, heading)  # "二、工作目标：…" under a label that names it
             if _BARE_ITEM.fullmatch(heading):  # "2. 任务目标：完成…": the item's locator, its label dropped
                 heading, shown = goal.locator, _GOAL_LABEL.sub("", shown, count=1)
             marker = w.cite(goal, d, source)
@@ -838,8 +845,7 @@ class ArticleAnswerer:
             # "二、主要内容：针对…围绕“四个必查”…": the section that says what the document is mainly about
             shown, source = self._opening_quote(contents, d)
             heading = to_simplified(contents.heading_path[-1].strip())
-            if to_simplified(shown).startswith(heading):  # shown as printed, traditional characters too
-                shown = shown[len(heading) :].lstrip(" ：:，,。.；;")
+            shown = _after_heading(shown, heading)
             w.lines.append(f"{heading}：{shown}{w.cite(contents, d, source)}")
         if outline:
             w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")

@@ -73,19 +73,14 @@ def _strong_yesno() -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=None)
+def _cue(kind: str, name: str) -> re.Pattern[str]:
+    """One of the cues that narrow what a kind asks (intents.toml: [kinds.amount] money, grant, fee, share,
+    score; [kinds.deadline] date; [kinds.comparison] area)."""
+    return re.compile(data.load("intents.toml")["kinds"][kind][name])
+
+
 def _amount_cue(name: str) -> re.Pattern[str]:
-    """One of the cues that say which amount is asked (intents.toml [kinds.amount]: money, grant, fee, share, score)."""
-    return re.compile(data.load("intents.toml")["kinds"]["amount"][name])
-
-
-@lru_cache(maxsize=1)
-def _comparison_area() -> re.Pattern[str]:
-    return re.compile(data.load("intents.toml")["kinds"]["comparison"]["area"])
-
-
-@lru_cache(maxsize=1)
-def _date_cue() -> re.Pattern[str]:
-    return re.compile(data.load("intents.toml")["kinds"]["deadline"]["date"])
+    return _cue("amount", name)
 
 
 @lru_cache(maxsize=1)
@@ -239,7 +234,7 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         # a may-I / must-I question about a sum or a period: the verdict first, the figure as its slot
         slot = kind if kind in DETAIL_SLOTS else "yesno"
         kind, cue = "yesno", strong.group(0)
-    if (slot == "deadline" or (kind == "deadline" and slot in _LOOSE_SLOTS)) and _date_cue().search(text):
+    if (slot == "deadline" or (kind == "deadline" and slot in _LOOSE_SLOTS)) and _cue("deadline", "date").search(text):
         slot = "date"  # 每月几号前 is answered by a day of the month, not by 每月 or a period
     granted = _amount_cue("grant").search(text)
     if slot == "amount" and (_amount_cue("money").search(text) or granted):
@@ -250,6 +245,6 @@ def classify(question: str, names_document: bool = False, exclude: tuple[str, ..
         slot = "share"  # 按多大比例 is answered by a percentage, not by a sum or a cap (a sum asked beside it stays asked)
     if slot == "amount" and _amount_cue("score").search(text):
         slot = "score"  # 录取分数线是多少 is answered by a score (…分), not by a head count
-    if kind == "comparison" and slot is None and _comparison_area().search(text):
+    if kind == "comparison" and slot is None and _cue("comparison", "area").search(text):
         slot = "area"  # two areas compared: each side's article that draws its bounds
     return Intent(kind=kind or "general", slot=slot, cue=cue)
