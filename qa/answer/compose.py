@@ -39,7 +39,7 @@ from qa.answer.coverage import SLOT_NAMES, Coverage, asks_here, upper_policy
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams, has_slot
 from qa.answer.library import ANNOUNCES, GOAL_LABEL, TARGET, DocumentLibrary
 from qa.answer.model import AnswerModels
-from qa.answer.quote import excerpt, lead, own_text, section_title, strip_locator, verbatim_quote, whole
+from qa.answer.quote import excerpt, lead, own_text, section_title, strip_heading, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
 from qa.retrieve.intent import Intent, asks_who, on_subject, slogan_items
 from qa.retrieve.synonyms import official_terms
@@ -278,14 +278,6 @@ def _bare_tail(text: str) -> bool:
     """A piece that is only a parenthetical note ("（责任单位：市人力资源社会保障局…）"), the tail of a
     split article."""
     return len(re.sub(r"\s+", "", _PARENTHETICAL.sub("", text))) < BARE_TAIL_CHARS
-
-
-def _after_heading(shown: str, heading: str) -> str:
-    """A section quoted under a label that names it, without its heading ("（二）主要目标。到2017年…" → "到2017年…");
-    the heading matched in simplified characters, as the quote is shown."""
-    if to_simplified(shown).startswith(to_simplified(heading)):
-        return shown[len(heading) :].lstrip(" ：:，,。.；;")
-    return shown
 
 
 def _said(e: ArticleEvidence) -> float:
@@ -828,7 +820,7 @@ class ArticleAnswerer:
         if goal is not None and not (purpose and purpose[0].chunk_id == goal.chunk_id):
             shown, source = self._opening_quote(goal, d, TARGET)
             heading = goal.heading_path[-1].strip()
-            shown = _after_heading(shown, heading)  # "二、工作目标：…" under a label that names it
+            shown = strip_heading(shown, heading)  # "二、工作目标：…" under a label that names it
             if _BARE_ITEM.fullmatch(heading):  # "2. 任务目标：完成…": the item's locator, its label dropped
                 heading, shown = goal.locator, _GOAL_LABEL.sub("", shown, count=1)
             marker = w.cite(goal, d, source)
@@ -845,7 +837,7 @@ class ArticleAnswerer:
             # "二、主要内容：针对…围绕“四个必查”…": the section that says what the document is mainly about
             shown, source = self._opening_quote(contents, d)
             heading = to_simplified(contents.heading_path[-1].strip())
-            shown = _after_heading(shown, heading)
+            shown = strip_heading(shown, heading)
             w.lines.append(f"{heading}：{shown}{w.cite(contents, d, source)}")
         if outline:
             w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")

@@ -282,13 +282,13 @@ def sibling_subject(question: str, cited: list[ArticleEvidence]) -> tuple[str, s
     q = to_simplified(question)
     said = "".join(to_simplified(e.hit.chunk.text) for e in cited)
     for family in _siblings():
-        asked = [name for name, p in family if p.search(q)]
+        asked = [(name, p) for name, p in family if p.search(q)]
         if len(asked) != 1:
             continue
-        ask = next(p for name, p in family if name == asked[0])
-        others = [name for name, p in family if name != asked[0] and p.search(said)]
+        [(name, ask)] = asked
+        others = [other for other, p in family if other != name and p.search(said)]
         if others and not ask.search(said):
-            return "、".join(others), asked[0]
+            return "、".join(others), name
     return None
 
 

@@ -125,11 +125,21 @@ def _join(lines: list[str], table: bool, items: set[str] | None = None) -> str:
     return out
 
 
+def _without_prefix(text: str, prefix: str, marks: str) -> str:
+    """`text` without `prefix` (simplified; the text may be printed in traditional characters) and the marks after it."""
+    if to_simplified(text).startswith(prefix):
+        return text[len(prefix) :].lstrip(marks)
+    return text
+
+
 def strip_locator(text: str, locator: str) -> str:
     """"第六条 …" after an intro that already says 第六条 reads twice: drop the repeat."""
-    if locator.startswith("第") and to_simplified(text).startswith(locator):
-        return text[len(locator) :].lstrip(" ，,：:")
-    return text
+    return _without_prefix(text, locator, " ，,：:") if locator.startswith("第") else text
+
+
+def strip_heading(text: str, heading: str) -> str:
+    """A section quoted under a label that names it, without its heading ("（二）主要目标。到2017年…" → "到2017年…")."""
+    return _without_prefix(text, to_simplified(heading), " ：:，,。.；;")
 
 
 def whole(chunk: Chunk, document: Document | None = None) -> str:
