@@ -816,6 +816,21 @@ class ArticleAnswerer:
                 shown = "；".join(tidy(defuse_markers(f"{label}：{x}" if label else x)).rstrip("。") for label, x in lines) + "。"
                 source = "\n".join(f"{label}\n{x}" if label else x for label, x in lines)
                 w.lines.append(f"{c_pre.locator}写明：{shown}{w.cite(c_pre, d, source)}")
+            elif not outline and not said:
+                # a notice without sections says what it decides after its purpose ("按照“一次赋权、分批承接”
+                # 的原则…2020年10月底前…完成对接"), in its text or its attachment: quoted in its own words
+                rest: dict[str, tuple[Chunk, list[str]]] = {}
+                for c_more, x in self.library.statements_after(chunk, line, self.excerpt_chars):
+                    rest.setdefault(c_more.chunk_id, (c_more, []))[1].append(x)
+                parts: list[list[str]] = []  # [text, marker]: pieces of one article share their marker
+                for c_more, xs in rest.values():
+                    marker = w.cite(c_more, d, "\n".join(xs))
+                    if parts and parts[-1][1] == marker:
+                        parts[-1][0] += tidy(defuse_markers("".join(xs)))
+                    else:
+                        parts.append([tidy(defuse_markers("".join(xs))), marker])
+                if parts:
+                    w.lines.append("其他内容：" + "".join(text + marker for text, marker in parts))
         goal = self.library.goal(doc_id)
         if goal is not None and not (purpose and purpose[0].chunk_id == goal.chunk_id):
             shown, source = self._opening_quote(goal, d, TARGET)

@@ -203,6 +203,36 @@ class DocumentLibrary:
             return (c, lines[:max_lines]) if lines else None
         return None
 
+    def statements_after(self, chunk: Chunk, line: str, max_chars: int) -> list[tuple[Chunk, str]]:
+        """What a document without sections says after its purpose `line` (in `chunk`): the following
+        statements of its text, attachments included ("2020年10月底前与市政府有关部门完成对接…",
+        "要求：由区人社局负责牵头落实…"), at most `max_chars` characters. A line wrapped inside a
+        sentence is joined to the next; table rows, the head and signature lines are not statements."""
+        at, d = self._place(chunk), self.by_id.get(chunk.doc_id)
+        if at is None:
+            return []
+        out: list[tuple[Chunk, str]] = []
+        for n, c in enumerate(self.chunks(chunk.doc_id)[at:]):
+            if c.kind not in ("notice", "preamble"):
+                break  # its articles are answered by the outline and the cited articles
+            text = c.text[c.text.find(line) + len(line) :] if n == 0 and line in c.text else c.text
+            pending = ""
+            for row, _ in _lines(text):
+                if "\t" in row or "|" in row:
+                    pending = ""  # a table row
+                    continue
+                pending += row
+                if not re.search(r"[。；;]$", pending):
+                    continue
+                key, said = compact(to_simplified(pending)), pending
+                pending = ""
+                if len(key) < 12 or self._head_line(key, d):
+                    continue
+                if sum(len(x) for _, x in out) + len(said) > max_chars:
+                    return out
+                out.append((c, said))
+        return out
+
     def goal(self, doc_id: str) -> Chunk | None:
         """The section stating the document's targets (工作目标 / 总体目标 …), if it has one."""
         body = [c for c in self.chunks(doc_id) if c.kind not in ("notice", "preamble")]

@@ -23,12 +23,16 @@ _END = re.compile(r"[。；！？!?;：:”」）)]$")
 GAP = "……"
 _HEADER_DATE = re.compile(r"^[（(]?\d{4}年\d{1,2}月\d{1,2}日[）)]?$")
 _ADDRESSEE = re.compile(r"^各[\u4e00-\u9fff、，,（）()]{2,120}[:：]$")
+_RECEIVER = re.compile(r"^[\u4e00-\u9fff、（）()]{2,30}[:：]$")  # under the header: 区政府有关部门：
 
 
 def _header_key(document: Document | None) -> str:
     if document is None:
         return ""
-    return compact(to_simplified("".join(x or "" for x in (document.notice_title, document.title, document.number, document.issuer))))
+    d = document
+    # as printed in a head, also the issuer before the title ("青岛市人民政府关于向…的通知")
+    return compact(to_simplified("".join(x or "" for x in (d.notice_title, d.title, d.number, d.issuer)) + "|" + "|".join(
+        (d.issuer or "") + x for x in (d.notice_title, d.title) if x and d.issuer)))
 
 
 def _is_header(line: str, key: str) -> bool:
@@ -44,6 +48,7 @@ def article_lines(chunk: Chunk, document: Document | None = None, items: set[str
     parents = {compact(to_simplified(h)) for h in chunk.heading_path[:-1]}
     key = _header_key(document)
     lines: list[str] = []
+    headed = False  # the document's header was just dropped
     for raw in chunk.text.splitlines():
         line = _EMPHASIS.sub("", _BULLET.sub("", raw)).strip()
         if items is not None and _LIST_ITEM.match(raw) and line:
@@ -51,9 +56,10 @@ def article_lines(chunk: Chunk, document: Document | None = None, items: set[str
         if not line:
             continue
         if not lines and (compact(to_simplified(line)) in parents or _is_header(line, key)):
+            headed = headed or _is_header(line, key)
             continue  # a heading of the section above, or the document's header, at the top
-        if _ADDRESSEE.match(compact(line)):
-            continue  # 各镇人民政府，各街道办事处…： says who receives it, not what it says
+        if _ADDRESSEE.match(compact(line)) or (headed and not lines and _RECEIVER.match(compact(line))):
+            continue  # 各镇人民政府，各街道办事处…： / 区政府有关部门： says who receives it, not what it says
         lines.append(tidy(line))
     while lines and _signature_line(lines[-1], key):
         lines.pop()  # the signature, publication note or web-page widget after the last article
@@ -63,9 +69,12 @@ def article_lines(chunk: Chunk, document: Document | None = None, items: set[str
 _ORGAN = re.compile(r"^[\u4e00-\u9fff（）()]{2,30}(?:人民政府|办公室|委员会|管委会|办事处|局|指挥部|小组)$")
 
 
+_ATTACHMENTS = re.compile(r"^附件\d*[:：]")  # a notice's list of its attachments, above the signature
+
+
 def _signature_line(line: str, key: str) -> bool:
     k = compact(to_simplified(line))
-    if _is_header(line, key) or _ORGAN.match(k) or ANY_DATE_LINE.match(k):
+    if _is_header(line, key) or _ORGAN.match(k) or ANY_DATE_LINE.match(k) or _ATTACHMENTS.match(k):
         return True
     words = data.load("sections.toml").get("signature", {}).get("words", [])
     # a widget's text is broken over short lines ("朗读,老年人用户单击按钮即可对当前"): match the compacted run
@@ -105,6 +114,24 @@ def uncell(text: str) -> str:
     return _CELL_BARS.sub("，", _EDGE_BARS.sub("", text))
 
 
+WRAP_MIN_CHARS = 16  # a shorter line without an end mark may be a heading ("政策原文")
+_NUMBERED = re.compile(r"^(?:[（(]?[一二三四五六七八九十百\d]{1,3}\s*[)）、.．]|第[一二三四五六七八九十百\d]{1,4}[条章节])")
+_LABELLED = re.compile(r"^.{1,8}[：:]")  # "副组长：…", "要求：…": a line of its own
+_ROSTER_END = re.compile(r"(?:长|主任|书记|委员|干部|总监|经理|主席|巡视员|专员)$")  # "…区红十字会会长" / "马明峰，…"
+
+
+def _wrapped(prev: str, line: str) -> bool:
+    """`prev` breaks off inside a sentence that `line` goes on with ("…指导和" / "监督,对…"): a long line
+    ending in a character, not a numbered heading, and a next line starting with one, not with a label."""
+    if re.search(r"[\t|]", prev + line):
+        return False  # a table's cells
+    sentence = not _NUMBERED.match(prev) or bool(re.search(r"[，,：:].", prev))  # "(十) 市农业农村局: 负责…"
+    return (len(prev) >= WRAP_MIN_CHARS and sentence and bool(re.search(r"[\u4e00-\u9fff]$", prev))
+            and not _ROSTER_END.search(to_simplified(prev)) and not _NUMBERED.match(line)
+            and bool(re.match(r"[\u4e00-\u9fff]", line)) and not _LABELLED.match(line)
+            and bool(re.search(r"[，,、；;。]", line)))  # prose goes on; a roster's or table's next entry does not
+
+
 def _join(lines: list[str], table: bool, items: set[str] | None = None) -> str:
     if table:
         return "\n".join(lines)
@@ -118,7 +145,9 @@ def _join(lines: list[str], table: bool, items: set[str] | None = None) -> str:
             continue
         if out and prev in items and raw in items and not _END.search(out):
             out += "；"  # one list item after another ("- 王志乐 研究员" / "- 王国华 教授")
-        elif out and not _END.search(out) and not line.startswith("的"):  # "…开设" / "的选（洗）砂场" is one line wrapped
+        elif out and not _END.search(out) and (line.startswith("的") or _wrapped(prev, line)):
+            pass  # "…开设" / "的选（洗）砂场", "…指导和" / "监督,对…": one sentence wrapped
+        elif out and not _END.search(out):
             out += "："if len(out) < 40 and not re.search(r"[，,。]", out) else "，"
         out += line
         prev = raw

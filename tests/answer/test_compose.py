@@ -353,6 +353,16 @@ def test_document_card_says_what_the_document_is_for_not_its_heading(assistant):
     ans = assistant.ask("汪政发〔2022〕61 这个文件是说的啥事？")
     assert ans.intent == "by-doc" and "具体情况如下:许家寨村" in ans.text and "需增设村卫生室一处。[1]" in ans.text
     assert "2022年7月29日" not in ans.text.split("主要内容：")[1]  # the statements, not the date under them
+    assert "其他内容" not in ans.text  # what it announces is already shown
+    _consistent(ans)
+    # … and one whose decisions follow its purpose, in its text or its attachment: shown after it in their own words
+    ans = assistant.ask("青政发〔2020〕13号这份通知讲的是什么")
+    more = next(line for line in ans.text.split("\n") if line.startswith("其他内容："))
+    assert "一次赋权、分批承接" in more and "2020年10月底前" in more and re.findall(r"\[\d+\]", more) == [more[-3:]], more
+    _consistent(ans)
+    ans = assistant.ask("周政办字（2017）143号是一份什么文件")
+    more = next(line for line in ans.text.split("\n") if line.startswith("其他内容："))
+    assert "由区人社局负责牵头落实" in more and "门卫保安" not in more, more  # a statement, not the table's rows
     _consistent(ans)
     # … and a notice that publishes a list: its "名单（共10名）公布如下：", then the entries one by one
     ans = assistant.ask("周政办字[2017]156 公布的是个啥名单？一共几个人")
@@ -687,6 +697,32 @@ def test_a_line_wrapped_before_de_is_joined_without_a_colon(assistant):
     doc = next(d for d in lib.by_id.values() if d.number == "招政办发〔2022〕3号")
     chunk = next(c for c in lib.chunks(doc.doc_id) if "无营业执照开设\n" in c.text)
     assert "无营业执照开设的选（洗）砂场" in whole(chunk, doc)
+
+
+def test_a_sentence_wrapped_mid_word_is_joined_as_one(assistant):
+    # "…指导和" / "监督,对委托实施…", "…、定点免疫" / "机构公布和…": the source broke one sentence; a roster's
+    # "…副市长" / next name, a table's cells and a heading before its text keep their marks
+    from qa.answer.quote import _join, whole
+
+    lib = assistant.answerer.library
+    for number, joined in (("青政发〔2020〕13号", "加强对赋权事项的指导和监督,"), ("招政办字〔2022〕2号", "定点免疫机构公布")):
+        doc = next(d for d in lib.by_id.values() if d.number == number)
+        assert any(joined in whole(c, doc) for c in lib.chunks(doc.doc_id)), number
+    assert _join(["一、总体要求", "坚持以人民为中心，统筹推进。"], False) == "一、总体要求：坚持以人民为中心，统筹推进。"
+    assert "副大队长李" not in _join(["张某某市交警支队直属一大队副大队长", "李某某，区司法局副局长，负责协调。"], False)
+    assert "单位五、" not in _join(["各项工作要落实到每一个具体的责任单位", "五、强化保障，抓好落实。"], False)
+
+
+def test_a_notice_quoted_for_a_question_drops_its_head_addressee_and_attachment_list(assistant):
+    # the head printed as "青岛市人民政府关于…的通知 / (2020 年 9 月 18 日) / 青政发〔2020〕13 号", the addressee
+    # under it ("区政府有关部门：") and "附件：…分配表周村区人民政府办公室" before the signature are no answer text
+    from qa.answer.quote import whole
+
+    lib = assistant.answerer.library
+    for number, first in (("青政发〔2020〕13号", "根据市人大常委会"), ("周政办字〔2017〕143号", "为进一步贯彻落实")):
+        doc = next(d for d in lib.by_id.values() if d.number == number)
+        text = whole(lib.chunks(doc.doc_id)[0], doc)
+        assert text.startswith(first) and "附件" not in text, text[:120]
 
 
 def test_list_items_of_a_roster_are_joined_as_items(assistant):
