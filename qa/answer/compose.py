@@ -375,7 +375,12 @@ class _Writer:
         shown = [to_simplified(line) for line in lines]
         if shown != lines:
             shown.append(TRADITIONAL_NOTE)
+        # a table's cells, printed tab-separated, read as words apart (a tab is no character of the answer)
+        shown = [_TABS.sub(" ", line) for line in shown]
         return "\n".join(shown)
+
+
+_TABS = re.compile(r"[ \t]*\t[ \t]*")
 
 
 def _label(d: Document) -> str:
@@ -855,7 +860,7 @@ class ArticleAnswerer:
             shown = strip_heading(shown, heading)
             w.lines.append(f"{heading}：{shown}{w.cite(contents, d, source)}")
         if outline:
-            w.lines.append("主要章节：" + "；".join(h for _, h in outline) + "。")
+            w.lines.append("主要章节：" + "；".join(h.rstrip("；;。，,") for _, h in outline) + "。")
         # a detail the question also asks about ("…由谁负责解释？"), when an article clearly holds it
         detail = [e for e in cited if e.hit.document.doc_id == doc_id and e.hit.chunk.kind not in ("notice", "preamble")]
         for e in [e for e in detail if e.prob >= self.models.extra_min + BYDOC_DETAIL_OFFSET][:1]:

@@ -23,6 +23,8 @@ _END = re.compile(r"[。；！？!?;：:”」）)]$")
 GAP = "……"
 _HEADER_DATE = re.compile(r"^[（(]?\d{4}年\d{1,2}月\d{1,2}日[）)]?$")
 _ADDRESSEE = re.compile(r"^各[\u4e00-\u9fff、，,（）()]{2,120}[:：]$")
+_TAB_CELLS = re.compile(r"[ \u3000]*\t[\t \u3000]*")  # a table's cells as printed: read apart, not glued
+_RULE = re.compile(r"[|:：\s]*[-—=_]{3,}[-—=_|:：\s]*")  # not a cell's "—" (no value)
 _RECEIVER = re.compile(r"^[\u4e00-\u9fff、（）()]{2,30}[:：]$")  # under the header: 区政府有关部门：
 
 
@@ -44,17 +46,18 @@ def _is_header(line: str, key: str) -> bool:
 
 def article_lines(chunk: Chunk, document: Document | None = None, items: set[str] | None = None) -> list[str]:
     """The article's own lines: the document's header and parent headings dropped, bullets and
-    emphasis removed. `items`, when given, receives the lines that were list items ("- 王志乐 …")."""
+    emphasis removed. `items`, when given, receives the lines that were list items ("- 王志乐 …") or a
+    table's rows (cells apart by tabs)."""
     parents = {compact(to_simplified(h)) for h in chunk.heading_path[:-1]}
     key = _header_key(document)
     lines: list[str] = []
     headed = False  # the document's header was just dropped
     for raw in chunk.text.splitlines():
-        line = _EMPHASIS.sub("", _BULLET.sub("", raw)).strip()
-        if items is not None and _LIST_ITEM.match(raw) and line:
+        line = _TAB_CELLS.sub("，", _EMPHASIS.sub("", _BULLET.sub("", raw)).strip())  # "…面积\t≥ 30 平方米\t约束性"
+        if items is not None and (_LIST_ITEM.match(raw) or "\t" in raw) and line:  # a list item or a table's row
             items.add(tidy(line))
-        if not line:
-            continue
+        if not line or _RULE.fullmatch(line):
+            continue  # nothing, or a table's rule ("-----------", "|---|---|")
         if not lines and (compact(to_simplified(line)) in parents or _is_header(line, key)):
             headed = headed or _is_header(line, key)
             continue  # a heading of the section above, or the document's header, at the top
@@ -104,6 +107,7 @@ def _numbered_rows(lines: list[str]) -> str | None:
     return "".join(x + ("" if _END.search(x) else "：") for x in lead) + f"（{head}）{body}。"
 
 
+_LABEL_CELL = re.compile(r"([：:])，")
 _CELL_BARS = re.compile(r"\s*\|(?:\s*\|)*\s*")
 _EDGE_BARS = re.compile(r"^(?:\s*\|)+\s*|\s*(?:\|\s*)+$|^\s+|\s+$")
 
@@ -111,7 +115,7 @@ _EDGE_BARS = re.compile(r"^(?:\s*\|)+\s*|\s*(?:\|\s*)+$|^\s+|\s+$")
 def uncell(text: str) -> str:
     """A flattened table's cell marks read as punctuation: "工作要求 | 责任单位 | |" → "工作要求，责任单位";
     a cell's own closing "|" and a line of bars alone go ("|：||：" is no answer text)."""
-    return _CELL_BARS.sub("，", _EDGE_BARS.sub("", text))
+    return _LABEL_CELL.sub(r"\1", _CELL_BARS.sub("，", _EDGE_BARS.sub("", text)))  # "组长： | 刘伟" → "组长：刘伟"
 
 
 WRAP_MIN_CHARS = 16  # a shorter line without an end mark may be a heading ("政策原文")
@@ -145,7 +149,7 @@ def _join(lines: list[str], table: bool, items: set[str] | None = None) -> str:
             continue
         if out and prev in items and raw in items and not _END.search(out):
             out += "；"  # one list item after another ("- 王志乐 研究员" / "- 王国华 教授")
-        elif out and not _END.search(out) and (line.startswith("的") or _wrapped(prev, line)):
+        elif out and not _END.search(out) and (line.startswith("的") or _wrapped(prev, line) and not {prev, raw} & items):
             pass  # "…开设" / "的选（洗）砂场", "…指导和" / "监督,对…": one sentence wrapped
         elif out and not _END.search(out):
             out += "："if len(out) < 40 and not re.search(r"[，,。]", out) else "，"

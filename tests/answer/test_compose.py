@@ -689,6 +689,27 @@ def test_a_flattened_table_without_numbered_rows_is_quoted_without_its_cell_bars
     assert any("|" in c.quote for c in ans.citations)
 
 
+def test_a_tables_rules_tabs_and_label_cells_do_not_reach_the_answer(assistant):
+    # "|------|------|" is a rule, not text; "组长： | 刘伟" reads "组长：刘伟", not "组长：，刘伟"; a cell's "—"
+    # (no value) stays
+    from qa.answer.quote import whole
+    from qa.models import Chunk
+
+    text = "一、领导小组：\n|-----------|-----------|\n| 组长： | 刘伟 |\n| 培训人数(人/次) | — | >900 |"
+    shown = whole(Chunk("c", "d", "一、", ["t", "一、领导小组："], text, text, 0, len(text)), None)
+    assert "---" not in shown and "组长：刘伟" in shown and "(人/次)，—，>900" in shown, shown
+    # a table printed with tabs: its cells read apart and its rows one after another, never glued
+    lib = assistant.answerer.library
+    doc = next(d for d in lib.by_id.values() if d.number == "招政办发〔2022〕7号")
+    table = next(c for c in lib.chunks(doc.doc_id) if "\t≥ 30 平方米\t" in c.text)
+    assert "面积，≥ 30 平方米，约束性；每万名城镇常住人口拥有社区工作者，18 人，预期性" in whole(table, doc)
+    ans = assistant.ask("招远城乡社区服务体系规划定的指标里，社区综合服务设施面积要达到多少？")
+    assert "\t" not in ans.text and "≥ 30 平方米" in ans.text, ans.text
+    # an outline heading that ends in "；" is not followed by a second one
+    ans = assistant.ask("招政发〔2022〕11号讲了什么")
+    assert "；；" not in ans.text and "主要章节：" in ans.text, ans.text
+
+
 def test_a_line_wrapped_before_de_is_joined_without_a_colon(assistant):
     # "3. 取缔和关停无营业执照开设" / "的选（洗）砂场…" is one sentence the source wrapped: no "开设：的"
     from qa.answer.quote import whole
