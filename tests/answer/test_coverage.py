@@ -311,6 +311,13 @@ def test_one_of_a_family_of_like_things_is_not_answered_by_articles_on_the_other
     ans = assistant.ask("我们是受疫情影响的小微企业,兰山区纾困政策里职工医疗保险费能不能申请缓缴?能缓多久?")
     assert ans.refused and ans.coverage == "none" and "没有涉及医疗保险" in ans.text, ans.text
     assert not assistant.ask("兰山区纾困政策里养老保险费能不能申请缓缴?").refused
+    # pets: a cat asked of, the dog rules found — the documents say nothing of cats (天猫 is a shop, not a cat)
+    ans = assistant.ask("住在招远城区，家里那只猫每年得去打针登记吗？没登记的话要罚多少")
+    assert ans.refused and "没有涉及猫" in ans.text, ans.text
+    assert not assistant.ask("住在招远城区，家里那只狗每年得去打针登记吗？").refused
+    dog = next(c for c in corpus.chunks if "犬" in c.text_simplified and "天猫" not in c.text_simplified)
+    dogs = [ArticleEvidence(0, Hit(chunk=dog, document=docs[dog.doc_id], score=1.0, rank=1), 1.0, [], True)]
+    assert sibling_subject("在天猫上开店卖狗粮要办证吗", dogs) is None
 
 
 def test_a_subject_asked_with_ye_after_the_rule_for_another_is_likened_to_it(assistant):
