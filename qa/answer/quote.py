@@ -127,8 +127,8 @@ _ROSTER_END = re.compile(r"(?:长|主任|书记|委员|干部|总监|经理|主�
 def _wrapped(prev: str, line: str) -> bool:
     """`prev` breaks off inside a sentence that `line` goes on with ("…指导和" / "监督,对…"): a long line
     ending in a character, not a numbered heading, and a next line starting with one, not with a label."""
-    if re.search(r"[\t|]", prev + line):
-        return False  # a table's cells
+    if "|" in prev + line:
+        return False  # a flattened table's cells (a tab-printed table's rows are items: _join keeps them apart)
     sentence = not _NUMBERED.match(prev) or bool(re.search(r"[，,：:].", prev))  # "(十) 市农业农村局: 负责…"
     return (len(prev) >= WRAP_MIN_CHARS and sentence and bool(re.search(r"[\u4e00-\u9fff]$", prev))
             and not _ROSTER_END.search(to_simplified(prev)) and not _NUMBERED.match(line)
