@@ -44,6 +44,12 @@ def _is_header(line: str, key: str) -> bool:
     return bool(key) and (k in key or bool(_HEADER_DATE.match(k)))
 
 
+def _bare(raw: str) -> str:
+    """A source line as quoted: bullet and emphasis gone, a table's tab-printed cells read apart
+    ("…面积\t≥ 30 平方米\t约束性" → "…面积，≥ 30 平方米，约束性")."""
+    return _TAB_CELLS.sub("，", _EMPHASIS.sub("", _BULLET.sub("", raw)).strip())
+
+
 def article_lines(chunk: Chunk, document: Document | None = None, items: set[str] | None = None) -> list[str]:
     """The article's own lines: the document's header and parent headings dropped, bullets and
     emphasis removed. `items`, when given, receives the lines that were list items ("- 王志乐 …") or a
@@ -53,7 +59,7 @@ def article_lines(chunk: Chunk, document: Document | None = None, items: set[str
     lines: list[str] = []
     headed = False  # the document's header was just dropped
     for raw in chunk.text.splitlines():
-        line = _TAB_CELLS.sub("，", _EMPHASIS.sub("", _BULLET.sub("", raw)).strip())  # "…面积\t≥ 30 平方米\t约束性"
+        line = _bare(raw)
         if items is not None and (_LIST_ITEM.match(raw) or "\t" in raw) and line:  # a list item or a table's row
             items.add(tidy(line))
         if not line or _RULE.fullmatch(line):
@@ -248,7 +254,7 @@ def excerpt(chunk: Chunk, keep: list[str], budget: int, document: Document | Non
     shown: list[str] = []
     used = 0
     for raw in keep:
-        s = uncell(defuse_markers(tidy(_EMPHASIS.sub("", _BULLET.sub("", raw)))))
+        s = uncell(defuse_markers(tidy(_bare(raw))))  # as `whole` shows it, or it is not found there
         i = text.find(s) if s else -1
         if i < 0 or any(a <= i < b for a, b in spans):
             continue

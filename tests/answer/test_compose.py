@@ -703,6 +703,13 @@ def test_a_tables_rules_tabs_and_label_cells_do_not_reach_the_answer(assistant):
     doc = next(d for d in lib.by_id.values() if d.number == "招政办发〔2022〕7号")
     table = next(c for c in lib.chunks(doc.doc_id) if "\t≥ 30 平方米\t" in c.text)
     assert "面积，≥ 30 平方米，约束性；每万名城镇常住人口拥有社区工作者，18 人，预期性" in whole(table, doc)
+    # … and an excerpt finds such a row in the article as quoted, cells apart
+    from qa.answer.quote import excerpt, own_text
+    from qa.text import sentences
+
+    row = next(s for s in sentences(own_text(table)) if "\t18 人" in s)
+    shown, used = excerpt(table, [row], 240, doc)
+    assert used == [row] and "社区工作者，18 人，预期性" in shown, shown
     ans = assistant.ask("招远城乡社区服务体系规划定的指标里，社区综合服务设施面积要达到多少？")
     assert "\t" not in ans.text and "≥ 30 平方米" in ans.text, ans.text
     # an outline heading that ends in "；" is not followed by a second one
