@@ -171,9 +171,25 @@ def _without_prefix(text: str, prefix: str, marks: str) -> str:
     return text
 
 
+# the last part of a locator, the item's own number ("三、（二）5." → 5; "五、（三）" → 三)
+_OWN_NUMBER = re.compile(r"(?:[（(]([一二三四五六七八九十百零〇\d]+)[）)]|([一二三四五六七八九十百零〇]+)、|(\d+)[.．、])$")
+
+
 def strip_locator(text: str, locator: str) -> str:
-    """"第六条 …" after an intro that already says 第六条 reads twice: drop the repeat."""
-    return _without_prefix(text, locator, " ，,：:") if locator.startswith("第") else text
+    """"第六条 …" after an intro that already says 第六条 reads twice: drop the repeat; so for an item's
+    own number ("五、（三）规定：（三）开展集中征缴…" → "五、（三）规定：开展集中征缴…")."""
+    if locator.startswith("第"):
+        text = _without_prefix(text, locator, " ，,：:")
+    m = _OWN_NUMBER.search(locator)
+    if m is None:
+        return text
+    bracketed, chinese, digits = m.groups()
+    mark = (
+        rf"[（(]{bracketed}[）)]" if bracketed
+        else rf"{chinese}、" if chinese
+        else rf"{digits}[.．、](?!\d)"  # "2.5万元" is a sum, not item 2
+    )
+    return re.sub(rf"^\s*{mark}[ 　:：，,]*", "", text, count=1) or text
 
 
 def strip_heading(text: str, heading: str) -> str:

@@ -511,6 +511,19 @@ def test_an_item_is_introduced_with_the_section_it_sits_in(assistant):
     _consistent(ans)
 
 
+def test_an_items_own_number_is_said_once():
+    from qa.answer.quote import strip_locator
+
+    assert strip_locator("（二）强化督导。各镇…", "三、（二）") == "强化督导。各镇…"
+    assert strip_locator("(二) 强化督导。", "三、（二）") == "强化督导。"  # either bracket style
+    assert strip_locator("4．对新认定的…", "二、（一）4.") == "对新认定的…"
+    assert strip_locator("五、附则：本方案…", "五、") == "附则：本方案…"
+    assert strip_locator("第九条 本办法…", "第九条") == "本办法…"
+    assert strip_locator("4.5万元以内的…", "二、4.") == "4.5万元以内的…"  # a sum, not item 4
+    assert strip_locator("（三）加强…", "三、（二）") == "（三）加强…"  # another item's number stays
+    assert strip_locator("（二）", "三、（二）") == "（二）"  # nothing left to quote: unchanged
+
+
 def test_section_title_names_only_what_the_quote_does_not_show():
     from qa.answer.quote import section_title
     from qa.models import Chunk
