@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from qa import data
+from qa.answer.quote import _wrapped
 from qa.chunk.outline import split_number
 from qa.models import Chunk, Document, Hit
 from qa.text import ANY_DATE_LINE, compact, to_simplified
@@ -56,6 +57,13 @@ def _lines(text: str) -> list[tuple[str, str]]:
         line = line.strip().lstrip("-* ").strip()
         out.append((line, compact(to_simplified(line))))
     return out
+
+
+def _with_wrapped_start(text: str, prev: str, line: str) -> str:
+    """`line` with the line before it when the source wrapped a sentence there ("《…关于修改〈烟台市燃放烟花爆" /
+    "竹管理条例〉的决定》已于…"): a statement quoted from its start, not from mid-word."""
+    joined = f"{prev}\n{line}"
+    return joined if prev and _wrapped(prev, line) and joined in text else line
 
 
 def _title_only(text: str) -> bool:
@@ -123,7 +131,12 @@ class DocumentLibrary:
         others: list[tuple[Chunk, str]] = []
         opening = self.opening(doc_id)
         for c in opening + [c for c in self.chunks(doc_id)[:3] if c not in opening]:
+            prev = ""
             for line, key in _lines(c.text):
+                joined = _with_wrapped_start(c.text, prev, line)
+                if joined != line and not self._head_line(compact(to_simplified(prev)), d, title_like=False):
+                    line = joined  # not the title before the first statement
+                prev = line.rsplit("\n", 1)[-1]
                 if len(key) < 12:
                     continue
                 if _PURPOSE.match(key) and re.search(r"[，,。]", key):
@@ -159,10 +172,11 @@ class DocumentLibrary:
         return "\n".join(out)
 
     @staticmethod
-    def _head_line(key: str, d: Document | None) -> bool:
+    def _head_line(key: str, d: Document | None, title_like: bool = True) -> bool:
         """A line of the document's head or covering notice: its title (with the issuer before
-        it), 发文字号, date, addressee, signature or 现印发给你们."""
-        if _NUMBER_LINE.search(key) or ANY_DATE_LINE.match(key) or _BOILERPLATE.search(key) or _TITLE_LIKE.match(key):
+        it), 发文字号, date, addressee, signature or 现印发给你们; with `title_like`, also any line shaped
+        like a title (…关于…, no punctuation), which may be the wrapped start of a sentence naming one."""
+        if _NUMBER_LINE.search(key) or ANY_DATE_LINE.match(key) or _BOILERPLATE.search(key) or (title_like and _TITLE_LIKE.match(key)):
             return True
         if len(key) < 100 and _ADDRESSEE.match(key):
             return True

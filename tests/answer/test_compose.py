@@ -524,6 +524,14 @@ def test_an_items_own_number_is_said_once():
     assert strip_locator("（二）", "三、（二）") == "（二）"  # nothing left to quote: unchanged
 
 
+def test_a_card_quotes_a_purpose_wrapped_mid_word_from_its_start(assistant):
+    # the fireworks opinion's first statement is printed over two lines, broken inside 烟花爆 / 竹
+    ans = assistant.ask("招政办字(2022)3号这个意见讲的是啥？")
+    line = next(ln for ln in ans.text.split("\n") if ln.startswith("主要内容："))
+    assert line.startswith("主要内容：《烟台市人民代表大会常务委员会关于修改〈烟台市燃放烟花爆竹管理条例〉的决定》"), line
+    _consistent(ans)
+
+
 def test_section_title_names_only_what_the_quote_does_not_show():
     from qa.answer.quote import section_title
     from qa.models import Chunk
