@@ -51,6 +51,7 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("青政发〔2020〕13号是关于什么的？", True, "by-doc", None),
         ("听说有个青政办字(2020)71，这文件讲了个啥？", True, "by-doc", None),
         ("周政办字(2017)143这个通知说的是啥？", True, "by-doc", None),  # 说的是 / 讲的是
+        ("青政办字(2020)84号是在什么时间发的？", True, "by-doc", "deadline"),  # 什么时间 as 什么时候
         ("临兰统字〔2022〕9号这个方案主要查哪几方面？", True, "by-doc", None),  # its outline answers
         ("招远对残疾人的扶持主要有哪几方面？", False, "list", "list"),
         ("园区重点打造的是哪五大产业板块，看看能不能入驻？", False, "list", "list"),  # 看看能不能: why, not what
