@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from qa import data
-from qa.answer.quote import _wrapped
+from qa.answer.quote import wrapped_mid_sentence
 from qa.chunk.outline import split_number
 from qa.models import Chunk, Document, Hit
 from qa.text import ANY_DATE_LINE, compact, to_simplified
@@ -63,7 +63,7 @@ def _with_wrapped_start(text: str, prev: str, line: str) -> str:
     """`line` with the line before it when the source wrapped a sentence there ("《…关于修改〈烟台市燃放烟花爆" /
     "竹管理条例〉的决定》已于…"): a statement quoted from its start, not from mid-word."""
     joined = f"{prev}\n{line}"
-    return joined if prev and _wrapped(prev, line) and joined in text else line
+    return joined if prev and wrapped_mid_sentence(prev, line) and joined in text else line
 
 
 def _title_only(text: str) -> bool:

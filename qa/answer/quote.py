@@ -130,7 +130,7 @@ _LABELLED = re.compile(r"^.{1,8}[：:]")  # "副组长：…", "要求：…": a
 _ROSTER_END = re.compile(r"(?:长|主任|书记|委员|干部|总监|经理|主席|巡视员|专员)$")  # "…区红十字会会长" / "马明峰，…"
 
 
-def _wrapped(prev: str, line: str) -> bool:
+def wrapped_mid_sentence(prev: str, line: str) -> bool:
     """`prev` breaks off inside a sentence that `line` goes on with ("…指导和" / "监督,对…"): a long line
     ending in a character, not a numbered heading, and a next line starting with one, not with a label."""
     if "|" in prev + line:
@@ -155,7 +155,7 @@ def _join(lines: list[str], table: bool, items: set[str] | None = None) -> str:
             continue
         if out and prev in items and raw in items and not _END.search(out):
             out += "；"  # one list item after another ("- 王志乐 研究员" / "- 王国华 教授")
-        elif out and not _END.search(out) and (line.startswith("的") or _wrapped(prev, line) and not {prev, raw} & items):
+        elif out and not _END.search(out) and (line.startswith("的") or wrapped_mid_sentence(prev, line) and not {prev, raw} & items):
             pass  # "…开设" / "的选（洗）砂场", "…指导和" / "监督,对…": one sentence wrapped
         elif out and not _END.search(out):
             out += "："if len(out) < 40 and not re.search(r"[，,。]", out) else "，"
