@@ -28,7 +28,7 @@ from qa.models import Document, Hit
 from qa.retrieve.intent import asks_cash, asks_materials
 from qa.retrieve.places import gazetteer
 from qa.retrieve.synonyms import official_terms
-from qa.text import to_simplified
+from qa.text import sentences, to_simplified
 
 COVERAGE_FEATURES = [
     "best_prob",  # P(answers) of the best article
@@ -169,6 +169,17 @@ def only_totals(question: str, cited: list[ArticleEvidence]) -> bool:
         return False
     figures = [e for e in cited if e.slot]
     return bool(figures) and not any(pattern["marks"].search(to_simplified(e.hit.chunk.text)) for e in figures)
+
+
+def other_grants(question: str, cited: list[ArticleEvidence], slot: str) -> str | None:
+    """The kind of grant asked for ("护理补贴…每月多少元" → 护理; qa/data/slots.toml [grant_kind]) when the cited
+    articles have sums and no sentence with one names that kind: their sums are other grants' (缴费补贴 60 元)."""
+    table = data.patterns("slots.toml", "grant_kind")
+    kind = next((m.group(1) for m in table["grant"].finditer(to_simplified(question)) if not table["not_kind"].search(m.group(1))), None)
+    if kind is None:
+        return None
+    figures = [x for e in cited for x in sentences(to_simplified(e.hit.chunk.text)) if has_slot(slot, x)]
+    return kind if figures and not any(kind in x for x in figures) else None
 
 
 _ORDINAL = re.compile(r"第([一二三四五六七八九十百\d]+)(批|届|次|期|轮)")

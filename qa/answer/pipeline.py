@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.answer.baseline import QuoteTopAnswerer
 from qa.answer.compose import ArticleAnswerer
-from qa.answer.coverage import Coverage, CoverageJudge, after_term, content_words, later_year, neighbour_subject, only_totals, quotes_above, word_features
+from qa.answer.coverage import Coverage, CoverageJudge, after_term, content_words, later_year, neighbour_subject, only_totals, other_grants, quotes_above, word_features
 from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer, content_grams
 from qa.answer.followup import History, is_followup, rewrite_followup
 from qa.answer.library import DocumentLibrary
@@ -417,6 +417,11 @@ class Assistant:
         if coverage.level == "full" and intent.slot in FIGURE_SLOTS and only_totals(standalone, cited):
             # "一张券能抵多少": the figures cited are totals (安排资金100万元), none a sum per thing
             coverage = replace(coverage, level="partial", missing=intent.slot)
+        if coverage.level == "full" and intent.slot in FIGURE_SLOTS and (kind := other_grants(standalone, cited, intent.slot)):
+            # "护理补贴…每月多少元": every sum cited is another grant's (缴费补贴 60 元); the sum asked is not written
+            # when a cited article names the kind without one
+            named_kind = any(kind in to_simplified(e.hit.chunk.text) for e in cited)
+            coverage = replace(coverage, level="partial", missing=intent.slot if named_kind else None)
         if (
             coverage.level == "full" and intent.kind not in ("by-doc", "validity")
             and (ended := after_term(standalone, cited, result.filters.as_of or date.today().isoformat()))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.answer.coverage import after_term, later_year, only_totals, other_year, quotes_above, sibling_subject
+from qa.answer.coverage import after_term, later_year, only_totals, other_grants, other_year, quotes_above, sibling_subject
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence
 from qa.answer.model import AnswerModels
 from qa.models import Hit
@@ -118,6 +118,20 @@ def test_a_sum_per_thing_is_not_answered_by_totals(corpus):
     per_pupil = cited("生均教学仪器设备值分别达到")  # 生均: a sum per pupil
     assert not only_totals("小学每个学生的仪器设备值要达到多少钱？", per_pupil)
     assert not only_totals("一年能补多少钱？", fund)  # a time is no thing counted
+
+
+def test_a_sum_of_another_grant_does_not_answer_a_named_grant(corpus):
+    docs = {d.doc_id: d for d in corpus.documents}
+
+    def cited(words: str) -> list[ArticleEvidence]:
+        c = next(c for c in corpus.chunks if words in c.text_simplified)
+        return [ArticleEvidence(0, Hit(chunk=c, document=docs[c.doc_id], score=1.0, rank=1), 1.0, [], True)]
+
+    pension = cited("给予每人每年 60 元的缴费补贴")  # 招远's sums are subsidies of contributions
+    assert other_grants("残疾人护理补贴一年发多少钱？", pension, "amount") == "护理"
+    assert other_grants("缴费补贴一年补多少钱？", pension, "amount") is None  # the kind the sums are of
+    assert other_grants("交养老保险政府能补贴多少？", pension, "amount") is None  # no kind named: 能补贴
+    assert other_grants("另外还有额外奖励吗，多少钱？", pension, "amount") is None  # 额外 is no kind
 
 
 def test_assistant_marks_a_sum_per_thing_partial_when_only_totals_are_stated(assistant):
