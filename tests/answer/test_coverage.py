@@ -332,6 +332,9 @@ def test_one_of_a_family_of_like_things_is_not_answered_by_articles_on_the_other
     dog = next(c for c in corpus.chunks if "犬" in c.text_simplified and "天猫" not in c.text_simplified)
     dogs = [ArticleEvidence(0, Hit(chunk=dog, document=docs[dog.doc_id], score=1.0, rank=1), 1.0, [], True)]
     assert sibling_subject("在天猫上开店卖狗粮要办证吗", dogs) is None
+    # sky lanterns: the fireworks rules say nothing of them
+    ans = assistant.ask("招远禁放区里能放孔明灯吗")
+    assert ans.refused and "没有涉及孔明灯" in ans.text, ans.text
 
 
 def test_a_subject_asked_with_ye_after_the_rule_for_another_is_likened_to_it(assistant):
