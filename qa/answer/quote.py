@@ -12,7 +12,7 @@ import re
 
 from qa import data
 from qa.answer.citations import defuse_markers
-from qa.chunk.outline import split_number
+from qa.chunk.outline import detect, split_number
 from qa.models import Chunk, Document
 from qa.text import ANY_DATE_LINE, compact, tidy, to_simplified
 
@@ -171,25 +171,20 @@ def _without_prefix(text: str, prefix: str, marks: str) -> str:
     return text
 
 
-# the last part of a locator, the item's own number ("三、（二）5." → 5; "五、（三）" → 三)
-_OWN_NUMBER = re.compile(r"(?:[（(]([一二三四五六七八九十百零〇\d]+)[）)]|([一二三四五六七八九十百零〇]+)、|(\d+)[.．、])$")
+_ITEM_NUMBERS = {"L1", "L2", "L3", "L4"}  # 三、 （二） 5. （1）: an item's own number (a 第…条 goes with the whole locator)
 
 
 def strip_locator(text: str, locator: str) -> str:
     """"第六条 …" after an intro that already says 第六条 reads twice: drop the repeat; so for an item's
-    own number ("五、（三）规定：（三）开展集中征缴…" → "五、（三）规定：开展集中征缴…")."""
+    own number ("五、（三）规定：（三）开展集中征缴…" → "五、（三）规定：开展集中征缴…"), read as the chunker
+    reads it (qa.chunk.outline.detect: "(三)" is （三）, "4．" and "4、" are 4.; "2.5万元" is no number)."""
     if locator.startswith("第"):
         text = _without_prefix(text, locator, " ，,：:")
-    m = _OWN_NUMBER.search(locator)
-    if m is None:
+    number, rest = split_number(text.lstrip())
+    marker = detect(number, number) if number else None
+    if marker is None or marker.type not in _ITEM_NUMBERS or not locator.endswith(marker.label):
         return text
-    bracketed, chinese, digits = m.groups()
-    mark = (
-        rf"[（(]{bracketed}[）)]" if bracketed
-        else rf"{chinese}、" if chinese
-        else rf"{digits}[.．、](?!\d)"  # "2.5万元" is a sum, not item 2
-    )
-    return re.sub(rf"^\s*{mark}[ 　:：，,]*", "", text, count=1) or text
+    return rest.lstrip(" 　:：，,") or text
 
 
 def strip_heading(text: str, heading: str) -> str:
