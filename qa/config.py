@@ -87,7 +87,7 @@ class Settings:
     broad_items: int = 8  # measures listed for a broad question (有什么扶持)
     broad_read: int = 16  # … chosen from this many of the answering document's articles, searched within it
     broad_chars: int = 260  # each quoted up to this length (most measures whole: 180 cut the figure off)
-    broad_more: int = 16  # headings of the document's other measures named after them
+    broad_more: int = 24  # headings of the document's other measures (down to 1. items) named after them
     # how sure "the figure asked for is there" must be (qa.answer.coverage.CoverageJudge)
     coverage_near_sentences: int = 2  # the slot must be in one of an article's sentences closest to the question
     coverage_focus_ratio: float = 0.5  # articles at this share of the best one's probability count as answering

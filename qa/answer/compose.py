@@ -38,6 +38,7 @@ from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage, asks_here, upper_policy
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams, has_slot
 from qa.answer.library import ANNOUNCES, GOAL_LABEL, TARGET, DocumentLibrary
+from qa.chunk.outline import split_number
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_heading, strip_locator, verbatim_quote, whole
 from qa.models import Chunk, Citation, Document
@@ -301,6 +302,41 @@ def _goes_on(line: str) -> str:
     return ANNOUNCES.sub("……", defuse_markers(tidy(line)))
 
 
+# a broad answer names the document's other measures down to this level: 一、 / （一） / 1., where the
+# measures of an incentive policy are named ("(四) 加大企业培育力度" holds 2. 强化房租和装修补贴)
+BROAD_DEPTH = 3
+
+
+def _other_measures(outline: list[tuple[str, str, int]], quoted: list[str], limit: int) -> list[str]:
+    """The headings of a broad answer's "该文件还规定了" line, at most `limit`: those not in a quoted
+    article nor in a section that frames the policy (指导思想, 适用范围 …: qa/data/sections.toml), the
+    deepest level's items after their section's heading ("(四) 加大企业培育力度：1. …、2. …") or, when
+    that heading went with a quoted article, after their own locator."""
+    framing = data.load("sections.toml")["framing"]["words"]
+    deepest = max((level for _, _, level in outline), default=0)
+    lines: list[str] = []
+    under = items = framed = False  # the last line is a heading its items join / items have joined it
+    taken = 0
+    for locator, heading, level in outline:
+        if level == 0:
+            framed = any(w in heading for w in framing)
+        if framed or any(w in heading for w in framing) or any(heading in text for text in quoted):
+            under = under and level == deepest  # a quoted item leaves its section's line open
+            continue
+        if taken >= limit:
+            break
+        taken += 1
+        if level < deepest or deepest == 0:
+            lines.append(heading)
+            under, items = True, False
+        elif under:
+            lines[-1] += ("、" if items else "：") + heading
+            items = True
+        else:
+            lines.append(f"{locator}{split_number(compact(heading))[1]}" if locator else heading)
+    return lines
+
+
 def _framing(chunk: Chunk) -> bool:
     """A section that frames the policy (适用范围, 指导思想 …) or an article that says what it covers,
     what its words mean, when it takes effect (qa/data/sections.toml [framing])."""
@@ -415,7 +451,7 @@ class ArticleAnswerer:
         excerpt_chars: int = 240,
         broad_items: int = 8,
         broad_chars: int = 260,  # each measure of a broad answer is quoted up to this length
-        broad_more: int = 16,  # headings of its other measures named after them
+        broad_more: int = 24,  # headings of its other measures named after them
         continuation_items: int = 4,  # items of an announced list ("以下条件：") quoted after it
         max_series: int = 15,  # a list answer names at most this many numbered items of a series
     ) -> None:
@@ -942,7 +978,7 @@ class ArticleAnswerer:
                 shown.append(strip_locator(quote, c.locator))
                 marker = w.cite(c, d, source)
             w.lines.append(f"{n}. {group[0].hit.chunk.locator}：{' '.join(shown)}{marker}")
-        outline = self.library.outline(d.doc_id, limit=self.broad_more + len(items))
-        others = [h for loc, h in outline if not any(h in e.hit.chunk.text for e in items)]
+        outline = self.library.outline_levels(d.doc_id, depth=BROAD_DEPTH, limit=self.broad_more + len(items))
+        others = _other_measures(outline, [e.hit.chunk.text for e in items], self.broad_more)
         if others:
-            w.lines.append("该文件还规定了：" + "；".join(others[: self.broad_more]) + "。")
+            w.lines.append("该文件还规定了：" + "；".join(others) + "。")

@@ -325,7 +325,12 @@ class DocumentLibrary:
 
     def outline(self, doc_id: str, depth: int = 2, limit: int = 14) -> list[tuple[str, str]]:
         """(locator, heading) of the document's sections, at most `depth` levels deep."""
-        seen: list[tuple[str, str]] = []
+        return [(locator, heading) for locator, heading, _ in self.outline_levels(doc_id, depth, limit)]
+
+    def outline_levels(self, doc_id: str, depth: int = 2, limit: int = 14) -> list[tuple[str, str, int]]:
+        """(locator, heading, level) of the document's sections, at most `depth` levels deep (level 0:
+        一、…; 1: （一）…; 2: 1. …), in the document's order; every top-level one, others up to `limit`."""
+        seen: list[tuple[str, str, int]] = []
         keys: set[str] = set()
         d = self.by_id.get(doc_id)
         title = compact(to_simplified(d.title)) if d else ""
@@ -338,7 +343,7 @@ class DocumentLibrary:
                 keys.add(key)
                 if level == 0 or len(seen) < limit:
                     # "(一) 即办件:" names its section; the colon announced the text under it, not the next heading
-                    seen.append((c.locator if level == len(path) - 1 else "", heading.strip().rstrip(":：").rstrip()))
+                    seen.append((c.locator if level == len(path) - 1 else "", heading.strip().rstrip(":：").rstrip(), level))
         return seen[:limit]
 
     def section(self, chunk: Chunk) -> list[Chunk]:

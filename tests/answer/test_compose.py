@@ -309,6 +309,31 @@ def test_broad_outline_gives_measures_not_the_scope_clause(assistant):
     _consistent(ans)
 
 
+def test_broad_outline_names_the_other_measures_down_to_their_items():
+    from qa.answer.compose import _other_measures
+
+    outline = [
+        ("一、", "一、总体要求", 0), ("", "（一）指导思想", 1),
+        ("", "二、支持政策", 0), ("", "（一）金融支持", 1), ("二、（一）1.", "1. 设立引导基金", 2),
+        ("二、（一）2.", "2. 贷款贴息", 2), ("", "（二）企业培育", 1), ("二、（二）1.", "1. 厂房补助", 2),
+        ("二、（二）2.", "2. 上市奖励", 2),
+    ]
+    # framing sections are left out; items follow their section's heading; a section whose heading went
+    # with a quoted article has its items named by their own locators
+    quoted = ["（二）企业培育 1. 厂房补助。……"]
+    assert _other_measures(outline, quoted, 24) == ["二、支持政策", "（一）金融支持：1. 设立引导基金、2. 贷款贴息", "二、（二）2.上市奖励"]
+    assert _other_measures(outline, [], 3) == ["二、支持政策", "（一）金融支持：1. 设立引导基金"]
+
+
+def test_broad_answer_names_the_items_of_sections_it_does_not_quote(assistant):
+    ans = assistant.ask("招远有哪些政策支持生物医药产业发展？")
+    assert ans.intent == "broad"
+    rest = next(ln for ln in ans.text.split("\n") if ln.startswith("该文件还规定了"))
+    # 招政发〔2022〕10号's 四、（四）: its measures by name, not only "(四) 加大企业培育力度"
+    assert "加大企业培育力度：1. " in rest and "强化项目贡献补助" in rest and "指导思想" not in rest, rest
+    _consistent(ans)
+
+
 def test_validity_cites_the_article_that_states_the_term(assistant):
     ans = assistant.ask("青岛市道路交通事故社会救助基金管理办法什么时候到期？")
     assert "第三十四条规定：本办法自2020年8月1日起施行，有效期至2025年7月31日。[1]" in ans.text
