@@ -329,8 +329,10 @@ class DocumentLibrary:
 
     def outline_levels(self, doc_id: str, depth: int = 2, limit: int = 14) -> list[tuple[str, str, int]]:
         """(locator, heading, level) of the document's sections, at most `depth` levels deep (level 0:
-        一、…; 1: （一）…; 2: 1. …), in the document's order; every top-level one, others up to `limit`."""
-        seen: list[tuple[str, str, int]] = []
+        一、…; 1: （一）…; 2: 1. …) and at most `limit`, in the document's order: every top-level one
+        (a card that named 3 of a document's 6 parts would misstate what it is about), the others in
+        order while there is room."""
+        found: list[tuple[str, str, int]] = []
         keys: set[str] = set()
         d = self.by_id.get(doc_id)
         title = compact(to_simplified(d.title)) if d else ""
@@ -341,10 +343,11 @@ class DocumentLibrary:
                 if key in keys or len(key) < 2 or not _named(key):
                     continue  # only numbered sections (一、 （一） 1. 第X章 …) with a name, not repeated titles
                 keys.add(key)
-                if level == 0 or len(seen) < limit:
-                    # "(一) 即办件:" names its section; the colon announced the text under it, not the next heading
-                    seen.append((c.locator if level == len(path) - 1 else "", heading.strip().rstrip(":：").rstrip(), level))
-        return seen[:limit]
+                # "(一) 即办件:" names its section; the colon announced the text under it, not the next heading
+                found.append((c.locator if level == len(path) - 1 else "", heading.strip().rstrip(":：").rstrip(), level))
+        tops = [n for n, entry in enumerate(found) if entry[2] == 0][:limit]
+        kept = set(tops) | set([n for n, entry in enumerate(found) if entry[2] > 0][: limit - len(tops)])
+        return [entry for n, entry in enumerate(found) if n in kept]
 
     def section(self, chunk: Chunk) -> list[Chunk]:
         """The articles of the section `chunk` is in (under the same parent headings: 第48项's 政策原文

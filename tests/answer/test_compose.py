@@ -334,6 +334,15 @@ def test_broad_answer_names_the_items_of_sections_it_does_not_quote(assistant):
     _consistent(ans)
 
 
+def test_document_card_names_every_part_of_the_document(assistant):
+    # 临兰政办发〔2022〕3号 has six parts (一、加大防疫支持力度 … 六、拓展企业市场空间) and twenty numbered
+    # measures: the card names all six, the measures only while there is room
+    ans = assistant.ask("临兰政办发(2022)3号是个什么文件")
+    parts = next(ln for ln in ans.text.split("\n") if ln.startswith("主要章节："))
+    assert all(p in parts for p in ("一、加大防疫支持力度", "四、加大融资服务力度", "六、拓展企业市场空间")), parts
+    _consistent(ans)
+
+
 def test_validity_cites_the_article_that_states_the_term(assistant):
     ans = assistant.ask("青岛市道路交通事故社会救助基金管理办法什么时候到期？")
     assert "第三十四条规定：本办法自2020年8月1日起施行，有效期至2025年7月31日。[1]" in ans.text
