@@ -44,7 +44,7 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("孩子考了560分，公办高中要多少分才能上？", False, "amount", "score"),
         ("专利质押贷款的贴息能补百分之几？", False, "amount", "share"),
         # an explicit may-I / must-I question is yes/no even when it names a period or a sum
-        ("养老保险能不能把好几年的钱一次交了？", False, "yesno", "deadline"),
+        ("补缴的钱能不能分几年交？", False, "yesno", "deadline"),
         ("变更金额比较大，能不能拆成几个小变更分开报？", False, "yesno", "yesno"),  # 金额 in passing asks no sum
         ("想转到同一学区的另一个学校，可以不?", False, "yesno", "yesno"),
         ("青政发〔2020〕13号文件主要讲了什么？", True, "by-doc", None),
@@ -116,6 +116,13 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("想搞一场几千人的演唱会，安全许可能不能直接在片区办？", False, "yesno", "yesno"),
         ("能补几万？", False, "amount", "amount"),
         ("残联地址在哪，怎么联系？", False, "contact", "contact"),
+        # 前几天 / 好几年 / 这几个月 / 十几年 tell the story, they ask no period; 提前几年 / 能领几年 ask one
+        ("上周四晚上，不，前几天吧，厂里有人摔伤了，工伤认定要啥条件？", False, "condition", "condition"),
+        ("在这边开店十几年了，门头招牌要换新的，需要审批吗？", False, "yesno", "yesno"),
+        ("养老保险能不能把好几年的钱一次交了？", False, "yesno", "yesno"),
+        ("残疾人养老金能提前几年领？", False, "deadline", "deadline"),
+        ("失业金一般能领几个月？", False, "deadline", "deadline"),
+        ("啥样的企业才能申请技改补贴？", False, "condition", "condition"),
     ],
 )
 def test_kinds_and_slots(question, named, kind, slot):
