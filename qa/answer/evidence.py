@@ -61,6 +61,9 @@ COMPLEMENT_FLOOR = 0.02
 COMPLEMENT_GAIN = 0.1
 FIGURE_GAIN_SHARE = 0.5  # … of it for an article holding the figure a second ask asks for
 LIST_PIECES = 3  # a list question's first article: its other pieces quoted, at most this many
+# a list or a condition question's first article, split at the token limit, runs on into its next pieces: an
+# enumeration of conditions or materials ("(1)报名条件…(2)所需信息:①…" / "②从业信息…") is not to be cut at the split
+RUNS_ON = ("list", "condition")
 PIECE_RATIO = 1.0  # another piece of a cited article is quoted when its best sentence scores this share of the cited piece's
 # A hit without a dense score (keyword-only retrieval: `--mode bm25`, or a new document whose vectors are
 # still being computed) is scored as if its cosine were typical, so the missing signal neither raises nor
@@ -254,8 +257,8 @@ class EvidenceScorer:
                 out.extend(sorted([e] + [piece(h, s) for _, h, s in scored], key=lambda x: x.hit.chunk.start))
                 continue
             out.append(e)
-            if intent.kind == "list" and e is cited[0]:
-                # a list runs on into the article's next pieces: all of them, not the closest one
+            if intent.kind in RUNS_ON and e is cited[0]:
+                # a list (or a list of conditions) runs on into the article's next pieces: all of them, not the closest one
                 out.extend(piece(h, s) for _, h, s in scored[:LIST_PIECES])
                 continue
             top, hit, sents = max(scored, key=lambda x: x[0], default=(0.0, None, []))

@@ -72,6 +72,14 @@ def test_a_list_question_quotes_every_piece_of_its_first_article(assistant):
     assert [e.hit.chunk.chunk_id for e in cited] == [p.chunk_id for p in pieces[: 1 + LIST_PIECES]]
 
 
+def test_a_condition_question_quotes_the_pieces_its_conditions_run_on_into(assistant):
+    # 临兰政办发〔2022〕7号's 二、（一）2. lists the entry conditions and the papers for migrant workers' children
+    # over several pieces: "(2)所需信息:①身份信息…" ends one, "②从业信息…2022年8月1日前完成办理" opens the next
+    ans = assistant.ask("外来务工人员的孩子在兰山上小学要满足什么条件")
+    assert ans.intent == "condition"
+    assert "(1)报名条件" in ans.text and "②从业信息" in ans.text and "2022年8月1日前完成办理" in ans.text, ans.text
+
+
 def test_an_item_of_a_list_belongs_to_the_article_announcing_it(assistant):
     lib = assistant.library
     doc = next(d for d in lib.by_id.values() if d.number == "青政办发〔2020〕12号")
