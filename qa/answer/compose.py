@@ -261,6 +261,13 @@ def listed_kind(question: str) -> list[str]:
     return list(dict.fromkeys(said + [t for k in said for t in official_terms("啥" + k)])) if said else []
 
 
+def heads_list(chunk: Chunk, kinds: list[str]) -> bool:
+    """An article headed by one of the kinds of thing a list question asks for that opens an enumeration
+    ("四、整治方式 在确保安全规范的前提下,可以采取但不限于以下方式进行:")."""
+    return (chunk.kind == "article" and bool(chunk.heading_path)
+            and any(k in to_simplified(chunk.heading_path[-1]) for k in kinds) and bool(ANNOUNCES.search(chunk.text)))
+
+
 def names_attachment(question: str, text: str) -> bool:
     """The chunk opens an attachment (附件 and its title) whose title the question names."""
     m = _ATTACHMENT_TITLE.match(to_simplified(text))
@@ -518,10 +525,8 @@ class ArticleAnswerer:
         if intent.kind == "list" and (kinds := listed_kind(question)):
             # "整治飞线有哪几种办法": the section of the best document headed by that kind of thing and opening an
             # enumeration ("四、整治方式 …以下方式进行:") lists them, however weakly its opening line scores
-            headed = next((e for e in ranked if e.hit.document.doc_id == best.hit.document.doc_id and e.hit.chunk.kind == "article"
-                           and e.hit.chunk.heading_path
-                           and any(k in to_simplified(e.hit.chunk.heading_path[-1]) for k in kinds)
-                           and ANNOUNCES.search(e.hit.chunk.text)), None)
+            headed = next((e for e in ranked if e.hit.document.doc_id == best.hit.document.doc_id
+                           and heads_list(e.hit.chunk, kinds)), None)
             if headed is not None:
                 chosen = self._led_by(headed, chosen)
         if intent.kind == "list" and (slogan := slogan_items(question)) is not None:

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from qa.answer.baseline import QuoteTopAnswerer
-from qa.answer.compose import ArticleAnswerer
+from qa.answer.compose import ArticleAnswerer, heads_list, listed_kind
 from qa.answer.coverage import Coverage, CoverageJudge, after_term, content_words, later_year, neighbour_subject, only_totals, other_grants, quotes_above, word_features
 from qa.answer.evidence import FIGURE_SLOTS, ArticleEvidence, EvidenceScorer, content_grams
 from qa.answer.followup import History, is_followup, rewrite_followup
@@ -365,6 +365,8 @@ class Assistant:
         evidence = self.scorer.run(query, intent, hits, regions, named)
         if intent.kind == "list" and (slogan := slogan_items(standalone)) is not None:
             evidence = evidence + self.enumeration(query, intent, slogan, hits, evidence, regions, named)
+        elif intent.kind == "list" and (kinds := listed_kind(standalone)) and evidence:
+            evidence = evidence + self.headed_list(query, intent, kinds, evidence, regions, named)
         if intent.kind == "comparison" or asks_of_each(standalone):
             evidence = evidence + self.side_evidence(standalone, intent, result, evidence, regions, named)
         cited = self.answerer.select(intent, evidence, regions, named, standalone)
@@ -447,6 +449,19 @@ class Assistant:
             if found is not None:
                 return self.scorer.run(query, intent, [Hit(found, doc, 0.0)], regions, named)
         return []
+
+    def headed_list(
+        self, query: str, intent: Intent, kinds: list[str], evidence: list[ArticleEvidence], regions: list[str], named: list[str],
+    ) -> list[ArticleEvidence]:
+        """For a list question naming the kind of thing it asks for ("都有哪几种整治办法"), the article of the
+        best document headed by that kind and opening an enumeration ("四、整治方式 …以下方式进行:") when
+        retrieval did not bring it: its heading says the kind, its items the answer, and neither shares
+        the question's story words. [] when a scored article of that document is one."""
+        doc = max(evidence, key=lambda e: e.prob).hit.document
+        if any(e.hit.document.doc_id == doc.doc_id and heads_list(e.hit.chunk, kinds) for e in evidence):
+            return []
+        found = next((c for c in self.library.chunks(doc.doc_id) if heads_list(c, kinds)), None)
+        return [] if found is None else self.scorer.run(query, intent, [Hit(found, doc, 0.0)], regions, named)
 
     def side_evidence(
         self, standalone: str, intent: Intent, result: "RetrievalResult", evidence: list[ArticleEvidence],

@@ -343,6 +343,14 @@ def test_document_card_names_every_part_of_the_document(assistant):
     _consistent(ans)
 
 
+def test_a_list_of_a_named_kind_is_found_by_its_heading_when_retrieval_misses_it(assistant):
+    # "有哪几种办法": 义政发〔2022〕30号's 四、整治方式 ("以下方式进行: 1、入地 2、捆套 3、剪除 …") shares none of the
+    # question's story words, so retrieval ranks it low; the section headed by the kind asked for answers
+    ans = assistant.ask("义堂镇清理村里乱拉的电线网线，有哪几种办法？")
+    assert ans.coverage != "none" and "1、入地" in ans.text and "2、捆套" in ans.text, ans.text
+    _consistent(ans)
+
+
 def test_validity_cites_the_article_that_states_the_term(assistant):
     ans = assistant.ask("青岛市道路交通事故社会救助基金管理办法什么时候到期？")
     assert "第三十四条规定：本办法自2020年8月1日起施行，有效期至2025年7月31日。[1]" in ans.text
