@@ -93,6 +93,14 @@ def _meets_condition(sentence: str, q_grams: set[str]) -> bool:
     return bool(cond) and len(cond & q_grams) >= CONDITION_MET * len(cond)
 
 
+def _touches_condition(sentence: str, q_grams: set[str]) -> bool:
+    """The sentence states its own condition and the question says some of its words (CONDITION_TOUCHED):
+    whether the asker falls under it is not for the words to decide."""
+    m = _CONDITION.match(sentence)
+    cond = content_grams(m.group(1)) if m else set()
+    return bool(cond) and len(cond & q_grams) >= CONDITION_TOUCHED * len(cond)
+
+
 def _ages_within(question: str, rule: str) -> bool:
     """The ages a question names (孩子7岁, 3至6岁) are inside the age range the rule sets (未满8周岁,
     3岁以下, 3-6岁); True when either names none. A rule for 3岁以下 decides nothing for 3至6岁."""
@@ -239,6 +247,9 @@ VERDICT_MIN_SCORE = 0.3  # a sentence sharing less of the question states some o
 _CONDITION = re.compile(r"^(.{4,40}?)的[，,]")
 CONDITION_MET = 0.5  # share of the condition's words (bigrams) in the question: more than half
 CONDITION_BONUS = 0.1  # how far below the best sentence such a rule may score
+# … and such a rule ruling the other way makes the verdict doubtful when the question says at least this share
+# of its condition's words: people say "签了合同让别人家拉走做肥料处理" for "已经委托他人…代为…处理"
+CONDITION_TOUCHED = 0.1
 _ITEM_LEAD = re.compile(r"^\s*(\d+)[.．、]\s*")
 _ARTICLE_LEAD = re.compile(r"^\s*(第[一二三四五六七八九十百零〇]+条)\s*")
 
@@ -769,11 +780,15 @@ class ArticleAnswerer:
             return ""
         # a sentence about as close to the question ruling the other way ("无自有住宅的…可按…录取" beside
         # "商业用房(含公寓)…不能作为入学房产"): which one the asker falls under is not for the words to decide;
-        # a rule for a case the question is not in ("选择放弃免税…的，应开具…") is no rival
+        # a rule for a case the question does not speak of ("选择放弃免税…的，应开具…") is no rival, one for a case
+        # it may be in, said in other words ("已经委托他人…处理的，可以不自行建设"), is
         best, q_grams = e.best_sentence, content_grams(q)
         if best is not None and not _meets_condition(sentence, q_grams):
             near = (to_simplified(x.text) for x in e.sentences if x.score >= best.score - CONDITION_BONUS)
-            rivals = [t for t in near if t != sentence and (not _CONDITION.match(t) or _meets_condition(t, q_grams))]
+            # (a carve-out from a duty or a permission the question may fall under, said in other words, makes a
+            # 需要 / 可以 doubtful; an exemption's verdict is not undone by a duty for some other case)
+            rivals = [t for t in near if t != sentence and (not _CONDITION.match(t) or _meets_condition(t, q_grams) or (
+                not verdict.startswith("不") and _touches_condition(t, q_grams)))]
             if any(v and v != verdict for v in (_states(t, asked, asks) for t in rivals)):
                 return ""
         return f"{verdict}。"

@@ -181,6 +181,12 @@ def test_a_special_rule_whose_condition_the_question_meets_decides_the_verdict(a
     ans = assistant.ask("我们养猪场已经委托别的公司对粪污做综合利用和无害化处理了，还必须自己建处理设施吗？")
     assert ans.text.startswith("不需要。"), ans.text
     _consistent(ans)
+    # … and said in other words ("粪污每个月都有环保公司上门收走处理"), the special rule may still be the asker's:
+    # no 需要 from the general one; both are quoted
+    ans = assistant.ask("我家养鸡场的粪污每个月都有环保公司上门收走处理，还必须自己建粪污处理设施吗？")
+    assert not ans.text.startswith("需要"), ans.text
+    assert "可以不自行建设" in _plain(ans.text), ans.text
+    _consistent(ans)
 
 
 @pytest.mark.parametrize(
