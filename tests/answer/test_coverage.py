@@ -343,6 +343,10 @@ def test_a_subject_asked_with_ye_after_the_rule_for_another_is_likened_to_it(ass
     assert ans.refused and ans.coverage == "none" and "活鱼" in ans.text and not ans.text.startswith("不可以"), ans.text
     # the rule's own subject asked with 也 is still answered
     assert not assistant.ask("青岛市南区不让卖活禽了，市北区也不让卖吗？").refused
+    # … and so does "不让卖 X 了，那 Y 还…": the ban's object named after its verb, the subject after 那
+    ans = assistant.ask("俺在菜市场卖活鱼活虾，听说青岛不让卖活禽了，那活鱼活虾还能接着卖吗？")
+    assert ans.refused and "活鱼" in ans.text and not ans.text.startswith("不可以"), ans.text
+    assert not assistant.ask("听说市南区不让卖活禽了，那市北区还能卖活禽吗？").refused
 
 
 def test_a_subsidy_asked_after_a_question_mark_is_not_answered_by_a_count_or_a_period(assistant):
