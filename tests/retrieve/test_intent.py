@@ -123,6 +123,10 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("残疾人养老金能提前几年领？", False, "deadline", "deadline"),
         ("失业金一般能领几个月？", False, "deadline", "deadline"),
         ("啥样的企业才能申请技改补贴？", False, "condition", "condition"),
+        # 讲了什么 / 规定了哪些 ask what a named document says; 规定了哪些<thing> and 说啥时候 ask a list or a date in it
+        ("《青岛市活禽交易管理办法》规定了哪些禁止交易的区域？", True, "list", "list"),
+        ("青政办字〔2020〕87号说啥时候签责任书？", True, "deadline", "deadline"),
+        ("周政办字〔2017〕131号讲的是啥事情啊", True, "by-doc", None),
     ],
 )
 def test_kinds_and_slots(question, named, kind, slot):
