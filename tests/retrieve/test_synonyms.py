@@ -33,3 +33,10 @@ def test_applying_oneself_is_asked_of_免于申报(assistant):
     # … and the article saying the benefit comes without an application answers it
     ans = assistant.ask("重点项目扶持资金是不是得我们自己整理材料交上去？")
     assert "免申即享" in ans.text, ans.text
+
+
+def test_setting_fire_to_something_is_the_documents_焚烧():
+    # "一把火烧了" / "点火烧" say what "禁止露天焚烧秸秆" forbids
+    assert {"露天焚烧", "焚烧"} <= set(official_terms("麦茬太多，点火烧掉行吗"))
+    assert "露天焚烧" in official_terms("地头的杂草一把火烧了省事")
+    assert "焚烧" not in official_terms("烧水做饭")
