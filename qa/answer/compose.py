@@ -38,9 +38,9 @@ from qa.answer.citations import citation_for, defuse_markers
 from qa.answer.coverage import SLOT_NAMES, Coverage, asks_here, upper_policy
 from qa.answer.evidence import ARTICLE_FEATURES, ArticleEvidence, ScoredSentence, content_grams, has_slot
 from qa.answer.library import ANNOUNCES, GOAL_LABEL, TARGET, DocumentLibrary
-from qa.chunk.outline import split_number
 from qa.answer.model import AnswerModels
 from qa.answer.quote import excerpt, lead, own_text, section_title, strip_heading, strip_locator, verbatim_quote, whole
+from qa.chunk.outline import split_number
 from qa.models import Chunk, Citation, Document
 from qa.retrieve.intent import Intent, asks_who, on_subject, slogan_items
 from qa.retrieve.synonyms import official_terms

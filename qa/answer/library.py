@@ -346,7 +346,7 @@ class DocumentLibrary:
                 # "(一) 即办件:" names its section; the colon announced the text under it, not the next heading
                 found.append((c.locator if level == len(path) - 1 else "", heading.strip().rstrip(":：").rstrip(), level))
         tops = [n for n, entry in enumerate(found) if entry[2] == 0][:limit]
-        kept = set(tops) | set([n for n, entry in enumerate(found) if entry[2] > 0][: limit - len(tops)])
+        kept = set(tops) | set([n for n, entry in enumerate(found) if entry[2] > 0][: max(0, limit - len(tops))])
         return [entry for n, entry in enumerate(found) if n in kept]
 
     def section(self, chunk: Chunk) -> list[Chunk]:
