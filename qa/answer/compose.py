@@ -272,11 +272,18 @@ def listed_kind(question: str) -> list[str]:
     return list(dict.fromkeys(said + [t for k in said for t in official_terms("啥" + k)])) if said else []
 
 
+_LEAD_NAME = re.compile(r"^\s*第[一二三四五六七八九十百零〇]+条\s*([^，,。；;：:\n]{2,12})[：:]")  # "第二条 扶持条件："
+
+
 def heads_list(chunk: Chunk, kinds: list[str]) -> bool:
     """An article headed by one of the kinds of thing a list question asks for that opens an enumeration
-    ("四、整治方式 在确保安全规范的前提下,可以采取但不限于以下方式进行:")."""
-    return (chunk.kind == "article" and bool(chunk.heading_path)
-            and any(k in to_simplified(chunk.heading_path[-1]) for k in kinds) and bool(ANNOUNCES.search(chunk.text)))
+    ("四、整治方式 在确保安全规范的前提下,可以采取但不限于以下方式进行:"; a numbered article names itself in its
+    first words: "第二条 扶持条件：")."""
+    if chunk.kind != "article" or not chunk.heading_path or not ANNOUNCES.search(chunk.text):
+        return False
+    lead = _LEAD_NAME.match(chunk.text)
+    name = to_simplified(chunk.heading_path[-1] + (lead.group(1) if lead else ""))
+    return any(k in name for k in kinds)
 
 
 def names_attachment(question: str, text: str) -> bool:

@@ -357,6 +357,15 @@ def test_a_list_of_a_named_kind_is_found_by_its_heading_when_retrieval_misses_it
     _consistent(ans)
 
 
+def test_conditions_asked_lead_with_the_article_that_names_itself_the_conditions(assistant):
+    # 招政发〔2022〕11号 第二条 names itself in its first words ("第二条 扶持条件：") and lists them 1.–4.; 第一条 only
+    # says the fund is for "符合条件的重点项目"
+    ans = assistant.ask("项目要申请全市重点项目建设专项扶持资金，必须具备哪些条件？")
+    first = ans.text.split("\n")[0]
+    assert "第二条规定：扶持条件" in first and "3. 项目完工投产并取得相关验收手续" in ans.text, ans.text
+    _consistent(ans)
+
+
 def test_validity_cites_the_article_that_states_the_term(assistant):
     ans = assistant.ask("青岛市道路交通事故社会救助基金管理办法什么时候到期？")
     assert "第三十四条规定：本办法自2020年8月1日起施行，有效期至2025年7月31日。[1]" in ans.text
