@@ -258,7 +258,7 @@ _ATTACHMENT_TITLE = re.compile(r"^\s*附件\s*\d*\s*[:：]?\s*\n?\s*([^\n|]{6,60
 ATTACHMENT_NAMED_CHARS = 8  # the question repeats this much of an attachment's title in one run
 
 
-_LISTED_AFTER = re.compile(r"(?:哪几|哪些|几)(?:种|类|项|样)?的?([\u4e00-\u9fff]{2,10})")
+_LISTED_AFTER = re.compile(r"(?:哪几|哪些|几|都(?:是)?(?:用|采取|采用)(?:的)?(?:什么|啥))(?:种|类|项|样)?的?([\u4e00-\u9fff]{2,10})")
 
 
 def listed_kind(question: str) -> list[str]:

@@ -355,6 +355,9 @@ def test_a_list_of_a_named_kind_is_found_by_its_heading_when_retrieval_misses_it
     ans = assistant.ask("义堂镇清理村里乱拉的电线网线，有哪几种办法？")
     assert ans.coverage != "none" and "1、入地" in ans.text and "2、捆套" in ans.text, ans.text
     _consistent(ans)
+    from qa.answer.compose import listed_kind
+
+    assert "方式" in listed_kind("飞线整治都是用啥法子弄的")  # … and "都用啥办法" asks the same
 
 
 def test_conditions_asked_lead_with_the_article_that_names_itself_the_conditions(assistant):

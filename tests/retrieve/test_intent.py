@@ -127,6 +127,9 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("《青岛市活禽交易管理办法》规定了哪些禁止交易的区域？", True, "list", "list"),
         ("青政办字〔2020〕87号说啥时候签责任书？", True, "deadline", "deadline"),
         ("周政办字〔2017〕131号讲的是啥事情啊", True, "by-doc", None),
+        # 都用啥办法 asks all the ways, an enumeration; 用啥办法好 alone asks for advice
+        ("镇上治理秸秆焚烧都用什么办法？", False, "list", "list"),
+        ("村里清理乱堆的柴草垛，都是用啥法子弄的", False, "list", "list"),
     ],
 )
 def test_kinds_and_slots(question, named, kind, slot):
