@@ -50,7 +50,7 @@ from qa.evaluate.metrics import citation_precision, key_point_coverage  # noqa: 
 # the blind sets in the order they were written: each a tune half (tuned on) and a frozen test half
 BLIND = [ROOT / "eval" / "blind"] + [
     ROOT / "eval" / "blind" / name
-    for name in ("fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth", "twentyfirst", "twentysecond", "twentythird", "twentyfourth", "twentyfifth", "twentysixth", "twentyseventh", "twentyeighth", "twentyninth", "thirtieth", "thirtyfirst")
+    for name in ("fresh", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth", "twentyfirst", "twentysecond", "twentythird", "twentyfourth", "twentyfifth", "twentysixth", "twentyseventh", "twentyeighth", "twentyninth", "thirtieth", "thirtyfirst", "thirtysecond")
 ]
 TUNE = [ROOT / "eval" / "gold.jsonl", ROOT / "eval" / "dev_questions.jsonl"] + [b / "tune.jsonl" for b in BLIND]
 TESTS = [b / "test.jsonl" for b in BLIND]
