@@ -72,6 +72,10 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         # … and 什么时候开始执行 of a new system asks its date, of a document its term
         ("新的管理体制从啥时候开始执行？", False, "deadline", "deadline"),
         ("这个办法什么时候开始执行？", False, "validity", "validity"),
+        # … and 从啥时候起 of a step of the work asks its date, of a document (or 起施行) its term
+        ("没整改到位的，从啥时候起会被列入严重失信名单？", False, "deadline", "deadline"),
+        ("这个办法从什么时候起？", False, "validity", "validity"),
+        ("市政府令第280号从哪天起施行？", False, "validity", "validity"),
         ("招远和周村对企业上市的奖励分别是多少？", False, "comparison", "grant"),  # each side a sum granted
         ("招政发〔2022〕8号和招政发〔2022〕10号对贷款贴息的规定有什么不同？", True, "comparison", None),
         ("周村和招远的物业覆盖目标有啥不一样？", False, "comparison", None),
