@@ -35,6 +35,10 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("城乡公益性岗位计划开发多少个？", False, "amount", "amount"),  # 开发多少个 is a count
         # a fee named in passing asks no amount: the office is what is asked
         ("殡仪馆万一乱收费，归哪个部门管？", False, "department", "department"),
+        # 归哪些部门负责 asks the offices as 哪个部门 does; a 哪些 of another thing still asks a list
+        ("洪涝灾害这类应急物资归哪些部门负责？", False, "department", "department"),
+        ("生物灾害类应急物资都包括哪些？由哪些部门储备？", False, "list", "department"),
+        ("临兰司发[2022]15号由哪些单位联合印发?", True, "by-doc", "department"),
         ("办狗证的费用是多少？", False, "amount", "money"),
         # a share asked for: a percentage answers it, not a sum or a cap
         ("新买的设备在所得税前扣除，能按多大比例扣？", False, "amount", "share"),
