@@ -127,7 +127,15 @@ def uncell(text: str) -> str:
 WRAP_MIN_CHARS = 16  # a shorter line without an end mark may be a heading ("政策原文")
 _NUMBERED = re.compile(r"^(?:[（(]?[一二三四五六七八九十百\d]{1,3}\s*[)）、.．]|第[一二三四五六七八九十百\d]{1,4}[条章节])")
 _LABELLED = re.compile(r"^.{1,8}[：:]")  # "副组长：…", "要求：…": a line of its own
+_WORD_TAIL = re.compile(r"[\u4e00-\u9fff][。，,；;、]")  # "展。推广…": the rest of a word a line broke ("融合发")
 _ROSTER_END = re.compile(r"(?:长|主任|书记|委员|干部|总监|经理|主席|巡视员|专员)$")  # "…区红十字会会长" / "马明峰，…"
+
+
+def broken_word(prev: str, line: str) -> bool:
+    """`line` opens with the rest of a word `prev` broke off ("…融合发" / "展。推广…"); not a table's or a roster's
+    next entry ("指标 |" / "2025 年", "…中心主任" / "王超，…")."""
+    return ("|" not in prev + line and bool(re.search(r"[\u4e00-\u9fff]$", prev)) and bool(_WORD_TAIL.match(line))
+            and not _NUMBERED.match(line) and not _ROSTER_END.search(to_simplified(prev)))
 
 
 def wrapped_mid_sentence(prev: str, line: str) -> bool:
@@ -155,8 +163,9 @@ def _join(lines: list[str], table: bool, items: set[str] | None = None) -> str:
             continue
         if out and prev in items and raw in items and not _END.search(out):
             out += "；"  # one list item after another ("- 王志乐 研究员" / "- 王国华 教授")
-        elif out and not _END.search(out) and (line.startswith("的") or wrapped_mid_sentence(prev, line) and not {prev, raw} & items):
-            pass  # "…开设" / "的选（洗）砂场", "…指导和" / "监督,对…": one sentence wrapped
+        elif out and not _END.search(out) and (line.startswith("的") or broken_word(prev, raw)
+                                               or wrapped_mid_sentence(prev, line) and not {prev, raw} & items):
+            pass  # "…开设" / "的选（洗）砂场", "…指导和" / "监督,对…", "…融合发" / "展。推广…": one sentence wrapped
         elif out and not _END.search(out):
             out += "："if len(out) < 40 and not re.search(r"[，,。]", out) else "，"
         out += line

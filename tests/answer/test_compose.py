@@ -820,6 +820,10 @@ def test_a_sentence_wrapped_mid_word_is_joined_as_one(assistant):
     assert _join(["一、总体要求", "坚持以人民为中心，统筹推进。"], False) == "一、总体要求：坚持以人民为中心，统筹推进。"
     assert "副大队长李" not in _join(["张某某市交警支队直属一大队副大队长", "李某某，区司法局副局长，负责协调。"], False)
     assert "单位五、" not in _join(["各项工作要落实到每一个具体的责任单位", "五、强化保障，抓好落实。"], False)
+    # "13. 深化工业与互联网融合发" / "展。推广运用…": a word broken after its heading's first characters, no "发：展"
+    doc = next(d for d in lib.by_id.values() if d.number == "招政发〔2022〕9号")
+    assert any("融合发展。推广运用" in whole(c, doc) for c in lib.chunks(doc.doc_id))
+    assert _join(["城乡社区服务体系主要发展指标", "指标，2025 年，属性"], False).startswith("城乡社区服务体系主要发展指标：")
 
 
 def test_a_notice_quoted_for_a_question_drops_its_head_addressee_and_attachment_list(assistant):
