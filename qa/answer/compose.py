@@ -552,6 +552,10 @@ class ArticleAnswerer:
             named = next((e for e in ranked if slogan.search(to_simplified(e.hit.chunk.text))), None)
             if named is not None and named is not chosen[0]:
                 chosen = self._led_by(named, chosen)
+        if intent.kind not in ("by-doc", "validity"):
+            # the covering notice ("…现予以公布，请认真组织实施") after the article that answers answers nothing a
+            # detail question asks, unless it holds what is asked
+            chosen = chosen[:1] + [e for e in chosen[1:] if e.hit.chunk.kind != "notice" or e.slot]
         return chosen
 
     def _led_by(self, first: ArticleEvidence, chosen: list[ArticleEvidence]) -> list[ArticleEvidence]:

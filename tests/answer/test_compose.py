@@ -939,3 +939,11 @@ def test_an_article_with_the_figure_leads_only_from_the_best_articles_region(ass
     same_region = evidence("青政办发〔2020〕17号", "（市自然资源和规划局", 0.8, True, not_in="宅基地")
     assert same_region.hit.chunk.chunk_id != best.hit.chunk.chunk_id  # another article of the same document
     assert assistant.answerer.select(intent, [best, other_region, same_region], [])[0] is same_region
+
+
+def test_a_list_answer_does_not_cite_the_covering_notice_after_the_list(assistant):
+    # the 目录's own table answers "都有哪些事项"; the notice that publishes it ("…现予以公布") answers nothing asked
+    ans = assistant.ask("兰山区2022年重大行政决策事项目录里都有哪些事项？")
+    assert ans.citations and ans.citations[0].locator == "前言", [c.locator for c in ans.citations]
+    assert "印发通知" not in [c.locator for c in ans.citations]
+    assert "服务业综合改革试点实施方案" in ans.text
