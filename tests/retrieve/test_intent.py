@@ -39,6 +39,7 @@ from qa.retrieve.intent import aspect_words, aspects, classify, compared_sides
         ("洪涝灾害这类应急物资归哪些部门负责？", False, "department", "department"),
         ("生物灾害类应急物资都包括哪些？由哪些部门储备？", False, "list", "department"),
         ("临兰司发[2022]15号由哪些单位联合印发?", True, "by-doc", "department"),
+        ("哪些单位可以申请这个补贴？", False, "list", "list"),  # who qualifies, not which office
         ("办狗证的费用是多少？", False, "amount", "money"),
         # a share asked for: a percentage answers it, not a sum or a cap
         ("新买的设备在所得税前扣除，能按多大比例扣？", False, "amount", "share"),
